@@ -1,0 +1,45 @@
+"""The record of one delivered frame, shared by the engine, storage and device layers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Frame"]
+
+
+@dataclass
+class Frame:
+    """One frame as it leaves the engine.
+
+    Attributes
+    ----------
+    frame_number : int
+        The SDK's 1-based ``FrameNr`` within the acquisition (after stream
+        recoveries, the engine keeps numbering monotonic; see ``discontinuity``).
+    data : numpy.ndarray
+        The pixels, shape ``(height, width)``, owned by the receiver (a copy
+        out of the SDK buffer; pooled buffers are released with ``release``).
+    timestamp_bof : int
+        Beginning-of-frame timestamp from ``FRAME_INFO`` (units of 100 us).
+    timestamp_eof : int
+        End-of-frame timestamp from ``FRAME_INFO`` (units of 100 us).
+    readout_time : int
+        ``FRAME_INFO.ReadoutTime`` as reported by the SDK.
+    host_time : float
+        ``time.time()`` when the engine copied the frame out of the SDK buffer.
+    index : int
+        0-based position of this frame among the frames delivered by this
+        acquisition (what files and documents index by).
+    lost_before : int
+        Frames lost (FrameNr gap) immediately before this one.
+    """
+
+    frame_number: int
+    data: np.ndarray
+    timestamp_bof: int = 0
+    timestamp_eof: int = 0
+    readout_time: int = 0
+    host_time: float = 0.0
+    index: int = 0
+    lost_before: int = 0
