@@ -1,0 +1,98 @@
+"""The ``ophyd-pvcam`` command.
+
+Subcommands: ``list``, ``info``, ``snap``, ``stream``, ``demo``, ``ioc``,
+``shell`` and ``sim env``. ``--sim MODEL`` on any of them selects a simulated
+camera of that model; errors print as one readable line (a traceback only
+with ``--debug``) and set a non-zero exit status.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Optional, Sequence
+
+__all__ = ["main", "build_parser", "EXIT_ERROR", "EXIT_STALL", "EXIT_USAGE"]
+
+EXIT_ERROR = 1
+"""Exit status for a camera, file or input error."""
+EXIT_USAGE = 2
+"""Exit status for a malformed command line (argparse's own)."""
+EXIT_STALL = 3
+"""Exit status of ``stream`` and ``demo`` when the camera stalled."""
+
+SIM_MODELS = ("prime-bsi", "prime-bsi-express", "kinetix", "prime-95b")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("camera selection")
+    group.add_argument("--sim", metavar="MODEL", choices=SIM_MODELS,
+                       help="use the simulated camera of this model "
+                            f"({', '.join(SIM_MODELS)}) instead of the PVCAM SDK")
+    group.add_argument("--library", metavar="PATH",
+                       help="path of the PVCAM library to load (default: $PVCAM_LIBRARY, "
+                            "then the SDK's install locations)")
+    parser.add_argument("--debug", action="store_true",
+                        help="log at DEBUG level and show tracebacks for errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``ophyd-pvcam`` command."""
+    from ophyd_pvcam.cli import cameras, demo, ioc, shell, simenv, stream
+
+    parser = argparse.ArgumentParser(
+        prog="ophyd-pvcam",
+        description="Teledyne Photometrics PVCAM cameras for bluesky: inspect, acquire, "
+                    "stream to HDF5, serve over EPICS.")
+    _add_common(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    for module in (cameras, stream, demo, ioc, shell, simenv):
+        module.register(commands, _add_common)
+    return parser
+
+
+def _configure_environment(args: argparse.Namespace) -> None:
+    # The SDK loader and the simulator read these when the library is first
+    # loaded, which happens only after argument parsing.
+    if getattr(args, "sim", None):
+        os.environ["PVCAM_LIBRARY"] = "sim"
+        os.environ["PVCAM_SIM_CAMERAS"] = args.sim
+    if getattr(args, "library", None):
+        os.environ["PVCAM_LIBRARY"] = args.library
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the ``ophyd-pvcam`` command and return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+    """
+    from ophyd_pvcam.sdk.errors import PVCAMError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    _configure_environment(args)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("ophyd-pvcam: interrupted", file=sys.stderr)
+        return 130
+    except (PVCAMError, ValueError, OSError, LookupError) as exc:
+        if args.debug:
+            raise
+        print(f"ophyd-pvcam {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        from ophyd_pvcam.engine.errors import StallError
+
+        return EXIT_STALL if isinstance(exc, StallError) else EXIT_ERROR
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    first, _, rest = text.partition("\n")
+    return first + (" (more with --debug)" if rest.strip() else "")

@@ -1,0 +1,147 @@
+"""``ophyd-pvcam stream``: stream N frames to HDF5 with a live progress line.
+
+The progress line shows frames done / target, rate, lost frames and the
+stall counter; a stall ends the command with exit status 3 and the engine's
+diagnosis. Every frame delivered before a failure is in the file.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, TextIO
+
+from ophyd_pvcam.cli.options import add_acquisition_options, apply_acquisition_options, open_camera
+
+# Redraw the progress line at most this often, so printing never costs frames.
+_PROGRESS_PERIOD = 0.2
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add the ``stream`` command to ``commands``."""
+    parser = commands.add_parser("stream", help="stream frames to HDF5 with progress, loss and stall counters")
+    parser.add_argument("--frames", "-n", type=_positive_int, required=True, metavar="N",
+                        help="number of frames to acquire")
+    parser.add_argument("--camera", help="camera name (default: the first camera)")
+    parser.add_argument("--output", "-o", metavar="PATH",
+                        help="HDF5 file (default: stream_<camera>_<time>.h5 in the current folder)")
+    parser.add_argument("--compression", choices=("none", "bitshuffle-lz4", "blosc"), default="none",
+                        help="HDF5 compression (default none)")
+    parser.add_argument("--stall-timeout", type=float, metavar="SECONDS",
+                        help="seconds without a frame that count as one timeout "
+                             "(default max(2 s, 10 frame periods))")
+    parser.add_argument("--stall-count", type=_positive_int, default=3, metavar="N",
+                        help="consecutive timeouts that make a stall (default 3)")
+    parser.add_argument("--buffer-mode", choices=("auto", "overwrite", "no_overwrite"), default="auto",
+                        help="SDK circular buffer mode (default auto: overwrite, else no_overwrite)")
+    parser.add_argument("--polling", action="store_true", help="poll the SDK instead of using EOF callbacks")
+    parser.add_argument("--preview", nargs="?", const="preview", metavar="DIR",
+                        help="show the latest frame (a window when a display exists, else PNGs in DIR)")
+    add_acquisition_options(parser)
+    add_common(parser)
+    parser.set_defaults(handler=run)
+
+
+class ProgressLine:
+    """A single, rewritten terminal line: frames, rate, lost, stalls.
+
+    Parameters
+    ----------
+    target : int
+        Frames expected.
+    out : file-like
+        Where to draw (stderr by default).
+    """
+
+    def __init__(self, target: int, out: Optional[TextIO] = None):
+        self.target = target
+        self.out = out if out is not None else sys.stderr
+        self.started = time.monotonic()
+        self._last_draw = 0.0
+
+    def update(self, done: int, lost: int, timeouts: int, force: bool = False) -> None:
+        """Redraw if the last redraw is older than the redraw period (or ``force``)."""
+        now = time.monotonic()
+        if not force and now - self._last_draw < _PROGRESS_PERIOD:
+            return
+        self._last_draw = now
+        elapsed = max(now - self.started, 1e-9)
+        width = 30
+        filled = int(width * done / self.target) if self.target else width
+        bar = "#" * filled + "-" * (width - filled)
+        self.out.write(f"\r[{bar}] {done}/{self.target} frames  {done / elapsed:8.1f} fps  "
+                       f"lost {lost}  stall timeouts {timeouts}")
+        self.out.flush()
+
+    def finish(self) -> None:
+        """End the line."""
+        self.out.write("\n")
+        self.out.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Stream ``--frames`` frames into an HDF5 file; exit 3 on a stall."""
+    from ophyd_pvcam.engine.stream import Stream
+    from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
+
+    # Everything the user typed is validated before the camera moves.
+    if args.stall_timeout is not None and not args.stall_timeout > 0:
+        raise ValueError(f"--stall-timeout must be positive, got {args.stall_timeout}")
+    with open_camera(args.camera) as camera:
+        apply_acquisition_options(camera, args)
+        settings = camera.acquisition_settings()
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        output = Path(args.output) if args.output else Path(f"stream_{camera.name}_{stamp}.h5")
+        stream = Stream(camera, buffer_mode=args.buffer_mode, use_callbacks=not args.polling,
+                        stall_timeout=args.stall_timeout, stall_count=args.stall_count,
+                        max_frames=args.frames)
+        writer = HDF5FrameWriter(output, settings.frame_shape, settings.dtype,
+                                 compression=None if args.compression == "none" else args.compression,
+                                 attributes={"camera": camera.name, "model": camera.info.product,
+                                             "exposure_time": settings.exposure_seconds})
+        renderer = None
+        if args.preview:
+            from ophyd_pvcam.preview import PreviewRenderer
+
+            renderer = PreviewRenderer(args.preview, max_rate=2.0).start()
+        progress = ProgressLine(args.frames)
+        writer.start()
+        failure: Optional[BaseException] = None
+        try:
+            stream.start()
+            for frame in stream:
+                writer.submit(frame)
+                if renderer is not None:
+                    renderer.offer(frame.data, frame.frame_number, frame.index / max(
+                        time.monotonic() - progress.started, 1e-9))
+                stats = stream.stats()
+                progress.update(stats.frames_delivered, stats.frames_lost, _timeouts(stream))
+        except BaseException as exc:  # re-raised below, after the file is closed
+            failure = exc
+        finally:
+            stream.stop()
+            written = writer.close()
+            if renderer is not None:
+                renderer.stop()
+            stats = stream.stats()
+            progress.update(stats.frames_delivered, stats.frames_lost, _timeouts(stream), force=True)
+            progress.finish()
+        print(f"{output}: {written} frames written; {stats.summary()}")
+        if failure is not None:
+            raise failure
+    return 0
+
+
+def _timeouts(stream: Any) -> int:
+    """Stall timeouts seen so far: recoveries made plus the current run of timeouts."""
+    stats = stream.stats()
+    return int(stats.recoveries) + int(getattr(stats, "consecutive_timeouts", 0))

@@ -1,0 +1,398 @@
+"""ophyd Signals of :class:`~ophyd_pvcam.device.detector.PVCAMDetector`.
+
+:class:`CameraSignal`
+    A setting or readback that lives on the engine's
+    :class:`~ophyd_pvcam.engine.camera.Camera` (``exposure_time``, ``roi``,
+    ``temperature``, ...). ``get()`` asks the camera, ``put()`` hands the value
+    to the camera's validating setter, so a refused value raises
+    :class:`~ophyd_pvcam.engine.errors.ValidationError` and nothing is clamped.
+:class:`SettingSignal`
+    A software setting of the detector (``frames_per_trigger``,
+    ``stall_timeout``, ...) with a validator.
+:class:`ExternalImage`
+    The image data key (``{name}_image``): described as external data, never
+    read as pixels.
+
+``set()`` on the settable signals runs synchronously and returns a finished
+status, or a failed one carrying the ``ValidationError`` (bluesky then raises
+``FailedStatus`` with the error as ``__cause__``); it never waits for a
+readback to "match", because the setter either takes the value exactly or
+refuses it.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+from ophyd.signal import Signal
+from ophyd.status import Status
+from ophyd.utils.errors import ReadOnlyError
+
+from ophyd_pvcam.engine.errors import ValidationError
+
+__all__ = [
+    "CameraSignal",
+    "SettingSignal",
+    "ExternalImage",
+    "positive_int",
+    "non_negative_int",
+    "positive_float_or_none",
+    "one_of",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _sync_set(signal: Signal, value: Any) -> Status:
+    """Put now; return a finished Status, or a failed one holding the error."""
+    status = Status(signal)
+    try:
+        signal.put(value)
+    except Exception as exc:  # noqa: BLE001 - handed to the caller through the status
+        logger.debug("%s: set(%r) refused: %s", signal.name, value, exc)
+        status.set_exception(exc)
+    else:
+        status.set_finished()
+    return status
+
+
+# -- validators (return the normalised value or raise ValidationError) -----
+def positive_int(name: str) -> Callable[[Any], int]:
+    """Return a validator accepting integers >= 1.
+
+    Parameters
+    ----------
+    name : str
+        Setting name used in messages.
+
+    Returns
+    -------
+    callable
+    """
+    def check(value: Any) -> int:
+        return _integer(name, value, minimum=1)
+    return check
+
+
+def non_negative_int(name: str) -> Callable[[Any], int]:
+    """Return a validator accepting integers >= 0.
+
+    Parameters
+    ----------
+    name : str
+        Setting name used in messages.
+
+    Returns
+    -------
+    callable
+    """
+    def check(value: Any) -> int:
+        return _integer(name, value, minimum=0)
+    return check
+
+
+def _integer(name: str, value: Any, *, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)):
+        raise ValidationError(f"{name} must be an integer >= {minimum}, got {value!r}", None, name)
+    if isinstance(value, (float, np.floating)) and (not math.isfinite(value) or value != int(value)):
+        raise ValidationError(f"{name} must be an integer >= {minimum}, got {value!r}", None, name)
+    if int(value) < minimum:
+        raise ValidationError(f"{name} must be an integer >= {minimum}, got {value!r}", None, name)
+    return int(value)
+
+
+def positive_float_or_none(name: str) -> Callable[[Any], Optional[float]]:
+    """Return a validator accepting ``None`` (automatic) or a finite number > 0.
+
+    Parameters
+    ----------
+    name : str
+        Setting name used in messages.
+
+    Returns
+    -------
+    callable
+    """
+    def check(value: Any) -> Optional[float]:
+        if value is None:
+            return None
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+            raise ValidationError(f"{name} must be a number of seconds > 0 or None, got {value!r}",
+                                  None, name)
+        if not math.isfinite(float(value)) or float(value) <= 0:
+            raise ValidationError(f"{name} must be a number of seconds > 0 or None, got {value!r}",
+                                  None, name)
+        return float(value)
+    return check
+
+
+def one_of(name: str, choices: Sequence[str]) -> Callable[[Any], str]:
+    """Return a validator accepting one of ``choices`` (exact strings).
+
+    Parameters
+    ----------
+    name : str
+        Setting name used in messages.
+    choices : sequence of str
+        The accepted values.
+
+    Returns
+    -------
+    callable
+    """
+    allowed = tuple(choices)
+
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValidationError(f"{name} must be one of {', '.join(map(repr, allowed))}, "
+                                  f"got {value!r}", None, name)
+        return str(value)
+    return check
+
+
+class SettingSignal(Signal):
+    """A software setting with a validator; refused values raise, never clamp.
+
+    Parameters
+    ----------
+    value : object
+        Initial value (validated).
+    validator : callable
+        ``validator(value) -> normalised value``; raises
+        :class:`~ophyd_pvcam.engine.errors.ValidationError` to refuse.
+    guard : callable, optional
+        ``guard(signal, value)`` called before a change; raises to refuse it in
+        the device's current state (e.g. while acquiring).
+    **kwargs
+        Passed to :class:`ophyd.Signal` (``name``, ``parent``, ``kind``).
+    """
+
+    def __init__(self, *, value: Any, validator: Callable[[Any], Any],
+                 guard: Optional[Callable[["SettingSignal", Any], None]] = None, **kwargs: Any):
+        self._validator = validator
+        self._guard = guard
+        super().__init__(value=validator(value), **kwargs)
+
+    def check_value(self, value: Any) -> None:
+        """Raise :class:`ValidationError` if ``value`` is refused.
+
+        Parameters
+        ----------
+        value : object
+        """
+        self._validator(value)
+
+    def put(self, value: Any, **kwargs: Any) -> None:
+        """Validate and store ``value`` (raises ``ValidationError`` when refused).
+
+        Parameters
+        ----------
+        value : object
+        **kwargs
+            Passed to :meth:`ophyd.Signal.put` (``timestamp``, ``force``).
+        """
+        normalised = self._validator(value)
+        if self._guard is not None:
+            self._guard(self, normalised)
+        super().put(normalised, **kwargs)
+
+    def set(self, value: Any, **kwargs: Any) -> Status:
+        """Put ``value`` now; the returned status fails with the validation error.
+
+        Parameters
+        ----------
+        value : object
+        **kwargs
+            Ignored (``timeout``, ``settle_time`` make no sense for a software value).
+
+        Returns
+        -------
+        ophyd.status.Status
+        """
+        return _sync_set(self, value)
+
+
+class CameraSignal(Signal):
+    """A setting or readback held by the engine camera.
+
+    The owning device must provide ``_camera_for(signal)`` returning the open
+    :class:`~ophyd_pvcam.engine.camera.Camera` (or ``None`` when closed; the
+    signal then reports its last value).
+
+    Parameters
+    ----------
+    attr : str
+        Camera attribute (``"exposure_time"``, ``"roi"``, ...).
+    read_only : bool
+        Refuse ``put``/``set`` (e.g. ``temperature``).
+    to_camera : callable, optional
+        Converts a user value into what the camera setter takes.
+    from_camera : callable, optional
+        Converts the camera's value into the signal's value (e.g. a Region
+        into a tuple).
+    guard : callable, optional
+        ``guard(signal, value)`` called before a change; raises to refuse it in
+        the device's current state.
+    **kwargs
+        Passed to :class:`ophyd.Signal`.
+    """
+
+    def __init__(self, *, attr: str, read_only: bool = False,
+                 to_camera: Optional[Callable[[Any], Any]] = None,
+                 from_camera: Optional[Callable[[Any], Any]] = None,
+                 guard: Optional[Callable[["CameraSignal", Any], None]] = None, **kwargs: Any):
+        self._attr = attr
+        self._read_only = read_only
+        self._to_camera = to_camera
+        self._from_camera = from_camera
+        self._guard = guard
+        super().__init__(value=None, **kwargs)
+
+    @property
+    def attr(self) -> str:
+        """The camera attribute this signal maps."""
+        return self._attr
+
+    @property
+    def write_access(self) -> bool:
+        """False for read-only camera values."""
+        return not self._read_only
+
+    def _camera(self) -> Any:
+        return self.parent._camera_for(self) if self.parent is not None else None
+
+    def get(self, **kwargs: Any) -> Any:
+        """Read the value from the camera (the last value when it is closed).
+
+        Returns
+        -------
+        object
+        """
+        camera = self._camera()
+        if camera is not None:
+            value = getattr(camera, self._attr)
+            if self._from_camera is not None:
+                value = self._from_camera(value)
+            if not _same(value, self._readback):
+                old = self._readback
+                self._readback = value
+                self._metadata["timestamp"] = time.time()
+                if old is not None:
+                    self._run_subs(sub_type=self.SUB_VALUE, old_value=old, value=value,
+                                   timestamp=self._metadata["timestamp"])
+        return self._readback
+
+    def put(self, value: Any, **kwargs: Any) -> None:
+        """Hand ``value`` to the camera's validating setter.
+
+        Parameters
+        ----------
+        value : object
+        **kwargs
+            Ignored.
+
+        Raises
+        ------
+        ReadOnlyError
+            For read-only values.
+        ValidationError
+            When the camera refuses the value (nothing is changed).
+        """
+        if self._read_only:
+            raise ReadOnlyError(f"{self.name} is read-only")
+        camera = self._camera()
+        if camera is None:
+            raise ValidationError(f"cannot set {self.name}: the camera is closed", None, self._attr)
+        if self._guard is not None:
+            self._guard(self, value)
+        setattr(camera, self._attr, value if self._to_camera is None else self._to_camera(value))
+        self.get()
+
+    def set(self, value: Any, **kwargs: Any) -> Status:
+        """Put ``value`` now; the returned status fails with the camera's error.
+
+        Parameters
+        ----------
+        value : object
+        **kwargs
+            Ignored.
+
+        Returns
+        -------
+        ophyd.status.Status
+        """
+        return _sync_set(self, value)
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """Describe the value (``source`` names the camera attribute).
+
+        Returns
+        -------
+        dict
+        """
+        description = super().describe()
+        description[self.name]["source"] = f"PVCAM:{self._attr}"
+        return description
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.all(np.asarray(a, dtype=object) == np.asarray(b, dtype=object))) and (
+            np.shape(a) == np.shape(b))
+    except Exception:  # noqa: BLE001 - incomparable values are different
+        return False
+
+
+class ExternalImage(Signal):
+    """The image data key: described as external, read only as a datum id (legacy mode).
+
+    The owning device provides ``_describe_image()`` (the DataKey) and
+    ``_read_image()`` (``None`` in stream mode: the key is then left out of
+    ``read()``, as bluesky requires for ``"STREAM:"`` data).
+    """
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(value=None, **kwargs)
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """Return the image DataKey from the device.
+
+        Returns
+        -------
+        dict
+        """
+        return {self.name: self.parent._describe_image()}
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        """Return the datum id in legacy mode, nothing in stream mode.
+
+        Returns
+        -------
+        dict
+        """
+        reading = self.parent._read_image()
+        if reading is None:
+            return {}
+        value, timestamp = reading
+        return {self.name: {"value": value, "timestamp": timestamp}}
+
+    def put(self, value: Any, **kwargs: Any) -> None:
+        """Refuse: images come from the camera.
+
+        Raises
+        ------
+        ReadOnlyError
+        """
+        raise ReadOnlyError(f"{self.name} is read-only")
+
+    def set(self, value: Any, **kwargs: Any) -> Status:
+        """Refuse: images come from the camera.
+
+        Raises
+        ------
+        ReadOnlyError
+        """
+        raise ReadOnlyError(f"{self.name} is read-only")

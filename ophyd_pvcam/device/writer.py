@@ -1,0 +1,431 @@
+"""The detector's HDF5 file and the bluesky asset documents that point into it.
+
+:class:`AssetWriter` owns one :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter`
+per staging and turns "frames flushed to the file" into documents through the
+storage layer's composers, in one of two modes:
+
+``"stream"`` (default)
+    ``StreamResource`` (mimetype ``application/x-hdf5``, dataset
+    ``/entry/data/data``) once, then one ``StreamDatum`` per new range of
+    events. This is what TiledWriter ingests; no Python handler is involved.
+``"legacy"``
+    ``Resource`` (spec ``PVCAM_HDF5``, read back by
+    :class:`~ophyd_pvcam.storage.handler.PVCAMHDF5Handler`) and one ``Datum``
+    per event (``{"point_number": i}``). Works with ``bluesky.plans.fly`` and
+    Mongo-backed databroker (``databroker.temp()``).
+
+An *event* is one row of the bluesky stream: ``frames_per_event`` consecutive
+frames (``frames_per_trigger`` in a step scan, 1 in a fly scan). Documents
+only ever cover frames that have been flushed to the file, so a document
+never points past what a reader can see.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional, Union
+
+import numpy as np
+
+from ophyd_pvcam.engine.errors import ValidationError
+from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.storage.documents import LegacyAssetComposer, StreamAssetComposer, data_key
+from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
+from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE, make_file_path
+
+__all__ = ["AssetWriter", "ASSET_MODES", "image_data_key"]
+
+logger = logging.getLogger(__name__)
+
+#: Accepted values of ``asset_docs``.
+ASSET_MODES = ("stream", "legacy")
+
+
+def image_data_key(source: str, frame_shape: tuple[int, int], dtype: Any, *,
+                   frames_per_event: int = 1, mode: str = "stream") -> dict[str, Any]:
+    """Return the DataKey of the image field.
+
+    Parameters
+    ----------
+    source : str
+        Where the data come from (``"PVCAM:<camera>"``).
+    frame_shape : tuple of int
+        ``(height, width)``.
+    dtype : numpy dtype-like
+        Pixel type.
+    frames_per_event : int
+        Frames per event.
+    mode : {"stream", "legacy"}
+        Document mode.
+
+    Returns
+    -------
+    dict
+        ``dtype="array"``, ``shape`` ``[H, W]`` (``[n, H, W]`` for n > 1
+        frames per event), ``dtype_numpy`` (e.g. ``"<u2"``) and ``external``
+        (``"STREAM:"`` or ``"FILESTORE:"``).
+    """
+    external = "STREAM:" if mode == "stream" else "FILESTORE:"
+    key = data_key(source, frame_shape, dtype, external=external)
+    if int(frames_per_event) != 1:
+        key["shape"] = [int(frames_per_event), *key["shape"]]
+    return key
+
+
+class AssetWriter:
+    """One HDF5 file per staging, and the documents describing its frames.
+
+    Parameters
+    ----------
+    device_name : str
+        Device name (used in the file name).
+    image_key : str
+        The image data key, ``{name}_image``.
+    root : path-like or None
+        Directory the file tree starts at (``None``: the storage default).
+    template : str
+        File name template relative to ``root``
+        (see :func:`~ophyd_pvcam.storage.paths.make_file_path`).
+    compression : str or None
+        Passed to :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter`.
+    queue_size : int
+        Frames the writer queue holds before ``submit`` blocks.
+    flush_interval : float
+        Longest time [s] a written frame stays unflushed (and so undocumented).
+    """
+
+    def __init__(self, device_name: str, image_key: str, root: Union[str, Path, None], *,
+                 template: str = DEFAULT_TEMPLATE, compression: Optional[str] = None,
+                 queue_size: int = 256, flush_interval: float = 0.2):
+        self.device_name = device_name
+        self.image_key = image_key
+        self.root = root
+        self.template = template
+        self.compression = compression
+        self.queue_size = int(queue_size)
+        self.flush_interval = float(flush_interval)
+        # Serialises document state between the RunEngine thread (collect)
+        # and the acquisition monitor (progress); never held while waiting.
+        self._lock = threading.RLock()
+        self._file: Optional[HDF5FrameWriter] = None
+        self._path: Optional[Path] = None
+        # Host time of every submitted frame, by file index (event times of fly scans).
+        self._frame_times: list[float] = []
+        self._closed_frames = 0
+        self._reset_documents("stream", (0, 0), np.uint16)
+
+    def _reset_documents(self, mode: str, frame_shape: tuple[int, int], dtype: Any) -> None:
+        self._mode = mode
+        self._frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
+        self._dtype = np.dtype(dtype)
+        self._frames_per_event = 1
+        self._composer: Union[StreamAssetComposer, LegacyAssetComposer, None] = None
+        self._resource_sent = False
+        # legacy mode: datums made but not yet yielded, and events awaiting collect()
+        self._datums: dict[int, dict[str, Any]] = {}
+        self._datums_pending: list[dict[str, Any]] = []
+        self._pending_events: list[int] = []
+
+    # -- file --------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        """True between :meth:`open` and :meth:`close`."""
+        return self._file is not None
+
+    @property
+    def path(self) -> Optional[Path]:
+        """The file of the current (or last) staging."""
+        return self._path
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        """``(height, width)`` of the frames in the file."""
+        return self._frame_shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Pixel type of the file's frame dataset."""
+        return self._dtype
+
+    @property
+    def mode(self) -> str:
+        """``"stream"`` or ``"legacy"`` (fixed at :meth:`open`)."""
+        return self._mode
+
+    def open(self, frame_shape: tuple[int, int], dtype: Any, *, run_uid: Optional[str] = None,
+             mode: str = "stream", attributes: Optional[Mapping[str, Any]] = None) -> Path:
+        """Create the file for this staging and reset the document state.
+
+        Parameters
+        ----------
+        frame_shape : tuple of int
+            ``(height, width)`` of every frame.
+        dtype : numpy dtype-like
+            Pixel type.
+        run_uid : str, optional
+            The bluesky run uid for the file name; a fresh uuid4 when missing.
+        mode : {"stream", "legacy"}
+            Which documents to produce.
+        attributes : mapping, optional
+            Camera configuration stored in the file.
+
+        Returns
+        -------
+        pathlib.Path
+            The file created.
+
+        Raises
+        ------
+        ValidationError
+            For an unknown ``mode``.
+        StorageError
+            If the file cannot be created.
+        """
+        if mode not in ASSET_MODES:
+            raise ValidationError(f"asset_docs must be one of {ASSET_MODES}, got {mode!r}",
+                                  call="asset_docs")
+        with self._lock:
+            if self._file is not None:
+                raise RuntimeError(f"{self.device_name}: a file is already open ({self._path})")
+            self._reset_documents(mode, frame_shape, dtype)
+            path = make_file_path(self.root, self.template, run_uid=run_uid or str(uuid.uuid4()),
+                                  device=self.device_name)
+            writer = HDF5FrameWriter(path, self._frame_shape, self._dtype,
+                                     compression=self.compression, queue_size=self.queue_size,
+                                     flush_interval=self.flush_interval, attributes=attributes)
+            writer.start()
+            self._file = writer
+            self._path = Path(path)
+            self._closed_frames = 0
+            self._frame_times = []
+            logger.info("%s: writing frames to %s", self.device_name, path)
+            return self._path
+
+    def submit(self, frame: Frame) -> None:
+        """Queue one frame for the file (blocks while the writer queue is full).
+
+        Parameters
+        ----------
+        frame : Frame
+            A frame from the engine.
+        """
+        writer = self._file
+        if writer is None:
+            raise RuntimeError(f"{self.device_name}: no file is open (not staged)")
+        writer.submit(frame)
+        self._frame_times.append(frame.host_time)
+
+    def frame_time(self, index: int) -> float:
+        """Return the host time of the frame at file index ``index``.
+
+        Parameters
+        ----------
+        index : int
+
+        Returns
+        -------
+        float
+            ``time.time()`` when the engine copied the frame out of the SDK.
+        """
+        return self._frame_times[index]
+
+    def flush(self, timeout: Optional[float] = None) -> int:
+        """Write and flush every submitted frame; return the frames in the file.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Longest wait [s].
+
+        Returns
+        -------
+        int
+        """
+        writer = self._file
+        if writer is None:
+            return self._closed_frames
+        return writer.flush(timeout)
+
+    @property
+    def frames_written(self) -> int:
+        """Frames flushed to the file so far."""
+        writer = self._file
+        return self._closed_frames if writer is None else writer.frames_written
+
+    @property
+    def error(self) -> Optional[Exception]:
+        """The writer thread's error, if it failed."""
+        writer = self._file
+        return None if writer is None else writer.error
+
+    def close(self, timeout: Optional[float] = None) -> int:
+        """Flush and close the file (idempotent); return the frames it holds.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Longest wait [s] for the queue to drain.
+
+        Returns
+        -------
+        int
+        """
+        with self._lock:
+            writer = self._file
+            if writer is None:
+                return self._closed_frames
+            try:
+                self._closed_frames = writer.close(timeout)
+            finally:
+                # The document state stays: a final collect after a failure
+                # may still register the frames of the closed file.
+                self._closed_frames = max(self._closed_frames, writer.frames_written)
+                self._file = None
+            return self._closed_frames
+
+    # -- events ------------------------------------------------------------
+    @property
+    def frames_per_event(self) -> int:
+        """Frames per bluesky event (row)."""
+        return self._frames_per_event
+
+    def set_frames_per_event(self, frames: int) -> None:
+        """Fix how many frames make one event (before the first document).
+
+        Parameters
+        ----------
+        frames : int
+            ``frames_per_trigger`` for step scans, 1 for fly scans.
+
+        Raises
+        ------
+        ValidationError
+            When documents were already produced with another value (the
+            descriptor's shape is fixed within a staging), or for several
+            frames per event in legacy mode (the ``PVCAM_HDF5`` handler reads
+            one frame per datum).
+        """
+        frames = int(frames)
+        with self._lock:
+            if frames == self._frames_per_event:
+                return
+            if self._composer is not None:
+                raise ValidationError(
+                    f"{self.device_name}: frames per event cannot change from "
+                    f"{self._frames_per_event} to {frames} within one staging; unstage first",
+                    call="frames_per_trigger")
+            if frames != 1 and self._mode == "legacy":
+                raise ValidationError(
+                    f"{self.device_name}: legacy asset documents hold one frame per event; "
+                    f"use frames_per_trigger=1 or asset_docs='stream' (got {frames})",
+                    call="frames_per_trigger")
+            self._frames_per_event = frames
+
+    def get_index(self) -> int:
+        """Return the number of complete events in the file.
+
+        Returns
+        -------
+        int
+            ``frames_written // frames_per_event``.
+        """
+        return self.frames_written // self._frames_per_event
+
+    # -- stream documents --------------------------------------------------
+    def collect_stream_docs(self, index: Optional[int] = None) -> Iterator[tuple[str, dict]]:
+        """Yield ``stream_resource`` (first time) and one ``stream_datum`` for new events.
+
+        Parameters
+        ----------
+        index : int, optional
+            Stop at this event index (bluesky passes the lowest index of
+            several devices); defaults to :meth:`get_index`.
+
+        Yields
+        ------
+        tuple of (str, dict)
+        """
+        with self._lock:
+            available = self.get_index()
+            stop = available if index is None else min(int(index), available)
+            if self._composer is None:
+                if stop <= 0:
+                    return
+                self._composer = StreamAssetComposer(self.image_key, self._path,
+                                                     self._frame_shape, self._dtype)
+            docs: list[tuple[str, dict]] = []
+            datums = self._composer.datums(max(stop, self._composer.frames_emitted))
+            if datums and not self._resource_sent:
+                docs.append(("stream_resource", self._composer.resource_doc()))
+                self._resource_sent = True
+            docs.extend(("stream_datum", doc) for doc in datums)
+        yield from docs
+
+    # -- legacy documents --------------------------------------------------
+    def _legacy_composer(self) -> LegacyAssetComposer:
+        if self._composer is None:
+            self._composer = LegacyAssetComposer(self._path)
+        return self._composer
+
+    def datum_id(self, point: int) -> str:
+        """Return (creating it on first use) the datum id of event ``point``.
+
+        Parameters
+        ----------
+        point : int
+            0-based event index (= frame index: one frame per event).
+
+        Returns
+        -------
+        str
+        """
+        with self._lock:
+            datum = self._datums.get(point)
+            if datum is None:
+                datum = self._legacy_composer().datum(point)
+                self._datums[point] = datum
+                self._datums_pending.append(datum)
+            return datum["datum_id"]
+
+    def collect_legacy_docs(self, *, new_events: bool) -> Iterator[tuple[str, dict]]:
+        """Yield the ``resource`` (first time) and every ``datum`` not yet yielded.
+
+        Parameters
+        ----------
+        new_events : bool
+            True in a fly scan (bluesky calls this before ``collect()``): make
+            datums for every complete event not yet documented, and remember
+            them for :meth:`pending_events`. False in a step scan, where
+            ``read()`` made the datum.
+
+        Yields
+        ------
+        tuple of (str, dict)
+        """
+        with self._lock:
+            if new_events:
+                first = max(self._datums, default=-1) + 1
+                for point in range(first, self.get_index()):
+                    self.datum_id(point)
+                    self._pending_events.append(point)
+            pending, self._datums_pending = self._datums_pending, []
+            docs: list[tuple[str, dict]] = []
+            if pending and not self._resource_sent:
+                docs.append(("resource", self._legacy_composer().resource_doc()))
+                self._resource_sent = True
+            docs.extend(("datum", datum) for datum in pending)
+        yield from docs
+
+    def pending_events(self) -> list[tuple[int, str]]:
+        """Take the events whose datums :meth:`collect_legacy_docs` just yielded.
+
+        Returns
+        -------
+        list of (int, str)
+            ``(event index, datum id)`` pairs, oldest first.
+        """
+        with self._lock:
+            points, self._pending_events = self._pending_events, []
+            return [(point, self._datums[point]["datum_id"]) for point in points]

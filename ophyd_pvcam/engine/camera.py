@@ -1,0 +1,829 @@
+"""Discovering, opening and configuring PVCAM cameras.
+
+:func:`list_cameras` reports what is attached; :meth:`Camera.open` opens one.
+A :class:`Camera` exposes every available parameter through
+:attr:`Camera.parameters` and the common settings as Pythonic properties
+(seconds, degrees Celsius, enum names). Settings the SDK only takes as setup
+arguments (exposure time, trigger and expose-out modes, ROI, binning) are kept
+by the camera object and handed out by :meth:`Camera.acquisition_settings`,
+which the sequence and stream code pass to the setup calls.
+
+Every SDK call on a camera goes through :attr:`Camera.lock`; invalid settings
+raise :class:`~ophyd_pvcam.engine.errors.ValidationError` before anything is
+sent.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+import numpy as np
+
+from ophyd_pvcam import sdk
+from ophyd_pvcam.engine import settings as S
+from ophyd_pvcam.engine.errors import AcquisitionError, CameraNotFoundError, ValidationError
+from ophyd_pvcam.engine.parameters import ParameterTable, normalise_label
+from ophyd_pvcam.engine.roi import Region, RegionLike, allowed_binnings, as_region, validate_binning
+from ophyd_pvcam.engine.session import acquire_session, release_session, session
+from ophyd_pvcam.engine.speedtable import build_port_speed_gain_table
+from ophyd_pvcam.sdk import constants as C
+from ophyd_pvcam.sdk.errors import PVCAMError
+
+if TYPE_CHECKING:
+    from ophyd_pvcam.engine.settings import AcquisitionSettings
+
+__all__ = ["Camera", "CameraInfo", "list_cameras", "camera_names", "read_camera_info"]
+
+logger = logging.getLogger(__name__)
+
+#: Exposure used at open when the camera reports none usable (0 or out of range).
+DEFAULT_EXPOSURE_SECONDS = 0.01
+
+_CLEAR_MODE_ALIASES = {normalise_label(n[len("CLEAR_"):]): int(getattr(C, n))
+                       for n in dir(C) if n.startswith("CLEAR_") and isinstance(getattr(C, n), int)}
+_FAN_SPEED_ALIASES = {normalise_label(n[len("FAN_SPEED_"):]): int(getattr(C, n))
+                      for n in dir(C) if n.startswith("FAN_SPEED_")
+                      and isinstance(getattr(C, n), int)}
+
+# Cameras this process has open, by (id(library), name): list_cameras reads
+# their info instead of trying a second (refused) pl_cam_open.
+_registry_lock = threading.RLock()
+_open_cameras: dict[tuple[int, str], "Camera"] = {}
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    """What identifies one camera.
+
+    Attributes
+    ----------
+    name : str
+        The SDK's camera name, passed to :meth:`Camera.open` (e.g. ``"pvcamUSB_0"``).
+    index : int
+        Position in the SDK's camera list.
+    product : str
+        ``PARAM_PRODUCT_NAME`` (the model), or the chip name when unavailable.
+    chip : str
+        ``PARAM_CHIP_NAME``.
+    serial : str
+        ``PARAM_HEAD_SER_NUM_ALPHA``.
+    firmware : str
+        ``PARAM_CAM_FW_VERSION`` as ``"major.minor"``.
+    sensor_size : tuple of int
+        ``(width, height)`` in pixels.
+    vendor : str
+        ``PARAM_VENDOR_NAME``.
+    """
+
+    name: str
+    index: int
+    product: str
+    chip: str
+    serial: str
+    firmware: str
+    sensor_size: tuple[int, int]
+    vendor: str = ""
+
+    @property
+    def model(self) -> str:
+        """Alias of :attr:`product`."""
+        return self.product
+
+
+def _resolve_library(library: Any) -> Any:
+    return library if library is not None else sdk.load()
+
+
+def camera_names(library: Any) -> list[str]:
+    """Return the SDK's camera names (the session must be initialised).
+
+    Parameters
+    ----------
+    library : PVCAMLibrary
+
+    Returns
+    -------
+    list of str
+    """
+    return [library.cam_get_name(i) for i in range(library.cam_get_total())]
+
+
+def read_camera_info(library: Any, handle: int, name: str, index: int) -> CameraInfo:
+    """Read the identifying parameters of an open camera.
+
+    Parameters
+    ----------
+    library : PVCAMLibrary
+    handle : int
+        Handle of the open camera.
+    name : str
+        Its SDK name.
+    index : int
+        Its position in the SDK list.
+
+    Returns
+    -------
+    CameraInfo
+    """
+    def read(param_id: int, default: Any) -> Any:
+        if not library.param_available(handle, param_id):
+            return default
+        return library.get_param(handle, param_id, int(C.ATTR_CURRENT))
+
+    chip = str(read(C.PARAM_CHIP_NAME, ""))
+    firmware = read(C.PARAM_CAM_FW_VERSION, None)
+    return CameraInfo(
+        name=name,
+        index=index,
+        product=str(read(C.PARAM_PRODUCT_NAME, chip)),
+        chip=chip,
+        serial=str(read(C.PARAM_HEAD_SER_NUM_ALPHA, "")),
+        firmware="" if firmware is None else f"{int(firmware) >> 8}.{int(firmware) & 0xFF}",
+        sensor_size=(int(read(C.PARAM_SER_SIZE, 0)), int(read(C.PARAM_PAR_SIZE, 0))),
+        vendor=str(read(C.PARAM_VENDOR_NAME, "")),
+    )
+
+
+def list_cameras(library: Any = None) -> list[CameraInfo]:
+    """Describe every camera the SDK sees.
+
+    Cameras not open in this process are opened briefly to read their
+    identity; the SDK session is held only for the duration of the call (plus
+    whatever open cameras already hold).
+
+    Parameters
+    ----------
+    library : PVCAMLibrary, optional
+        Defaults to :func:`ophyd_pvcam.sdk.load`'s choice.
+
+    Returns
+    -------
+    list of CameraInfo
+        In SDK order.
+    """
+    lib = _resolve_library(library)
+    infos = []
+    with session(lib):
+        for index, name in enumerate(camera_names(lib)):
+            with _registry_lock:
+                camera = _open_cameras.get((id(lib), name))
+                if camera is not None:
+                    infos.append(camera.info)
+                    continue
+                handle = lib.cam_open(name)
+                try:
+                    infos.append(read_camera_info(lib, handle, name, index))
+                finally:
+                    lib.cam_close(handle)
+    return infos
+
+
+class Camera:
+    """An open PVCAM camera.
+
+    Use :meth:`open` (also as a context manager); :meth:`close` leaves the
+    camera idle and releases the SDK session.
+
+    Attributes
+    ----------
+    library : PVCAMLibrary
+        The SDK binding the camera was opened with.
+    handle : int
+        The SDK handle.
+    name : str
+        The SDK name.
+    info : CameraInfo
+    parameters : ParameterTable
+        Every available parameter.
+    lock : threading.RLock
+        Serialises SDK calls on this camera. Setup, start and stop of an
+        acquisition take it; a per-frame path need not. Never take it inside
+        an SDK callback (deregistration waits for the callback to return).
+    """
+
+    def __init__(self, library: Any, handle: int, name: str, index: int = 0):
+        self.library = library
+        self.handle = handle
+        self.name = name
+        self.lock = threading.RLock()
+        self._closed = False
+        self._closing = False
+        self._acquisition_owner: Optional[str] = None
+        self._callbacks: dict[int, Any] = {}
+        self._close_hooks: list[Callable[[], None]] = []
+        self._speed_table: Optional[dict] = None
+        self.info = read_camera_info(library, handle, name, index)
+        self.parameters = ParameterTable(library, handle, lock=self.lock,
+                                         is_busy=lambda: self.acquiring)
+        self._region = Region.full(self.info.sensor_size)
+        self._binning = (1, 1)
+        self._exposure_mode_value = self._initial_mode("exposure_mode", S.EXPOSURE_MODE_VALUES,
+                                                       int(C.EXT_TRIG_INTERNAL))
+        self._expose_out_value = self._initial_mode("expose_out_mode", S.EXPOSE_OUT_MODE_VALUES,
+                                                    None)
+        self._exposure_seconds = DEFAULT_EXPOSURE_SECONDS
+        self._exposure = (int(C.EXP_RES_ONE_MILLISEC), 10)
+        self._initial_exposure()
+
+    # ------------------------------------------------------------------ life
+    @classmethod
+    def open(cls, name: Optional[str] = None, library: Any = None) -> "Camera":
+        """Open a camera by name (the first one when ``name`` is None).
+
+        Parameters
+        ----------
+        name : str, optional
+            An SDK camera name as given by :func:`list_cameras`.
+        library : PVCAMLibrary, optional
+            Defaults to :func:`ophyd_pvcam.sdk.load`'s choice.
+
+        Returns
+        -------
+        Camera
+
+        Raises
+        ------
+        CameraNotFoundError
+            No camera, or none with that name (the message lists the names).
+        """
+        lib = _resolve_library(library)
+        acquire_session(lib)
+        try:
+            names = camera_names(lib)
+            if not names:
+                raise CameraNotFoundError("no PVCAM camera found", None, "open")
+            if name is None:
+                name = names[0]
+            elif name not in names:
+                raise CameraNotFoundError(f"no camera named {name!r}; available: "
+                                          f"{', '.join(names)}", None, "open")
+            with _registry_lock:
+                handle = lib.cam_open(name)
+                try:
+                    camera = cls(lib, handle, name, names.index(name))
+                except BaseException:
+                    lib.cam_close(handle)
+                    raise
+                _open_cameras[(id(lib), name)] = camera
+        except BaseException:
+            release_session(lib)
+            raise
+        logger.info("opened %s (%s, serial %s)", name, camera.info.product, camera.info.serial)
+        return camera
+
+    def close(self) -> None:
+        """Stop any acquisition, deregister callbacks, close the camera, release the session.
+
+        Idempotent. Every step runs even when an earlier one fails; the first
+        failure is raised at the end (the rest are logged).
+        """
+        with self.lock:
+            if self._closed or self._closing:
+                return
+            self._closing = True
+        errors: list[BaseException] = []
+        # Hooks (e.g. a stream stopping its threads) run without the lock:
+        # they may wait for threads that need it.
+        for hook in list(self._close_hooks):
+            _collect(errors, hook)
+        with self.lock:
+            _collect(errors, self.library.exp_abort, self.handle, int(C.CCS_HALT))
+            for event in list(self._callbacks):
+                _collect(errors, self.library.deregister_callback, self.handle, event)
+            self._callbacks.clear()
+            _collect(errors, self.library.cam_close, self.handle)
+            self._acquisition_owner = None
+            self._closed = True
+        with _registry_lock:
+            if _open_cameras.get((id(self.library), self.name)) is self:
+                del _open_cameras[(id(self.library), self.name)]
+        _collect(errors, release_session, self.library)
+        logger.info("closed %s", self.name)
+        for extra in errors[1:]:
+            logger.error("also failed while closing %s: %s", self.name, extra)
+        if errors:
+            raise errors[0]
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run."""
+        return self._closed
+
+    def __enter__(self) -> "Camera":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"handle={self.handle}"
+        return f"<Camera {self.name!r} {self.info.product} {state}>"
+
+    def add_close_hook(self, hook: Callable[[], None]) -> None:
+        """Run ``hook()`` at the start of :meth:`close` (before the abort).
+
+        Parameters
+        ----------
+        hook : callable
+            Called without the camera lock held, e.g. to stop a stream's threads.
+        """
+        self._close_hooks.append(hook)
+
+    def remove_close_hook(self, hook: Callable[[], None]) -> None:
+        """Forget a hook added with :meth:`add_close_hook` (no error if absent).
+
+        Parameters
+        ----------
+        hook : callable
+        """
+        if hook in self._close_hooks:
+            self._close_hooks.remove(hook)
+
+    # ------------------------------------------------------ acquisition guard
+    def begin_acquisition(self, owner: str) -> None:
+        """Mark the camera busy; settings that are not live then refuse changes.
+
+        Parameters
+        ----------
+        owner : str
+            Who acquires (for messages), e.g. ``"sequence"`` or ``"stream"``.
+
+        Raises
+        ------
+        AcquisitionError
+            When the camera is closed or already acquiring.
+        """
+        with self.lock:
+            self._check_open()
+            if self._acquisition_owner is not None:
+                raise AcquisitionError(f"{self.name} is already acquiring "
+                                       f"({self._acquisition_owner})", None, owner)
+            self._acquisition_owner = owner
+
+    def end_acquisition(self) -> None:
+        """Mark the camera idle again (after the acquisition stopped)."""
+        with self.lock:
+            self._acquisition_owner = None
+
+    @property
+    def acquiring(self) -> bool:
+        """True between :meth:`begin_acquisition` and :meth:`end_acquisition`."""
+        return self._acquisition_owner is not None
+
+    # -------------------------------------------------------------- callbacks
+    def register_callback(self, event: int, callback: Any, context: Any = None) -> None:
+        """Register an SDK callback that :meth:`close` will deregister.
+
+        Parameters
+        ----------
+        event : int
+            ``PL_CALLBACK_*``.
+        callback : ctypes function pointer
+            Kept referenced here until deregistered.
+        context : object, optional
+            Passed through to the SDK.
+        """
+        with self.lock:
+            self._check_open()
+            self.library.register_callback(self.handle, int(event), callback, context)
+            self._callbacks[int(event)] = callback
+
+    def deregister_callback(self, event: int) -> None:
+        """Deregister a callback registered with :meth:`register_callback`.
+
+        Never call this from inside the callback (the SDK waits for it).
+        After :meth:`close` this does nothing: closing deregistered everything.
+        It works while close hooks run, so a stream can stop itself cleanly.
+
+        Parameters
+        ----------
+        event : int
+            ``PL_CALLBACK_*``.
+        """
+        with self.lock:
+            if self._closed:
+                return
+            self.library.deregister_callback(self.handle, int(event))
+            self._callbacks.pop(int(event), None)
+
+    # -------------------------------------------------------------- exposure
+    @property
+    def exposure_time(self) -> float:
+        """Exposure in seconds (a setup argument, kept by the engine).
+
+        Setting it picks ``PARAM_EXP_RES`` (see
+        :func:`~ophyd_pvcam.engine.settings.exposure_candidates`) and checks
+        ``PARAM_EXPOSURE_TIME``'s range in that resolution.
+        """
+        return self._exposure_seconds
+
+    @exposure_time.setter
+    def exposure_time(self, seconds: float) -> None:
+        value = S.check_exposure_seconds(seconds)
+        with self.lock:
+            self._check_idle("exposure_time")
+            self._exposure = self._choose_exposure(value)
+            self._exposure_seconds = value
+
+    @property
+    def exposure_resolution(self) -> str:
+        """Unit the exposure is sent in: ``"us"``, ``"ms"`` or ``"s"``."""
+        return S.EXPOSURE_RESOLUTION_NAMES[self._exposure[0]]
+
+    def _initial_exposure(self) -> None:
+        # Kinetix-type cameras start in seconds resolution, so rebuilding the
+        # current exposure through the setter also moves them to a sane unit.
+        choices = []
+        res_param = self.parameters.get("exp_res")
+        exp_param = self.parameters.get("exposure_time")
+        unit = 1e-3
+        if res_param is not None and res_param.readable:
+            unit = S.EXPOSURE_RESOLUTION_SECONDS.get(int(res_param.get()), unit)
+        if exp_param is not None and exp_param.readable:
+            choices += [int(exp_param.get()) * unit, int(exp_param.default) * unit]
+        choices.append(DEFAULT_EXPOSURE_SECONDS)
+        for seconds in choices:
+            if seconds > 0:
+                try:
+                    self.exposure_time = seconds
+                    return
+                except ValidationError as exc:
+                    logger.debug("%s: initial exposure %g s refused: %s", self.name, seconds, exc)
+        self.exposure_time = DEFAULT_EXPOSURE_SECONDS
+
+    def _exposure_range(self) -> tuple[int, int]:
+        exp_param = self.parameters.get("exposure_time")
+        low, high = 0, 2**32 - 1  # the setup argument is uns32
+        if exp_param is not None and exp_param.readable:
+            low, high = max(low, int(exp_param.min)), min(high, int(exp_param.max))
+        return low, high
+
+    def _choose_exposure(self, seconds: float) -> tuple[int, int]:
+        res_param = self.parameters.get("exp_res")
+        if res_param is None or not res_param.readable:
+            available, current, switchable = [int(C.EXP_RES_ONE_MILLISEC)], None, False
+        else:
+            available = list(res_param.enum_items.values())
+            current = int(res_param.get())
+            switchable = res_param.writable
+        candidates = S.exposure_candidates(seconds, available)
+        if not switchable and current is not None:
+            candidates = [c for c in candidates if c[0] == current]
+        active, refused = current, []
+        for resolution, count in candidates:
+            if res_param is not None and switchable and resolution != active:
+                res_param.set(resolution)
+                active = resolution
+            low, high = self._exposure_range()
+            if low <= count <= high:
+                return resolution, count
+            unit = S.EXPOSURE_RESOLUTION_NAMES[resolution]
+            refused.append(f"{count} {unit} not in {low}..{high} {unit}")
+        if active != current and res_param is not None:
+            res_param.set(current)  # leave the camera as it was
+        raise ValidationError(f"exposure {seconds!r} s is not possible on {self.name}: "
+                              f"{'; '.join(refused) or 'no resolution can express it'}",
+                              None, "exposure_time")
+
+    # ---------------------------------------------------- trigger / expose-out
+    def _mode_items(self, key: str, names: dict[str, int]) -> dict[str, int]:
+        param = self.parameters.get(key)
+        if param is None:
+            return {}
+        by_value = {value: name for name, value in names.items()}
+        return {by_value.get(value, normalise_label(label)): value
+                for label, value in param.enum_items.items()}
+
+    def _initial_mode(self, key: str, names: dict[str, int], preferred: Optional[int]) -> Optional[int]:
+        param = self.parameters.get(key)
+        if param is None:
+            return int(C.TIMED_MODE) if key == "exposure_mode" else None
+        values = list(param.enum_items.values())
+        current = int(param.get()) if param.readable else None
+        for candidate in (current, preferred):
+            if candidate in values:
+                return candidate
+        return values[0]
+
+    def _resolve_mode(self, key: str, names: dict[str, int], value: Union[str, int]) -> int:
+        items = self._mode_items(key, names)
+        if isinstance(value, str) and normalise_label(value) in items:
+            return items[normalise_label(value)]
+        message = (f"{value!r} is not a {key} of {self.name}; choose from "
+                   f"{', '.join(items) or 'none'}")
+        param = self.parameters.get(key)
+        if param is None:
+            raise ValidationError(message, None, key)
+        try:
+            return param.enum_value(value)
+        except ValidationError as exc:
+            raise ValidationError(message, None, key) from exc
+
+    @property
+    def exposure_modes(self) -> tuple[str, ...]:
+        """Names of the trigger modes this camera offers."""
+        return tuple(self._mode_items("exposure_mode", S.EXPOSURE_MODE_VALUES)) or ("timed",)
+
+    @property
+    def exposure_mode(self) -> str:
+        """Trigger mode used by the next setup: ``"internal"``, ``"software_edge"``, ...
+
+        ``PARAM_EXPOSURE_MODE`` is read-only in the SDK; the engine keeps the
+        choice and puts it into the setup's ``exp_mode``. Setting accepts the
+        Pythonic name, the camera's own item name or the value.
+        """
+        return self._mode_name("exposure_mode", S.EXPOSURE_MODE_VALUES, self._exposure_mode_value)
+
+    @exposure_mode.setter
+    def exposure_mode(self, value: Union[str, int]) -> None:
+        resolved = self._resolve_exposure_mode(value)
+        with self.lock:
+            self._check_idle("exposure_mode")
+            self._exposure_mode_value = resolved
+
+    def _resolve_exposure_mode(self, value: Union[str, int]) -> int:
+        if self.parameters.get("exposure_mode") is None:
+            if value in ("timed", int(C.TIMED_MODE)):
+                return int(C.TIMED_MODE)
+            raise ValidationError(f"{self.name} only offers the 'timed' exposure mode", None,
+                                  "exposure_mode")
+        return self._resolve_mode("exposure_mode", S.EXPOSURE_MODE_VALUES, value)
+
+    @property
+    def expose_out_modes(self) -> tuple[str, ...]:
+        """Names of the expose-out modes this camera offers (empty when none)."""
+        return tuple(self._mode_items("expose_out_mode", S.EXPOSE_OUT_MODE_VALUES))
+
+    @property
+    def expose_out_mode(self) -> Optional[str]:
+        """Expose-out mode used by the next setup (``None`` when the camera has none)."""
+        if self._expose_out_value is None:
+            return None
+        return self._mode_name("expose_out_mode", S.EXPOSE_OUT_MODE_VALUES,
+                               self._expose_out_value)
+
+    @expose_out_mode.setter
+    def expose_out_mode(self, value: Union[str, int]) -> None:
+        if self.parameters.get("expose_out_mode") is None:
+            raise ValidationError(f"{self.name} has no expose-out modes", None, "expose_out_mode")
+        resolved = self._resolve_mode("expose_out_mode", S.EXPOSE_OUT_MODE_VALUES, value)
+        with self.lock:
+            self._check_idle("expose_out_mode")
+            self._expose_out_value = resolved
+
+    def _mode_name(self, key: str, names: dict[str, int], value: int) -> str:
+        for name, item_value in self._mode_items(key, names).items():
+            if item_value == value:
+                return name
+        return {v: n for n, v in names.items()}.get(value, str(value))
+
+    # ------------------------------------------------------ readout settings
+    def _enum_property(self, key: str) -> str:
+        return self.parameters.require(key).current_name
+
+    def _set_param(self, key: str, value: Any, aliases: Optional[dict[str, int]] = None) -> None:
+        self._check_open()
+        self.parameters.require(key).set(value, aliases)
+
+    @property
+    def readout_port(self) -> str:
+        """Readout port by the camera's name (``PARAM_READOUT_PORT``); set by name or value."""
+        return self._enum_property("readout_port")
+
+    @readout_port.setter
+    def readout_port(self, value: Union[str, int]) -> None:
+        self._set_param("readout_port", value)
+
+    @property
+    def speed_index(self) -> int:
+        """``PARAM_SPDTAB_INDEX`` (0-based; selecting a speed resets the gain)."""
+        return int(self.parameters.require("spdtab_index").get())
+
+    @speed_index.setter
+    def speed_index(self, value: int) -> None:
+        self._set_param("spdtab_index", value)
+
+    @property
+    def gain_index(self) -> int:
+        """``PARAM_GAIN_INDEX`` (usually 1-based)."""
+        return int(self.parameters.require("gain_index").get())
+
+    @gain_index.setter
+    def gain_index(self, value: int) -> None:
+        self._set_param("gain_index", value)
+
+    @property
+    def bit_depth(self) -> int:
+        """``PARAM_BIT_DEPTH`` of the current port/speed/gain (read-only)."""
+        return int(self.parameters.require("bit_depth").get())
+
+    @property
+    def sensor_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the sensor in pixels."""
+        return self.info.sensor_size
+
+    @property
+    def temperature(self) -> float:
+        """Sensor temperature in degrees Celsius (``PARAM_TEMP`` is in 1/100 C)."""
+        return int(self.parameters.require("temp").get()) / 100.0
+
+    @property
+    def temperature_setpoint(self) -> float:
+        """Cooling setpoint in degrees Celsius (``PARAM_TEMP_SETPOINT``)."""
+        return int(self.parameters.require("temp_setpoint").get()) / 100.0
+
+    @temperature_setpoint.setter
+    def temperature_setpoint(self, celsius: float) -> None:
+        try:
+            hundredths = round(float(celsius) * 100)
+        except (TypeError, ValueError):
+            raise ValidationError(f"temperature_setpoint takes degrees C, got {celsius!r}",
+                                  None, "temperature_setpoint") from None
+        self._set_param("temp_setpoint", hundredths)
+
+    @property
+    def clear_mode(self) -> str:
+        """``PARAM_CLEAR_MODE`` by the camera's name; set by name, value or e.g. ``"pre_sequence"``."""
+        return self._enum_property("clear_mode")
+
+    @clear_mode.setter
+    def clear_mode(self, value: Union[str, int]) -> None:
+        self._set_param("clear_mode", value, _CLEAR_MODE_ALIASES)
+
+    @property
+    def fan_speed(self) -> str:
+        """``PARAM_FAN_SPEED_SETPOINT`` by the camera's name; set by name, value or e.g. ``"high"``."""
+        return self._enum_property("fan_speed_setpoint")
+
+    @fan_speed.setter
+    def fan_speed(self, value: Union[str, int]) -> None:
+        self._set_param("fan_speed_setpoint", value, _FAN_SPEED_ALIASES)
+
+    def port_speed_gain_table(self) -> dict[str, dict]:
+        """Describe every port, speed and gain (switches through them, then restores).
+
+        Returns
+        -------
+        dict
+            ``{port_name: {"value": int, "speeds": [{"index", "name",
+            "pixel_time_ns", "bit_depth", "gains": [{"index", "name",
+            "bit_depth"}]}]}}``; a fresh copy each call (built once per camera).
+        """
+        import copy
+
+        with self.lock:
+            if self._speed_table is None:
+                self._check_idle("port_speed_gain_table")
+                self._speed_table = build_port_speed_gain_table(self.parameters)
+            return copy.deepcopy(self._speed_table)
+
+    # ------------------------------------------------------------ ROI/binning
+    @property
+    def binnings(self) -> Optional[list[tuple[int, int]]]:
+        """Allowed ``(serial, parallel)`` binnings, ``None`` when the camera lists none."""
+        def values(key: str) -> Optional[list[int]]:
+            param = self.parameters.get(key)
+            return None if param is None else list(param.enum_items.values())
+        return allowed_binnings(values("binning_ser"), values("binning_par"))
+
+    @property
+    def roi(self) -> Region:
+        """Region read out, in unbinned sensor pixels (default: the whole sensor).
+
+        Accepts a :class:`~ophyd_pvcam.engine.roi.Region`, ``(x, y, width,
+        height)`` or ``None`` (whole sensor); it must divide by the binning.
+        """
+        return self._region
+
+    @roi.setter
+    def roi(self, value: RegionLike) -> None:
+        self.set_roi(value)
+
+    @property
+    def binning(self) -> tuple[int, int]:
+        """``(serial, parallel)`` binning; ``n`` means ``(n, n)``."""
+        return self._binning
+
+    @binning.setter
+    def binning(self, value: Union[int, tuple[int, int]]) -> None:
+        self.set_roi(self._region, value)
+
+    def set_roi(self, roi: RegionLike, binning: Union[int, tuple[int, int], None] = None) -> None:
+        """Set region and binning together (validated as a pair).
+
+        Parameters
+        ----------
+        roi : Region, (x, y, width, height) or None
+            ``None`` = whole sensor.
+        binning : int or (int, int), optional
+            Keep the current binning when omitted.
+        """
+        region = as_region(roi, self.sensor_size)
+        pair = self._binning if binning is None else validate_binning(binning, self.binnings)
+        region.validate(self.sensor_size, pair)
+        with self.lock:
+            self._check_idle("roi")
+            self._region, self._binning = region, pair
+
+    # -------------------------------------------------------- settings out
+    def acquisition_settings(self, exposure_mode: Union[str, int, None] = None) -> "AcquisitionSettings":
+        """Snapshot everything a setup call needs.
+
+        Parameters
+        ----------
+        exposure_mode : str or int, optional
+            Trigger mode for this acquisition only (default: :attr:`exposure_mode`).
+
+        Returns
+        -------
+        AcquisitionSettings
+        """
+        with self.lock:
+            self._check_open()
+            mode = (self._exposure_mode_value if exposure_mode is None
+                    else self._resolve_exposure_mode(exposure_mode))
+            resolution, count = self._exposure
+            res_param = self.parameters.get("exp_res")
+            if res_param is not None and res_param.readable and int(res_param.get()) != resolution:
+                # PARAM_EXP_RES was changed behind our back: re-express the exposure.
+                resolution, count = self._exposure = self._choose_exposure(self._exposure_seconds)
+            exp_mode = mode
+            if self._expose_out_value is not None and S.is_extended_mode(mode):
+                exp_mode |= self._expose_out_value
+            image_format = self.parameters.get("image_format")
+            dtype = S.dtype_for_image_format(image_format.get() if image_format else None)
+            shape = self._region.frame_shape(self._binning)
+            readout = S.estimate_readout_seconds(shape[0], line_time_ns=self._line_time_ns(),
+                                                 pixel_time_ns=self._optional("pix_time"),
+                                                 line_pixels=self.sensor_size[0])
+            seconds = count * S.EXPOSURE_RESOLUTION_SECONDS[resolution]
+            return S.AcquisitionSettings(
+                regions=(self._region.to_rgn(self._binning),),
+                exp_mode=int(exp_mode),
+                exposure=int(count),
+                exposure_seconds=seconds,
+                frame_shape=shape,
+                dtype=dtype,
+                readout_time_s=readout,
+                frame_period_s=seconds + readout,
+                exposure_resolution=resolution,
+                exposure_mode=self._mode_name("exposure_mode", S.EXPOSURE_MODE_VALUES, mode),
+                expose_out_mode=self.expose_out_mode,
+            )
+
+    def _optional(self, key: str) -> Optional[Any]:
+        param = self.parameters.get(key)
+        return param.get() if param is not None and param.readable else None
+
+    def _line_time_ns(self) -> Optional[float]:
+        param = self.parameters.get("scan_line_time")
+        if param is None or not param.readable:
+            return None
+        try:
+            return float(param.get())
+        except PVCAMError as exc:
+            # Only valid after a setup on some cameras; the pixel-time estimate
+            # takes over (documented in estimate_readout_seconds).
+            logger.debug("%s: PARAM_SCAN_LINE_TIME unreadable (%s); using PIX_TIME", self.name, exc)
+            return None
+
+    # ------------------------------------------------------------- acquire
+    def snap(self, timeout: Optional[float] = None) -> np.ndarray:
+        """Acquire one frame with the current settings.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait for the frame (default derived from the frame period).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(height, width)``.
+        """
+        from ophyd_pvcam.engine.sequence import acquire_sequence
+
+        frames = acquire_sequence(self, 1, timeout=timeout)
+        assert frames is not None
+        return frames[0]
+
+    # ------------------------------------------------------------- checks
+    def _check_open(self) -> None:
+        if self._closed or self._closing:
+            raise AcquisitionError(f"camera {self.name} is closed", None, "camera")
+
+    def _check_idle(self, what: str) -> None:
+        self._check_open()
+        if self.acquiring:
+            raise ValidationError(f"cannot change {what} while {self.name} is acquiring "
+                                  f"({self._acquisition_owner})", None, what)
+
+
+def _collect(errors: list[BaseException], func: Callable[..., Any], *args: Any) -> None:
+    """Call ``func``; append any exception to ``errors`` so cleanup can go on."""
+    try:
+        func(*args)
+    except Exception as exc:  # noqa: BLE001 - re-raised by the caller after cleanup
+        errors.append(exc)

@@ -1,0 +1,509 @@
+"""Stall detection, frame-loss accounting and the stall diagnosis, as a pure state machine.
+
+:class:`HealthMonitor` never touches the SDK, a thread or a clock: the frame
+loop feeds it events (acquisition started, frame retrieved with its SDK
+``FrameNr``, frames known lost, a wait that found nothing, a restart) with the
+current monotonic time, and it answers with numbers and :class:`Decision`
+values. Every failure of the field report can therefore be replayed in unit
+tests, deterministically, without hardware or sleeps.
+
+Frame numbering. PVCAM numbers frames from 1 at each ``pl_exp_start_cont``.
+A stream restarts the acquisition after a buffer overrun or a stall recovery,
+so the monitor maps SDK numbers onto monotonic *stream* frame numbers:
+``stream = offset + FrameNr``; each restart moves ``offset`` past the last
+frame the previous acquisition is known to have produced and records a
+:class:`Discontinuity`. Frames that were produced but never retrieved are
+counted lost, with their stream numbers.
+"""
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+from ophyd_pvcam.engine.errors import StallError, ValidationError
+
+__all__ = [
+    "Decision",
+    "Discontinuity",
+    "HealthMonitor",
+    "default_stall_timeout",
+    "describe_stall",
+    "status_name",
+]
+
+#: Lower bound of the default stall timeout (seconds).
+MIN_DEFAULT_STALL_TIMEOUT = 2.0
+#: The default stall timeout is at least this many frame periods.
+STALL_TIMEOUT_FRAME_PERIODS = 10
+
+_STATUS_NAMES = {
+    0: "READOUT_NOT_ACTIVE",
+    1: "EXPOSURE_IN_PROGRESS",
+    2: "READOUT_IN_PROGRESS",
+    3: "FRAME_AVAILABLE",
+    4: "READOUT_FAILED",
+    5: "ACQUISITION_IN_PROGRESS",
+}
+
+
+def status_name(status: Optional[int]) -> str:
+    """Return the name of a ``pl_exp_check_cont_status`` status value.
+
+    Parameters
+    ----------
+    status : int or None
+        The status, None when it could not be read.
+
+    Returns
+    -------
+    str
+        E.g. ``"EXPOSURE_IN_PROGRESS"``; ``"unknown"`` for None, ``"STATUS_<n>"``
+        for values outside the header's list.
+    """
+    if status is None:
+        return "unknown"
+    return _STATUS_NAMES.get(int(status), f"STATUS_{int(status)}")
+
+
+def default_stall_timeout(frame_period_s: Optional[float]) -> float:
+    """The stall timeout used when none is given: ``max(2 s, 10 frame periods)``.
+
+    Parameters
+    ----------
+    frame_period_s : float or None
+        Expected seconds between frames (None or <= 0 when unknown).
+
+    Returns
+    -------
+    float
+        Seconds.
+    """
+    if frame_period_s is None or not math.isfinite(frame_period_s) or frame_period_s <= 0:
+        return MIN_DEFAULT_STALL_TIMEOUT
+    return max(MIN_DEFAULT_STALL_TIMEOUT, STALL_TIMEOUT_FRAME_PERIODS * frame_period_s)
+
+
+class Decision(enum.Enum):
+    """What the frame loop should do after :meth:`HealthMonitor.poll`."""
+
+    #: Nothing happened; keep waiting (until :attr:`HealthMonitor.deadline`).
+    WAIT = "wait"
+    #: A wait of ``stall_timeout`` found no frame; fewer than ``stall_count`` in a row.
+    TIMEOUT = "timeout"
+    #: ``stall_count`` consecutive timeouts and no recovery left: end with a StallError.
+    STALL = "stall"
+    #: ``stall_count`` consecutive timeouts and a recovery left: restart the acquisition.
+    RECOVER = "recover"
+
+
+@dataclass(frozen=True)
+class Discontinuity:
+    """One restart of the acquisition inside a stream.
+
+    Attributes
+    ----------
+    reason : str
+        ``"overrun"`` (error 173 in CIRC_NO_OVERWRITE) or ``"stall"`` (recovery).
+    first_frame : int
+        Stream frame number that SDK ``FrameNr`` 1 of the new acquisition gets.
+    sdk_last_frame : int
+        Last ``FrameNr`` the previous acquisition was known to have produced.
+    frames_lost : int
+        Frames of the previous acquisition counted lost by this restart.
+    monotonic_time : float
+        When the restart was recorded.
+    """
+
+    reason: str
+    first_frame: int
+    sdk_last_frame: int
+    frames_lost: int
+    monotonic_time: float
+
+
+class HealthMonitor:
+    """Tracks frame numbers, losses and waits of one stream run; decides stalls.
+
+    Parameters
+    ----------
+    stall_timeout : float
+        Seconds without a frame that make one timeout.
+    stall_count : int
+        Consecutive timeouts that make a stall.
+    max_recoveries : int
+        Stalls answered by restarting the acquisition before one ends the stream.
+    lost_numbers_cap : int
+        At most this many lost (and, separately, dropped) frame numbers are
+        kept; the counts are always exact.
+    camera : str
+        Camera name, for the diagnosis.
+
+    Notes
+    -----
+    Not thread-safe: only the frame loop feeds it. Other threads may read the
+    plain attributes (ints, tuples) for monitoring.
+    """
+
+    def __init__(self, *, stall_timeout: float, stall_count: int = 3, max_recoveries: int = 0,
+                 lost_numbers_cap: int = 1000, camera: str = "") -> None:
+        if not (stall_timeout > 0 and math.isfinite(stall_timeout)):
+            raise ValidationError(f"stall_timeout must be a positive number of seconds, "
+                                  f"got {stall_timeout!r}", None, "HealthMonitor")
+        if int(stall_count) < 1:
+            raise ValidationError(f"stall_count must be >= 1, got {stall_count!r}",
+                                  None, "HealthMonitor")
+        if int(max_recoveries) < 0:
+            raise ValidationError(f"max_recoveries must be >= 0, got {max_recoveries!r}",
+                                  None, "HealthMonitor")
+        self.stall_timeout = float(stall_timeout)
+        self.stall_count = int(stall_count)
+        self.max_recoveries = int(max_recoveries)
+        self.lost_numbers_cap = max(0, int(lost_numbers_cap))
+        self.camera = camera
+        #: stream frame number = offset + SDK FrameNr
+        self.offset = 0
+        #: the SDK FrameNr the engine retrieves next (the SDK's consumer counter + 1)
+        self.next_sdk_frame = 1
+        #: stream number of the last retrieved frame (0: none yet)
+        self.last_frame_number = 0
+        self.last_sdk_frame = 0
+        self.frames_retrieved = 0
+        self.frames_lost = 0
+        self.frames_dropped = 0
+        self.lost_by_reason: dict[str, int] = {}
+        self.consecutive_timeouts = 0
+        self.timeouts_total = 0
+        self.recoveries = 0
+        self.discontinuities: tuple[Discontinuity, ...] = ()
+        self.started_time: Optional[float] = None
+        self.last_frame_time: Optional[float] = None
+        self._mark: float = 0.0  # start of the current no-frame interval
+        self._lost_ranges: list[tuple[int, int]] = []
+        self._lost_numbers_kept = 0
+        self._dropped: list[int] = []
+        self._pending_lost_before = 0
+
+    # ------------------------------------------------------------------ events
+    def start(self, now: float) -> None:
+        """The acquisition started (first start or a restart) at ``now``.
+
+        Parameters
+        ----------
+        now : float
+            Monotonic time.
+        """
+        if self.started_time is None:
+            self.started_time = now
+        self._mark = now
+
+    def frame_retrieved(self, sdk_frame: int, now: float) -> int:
+        """A frame with SDK number ``sdk_frame`` was copied out of the SDK buffer.
+
+        A number above the expected one means the frames in between were
+        lost (a FrameNr gap); they are counted with reason ``"gap"``.
+
+        Parameters
+        ----------
+        sdk_frame : int
+            The frame's 1-based SDK ``FrameNr``.
+        now : float
+            Monotonic time.
+
+        Returns
+        -------
+        int
+            The frame's stream frame number.
+
+        Raises
+        ------
+        ValueError
+            When ``sdk_frame`` is below the expected number (a frame retrieved
+            twice or out of order: an engine bug, never silently accepted).
+        """
+        if sdk_frame < self.next_sdk_frame:
+            raise ValueError(f"frame {sdk_frame} retrieved again or out of order "
+                             f"(expected {self.next_sdk_frame})")
+        if sdk_frame > self.next_sdk_frame:
+            self.frames_lost_sdk(self.next_sdk_frame, sdk_frame - 1, "gap")
+        self.next_sdk_frame = sdk_frame + 1
+        self.last_sdk_frame = sdk_frame
+        number = self.offset + sdk_frame
+        self.last_frame_number = number
+        self.frames_retrieved += 1
+        self.consecutive_timeouts = 0
+        self.last_frame_time = now
+        self._mark = now
+        return number
+
+    def frames_lost_sdk(self, first_sdk: int, last_sdk: int, reason: str) -> int:
+        """SDK frames ``first_sdk..last_sdk`` (inclusive) will never be retrieved.
+
+        The next expected frame moves past ``last_sdk``.
+
+        Parameters
+        ----------
+        first_sdk, last_sdk : int
+            SDK ``FrameNr`` range; empty when ``last_sdk < first_sdk``.
+        reason : str
+            ``"gap"``, ``"overwritten"``, ``"overrun"``, ``"restart"`` ...
+
+        Returns
+        -------
+        int
+            Number of frames counted.
+        """
+        first_sdk = max(first_sdk, self.next_sdk_frame)
+        if last_sdk < first_sdk:
+            return 0
+        self._record_loss(self.offset + first_sdk, self.offset + last_sdk, reason)
+        self.next_sdk_frame = last_sdk + 1
+        return last_sdk - first_sdk + 1
+
+    def frame_dropped(self, frame_number: int) -> None:
+        """A retrieved frame was dropped because the consumer was slower.
+
+        Parameters
+        ----------
+        frame_number : int
+            Its stream frame number.
+        """
+        self.frames_dropped += 1
+        self._pending_lost_before += 1
+        if len(self._dropped) < self.lost_numbers_cap:
+            self._dropped.append(frame_number)
+
+    @property
+    def pending_lost_before(self) -> int:
+        """Frames lost or dropped since the last :meth:`take_lost_before` (not reset)."""
+        return self._pending_lost_before
+
+    def take_lost_before(self) -> int:
+        """Frames lost or dropped since the previous call (for ``Frame.lost_before``).
+
+        Returns
+        -------
+        int
+        """
+        pending, self._pending_lost_before = self._pending_lost_before, 0
+        return pending
+
+    def poll(self, now: float) -> Decision:
+        """A wait returned without a frame; decide what it means at ``now``.
+
+        A timeout is counted each time a full ``stall_timeout`` passed since the
+        last frame, the start, or the previous timeout.
+
+        Parameters
+        ----------
+        now : float
+            Monotonic time.
+
+        Returns
+        -------
+        Decision
+        """
+        if now < self._mark + self.stall_timeout:
+            return Decision.WAIT
+        self.consecutive_timeouts += 1
+        self.timeouts_total += 1
+        self._mark = now
+        if self.consecutive_timeouts < self.stall_count:
+            return Decision.TIMEOUT
+        if self.recoveries < self.max_recoveries:
+            return Decision.RECOVER
+        return Decision.STALL
+
+    @property
+    def deadline(self) -> float:
+        """Monotonic time at which the next :meth:`poll` would count a timeout."""
+        return self._mark + self.stall_timeout
+
+    def restart(self, reason: str, sdk_last_frame: int, now: float) -> Discontinuity:
+        """The acquisition is being restarted; FrameNr will start again at 1.
+
+        Frames the old acquisition produced but the engine did not retrieve
+        (``next_sdk_frame .. sdk_last_frame``) are counted lost with ``reason``.
+
+        Parameters
+        ----------
+        reason : str
+            ``"overrun"`` or ``"stall"`` (a stall recovery, counted in ``recoveries``).
+        sdk_last_frame : int
+            The highest ``FrameNr`` the old acquisition is known to have produced.
+        now : float
+            Monotonic time.
+
+        Returns
+        -------
+        Discontinuity
+        """
+        lost = self.frames_lost_sdk(self.next_sdk_frame, sdk_last_frame, reason)
+        self.offset += max(sdk_last_frame, self.next_sdk_frame - 1)
+        self.next_sdk_frame = 1
+        self.last_sdk_frame = 0
+        self.consecutive_timeouts = 0
+        if reason == "stall":
+            self.recoveries += 1
+        record = Discontinuity(reason, self.offset + 1, sdk_last_frame, lost, now)
+        self.discontinuities = self.discontinuities + (record,)
+        self._mark = now
+        return record
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def lost_frame_numbers(self) -> tuple[int, ...]:
+        """Stream numbers of lost frames, ascending, at most ``lost_numbers_cap``."""
+        numbers: list[int] = []
+        for first, last in self._lost_ranges:
+            numbers.extend(range(first, last + 1))
+        return tuple(numbers[: self.lost_numbers_cap])
+
+    @property
+    def dropped_frame_numbers(self) -> tuple[int, ...]:
+        """Stream numbers of dropped frames, at most ``lost_numbers_cap``."""
+        return tuple(self._dropped)
+
+    def seconds_since_last_frame(self, now: float) -> float:
+        """Seconds since the last retrieved frame (or the start, before the first).
+
+        Parameters
+        ----------
+        now : float
+            Monotonic time.
+
+        Returns
+        -------
+        float
+        """
+        ref = self.last_frame_time if self.last_frame_time is not None else self.started_time
+        return max(0.0, now - ref) if ref is not None else 0.0
+
+    def diagnostics(self, now: float, **context: Any) -> dict[str, Any]:
+        """A snapshot for a StallError or a log line.
+
+        Parameters
+        ----------
+        now : float
+            Monotonic time.
+        **context
+            What only the stream knows, merged in: ``frames_signalled``,
+            ``frames_delivered``, ``sdk_latest_frame``, ``sdk_status`` (int),
+            ``buffer_frames``, ``buffer_fill``, ``buffer_mode``, ``use_callbacks``.
+
+        Returns
+        -------
+        dict
+        """
+        diag: dict[str, Any] = {
+            "camera": self.camera,
+            "last_frame_number": self.last_frame_number,
+            "last_sdk_frame": self.last_sdk_frame,
+            "frames_retrieved": self.frames_retrieved,
+            "frames_lost": self.frames_lost,
+            "frames_dropped": self.frames_dropped,
+            "lost_by_reason": dict(self.lost_by_reason),
+            "seconds_since_last_frame": self.seconds_since_last_frame(now),
+            "stall_timeout": self.stall_timeout,
+            "stall_count": self.stall_count,
+            "consecutive_timeouts": self.consecutive_timeouts,
+            "recoveries": self.recoveries,
+            "max_recoveries": self.max_recoveries,
+            "restarts": len(self.discontinuities),
+        }
+        diag.update(context)
+        status = diag.get("sdk_status")
+        diag["sdk_status_name"] = status_name(status if isinstance(status, int) else None)
+        return diag
+
+    def stall_error(self, now: float, **context: Any) -> StallError:
+        """Build the StallError that ends the stream (see :func:`describe_stall`).
+
+        Parameters
+        ----------
+        now : float
+            Monotonic time.
+        **context
+            As for :meth:`diagnostics`.
+
+        Returns
+        -------
+        StallError
+        """
+        diag = self.diagnostics(now, **context)
+        return StallError(describe_stall(diag), diag, "stream")
+
+    # ---------------------------------------------------------------- internal
+    def _record_loss(self, first: int, last: int, reason: str) -> None:
+        count = last - first + 1
+        self.frames_lost += count
+        self._pending_lost_before += count
+        self.lost_by_reason[reason] = self.lost_by_reason.get(reason, 0) + count
+        room = self.lost_numbers_cap - self._lost_numbers_kept
+        if room > 0:
+            kept_last = min(last, first + room - 1)
+            if self._lost_ranges and self._lost_ranges[-1][1] + 1 == first:
+                self._lost_ranges[-1] = (self._lost_ranges[-1][0], kept_last)
+            else:
+                self._lost_ranges.append((first, kept_last))
+            self._lost_numbers_kept += kept_last - first + 1
+
+
+def describe_stall(diag: Mapping[str, Any]) -> str:
+    """Turn a diagnostics snapshot into a readable one-paragraph diagnosis.
+
+    Parameters
+    ----------
+    diag : mapping
+        From :meth:`HealthMonitor.diagnostics`.
+
+    Returns
+    -------
+    str
+        Names the camera and the last frame, states the counts and the SDK
+        status, and says which side stopped.
+    """
+    camera = diag.get("camera") or "camera"
+    last = int(diag.get("last_frame_number", 0))
+    after = f"after frame {last}" if last else "before the first frame"
+    waited = float(diag.get("seconds_since_last_frame", 0.0))
+    timeout = float(diag.get("stall_timeout", 0.0))
+    count = int(diag.get("consecutive_timeouts", diag.get("stall_count", 0)))
+    signalled = diag.get("frames_signalled")
+    retrieved = int(diag.get("frames_retrieved", 0))
+    delivered = diag.get("frames_delivered", "?")
+    lost = int(diag.get("frames_lost", 0))
+    status = diag.get("sdk_status_name") or status_name(diag.get("sdk_status"))
+    fill = diag.get("buffer_fill")
+    capacity = diag.get("buffer_frames")
+    mode = diag.get("buffer_mode") or "unknown buffer mode"
+    callbacks = diag.get("use_callbacks", True)
+    sdk_latest = diag.get("sdk_latest_frame")
+
+    counts = (f"{signalled} signalled by the EOF callback, " if callbacks and signalled is not None
+              else "polling (no callbacks), ")
+    counts += f"{retrieved} retrieved, {delivered} delivered, {lost} lost"
+    buffer = (f"SDK buffer {fill}/{capacity} frames filled" if fill is not None and capacity
+              else "SDK buffer fill unknown")
+    text = (f"Camera {camera!s} stalled: no frame for {waited:.2f} s {after} "
+            f"({count} consecutive waits of {timeout:.2f} s). Frames: {counts}. "
+            f"SDK status {status}, {buffer}, {mode}.")
+
+    if status == "READOUT_FAILED":
+        cause = "The SDK reports READOUT_FAILED: the camera or its link failed during readout."
+    elif status == "READOUT_NOT_ACTIVE":
+        cause = "The acquisition is no longer running in the SDK (READOUT_NOT_ACTIVE)."
+    elif isinstance(fill, int) and fill > 0:
+        cause = (f"The SDK buffer holds {fill} unretrieved frame(s) the engine could not read: "
+                 "the frame getters are failing.")
+    elif (callbacks and isinstance(signalled, int) and isinstance(sdk_latest, int)
+          and sdk_latest > signalled):
+        cause = (f"EOF callbacks stopped (last signalled {signalled}) while the SDK counted "
+                 f"frames up to {sdk_latest}.")
+    elif callbacks:
+        cause = (f"The camera stopped producing frames: neither the SDK frame counter nor "
+                 f"the EOF callback moved {after}.")
+    else:
+        cause = f"The camera stopped producing frames: the SDK frame counter did not move {after}."
+    return f"{text} {cause}"

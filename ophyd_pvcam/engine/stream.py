@@ -1,0 +1,578 @@
+"""Continuous acquisition that never stops silently: :class:`Stream`.
+
+A stream runs a camera in circular-buffer mode. Every frame reaches the
+consumer, or its loss is counted with its frame number; a camera that stops
+producing ends the stream in ``STALLED`` with a :class:`StallError` that says
+what was seen. The data path::
+
+    SDK thread:   EOF callback -- counter + condition only -->
+    frame loop:   wake, drain every frame: get oldest -> copy -> unlock
+                  (FrameNr gaps, overwritten slots, overruns: counted, never silent)
+              --> bounded FrameQueue ("block" or "drop" when the consumer is slower)
+              --> get() / iteration              (no consumers)
+              --> dispatcher thread -> consumers (add_consumer)
+
+Example::
+
+    with Camera.open() as camera, Stream(camera, max_frames=100) as stream:
+        for frame in stream:
+            process(frame.data)
+    print(stream.stats().summary())
+
+Threads: ``pvcam-frames-<camera>`` (the frame loop) and, with consumers,
+``pvcam-dispatch-<camera>``; both are joined by :meth:`Stream.stop`, which is
+idempotent and may be called from any thread, including a consumer.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import threading
+import time
+from typing import Any, Callable, Iterator, Optional, Union
+
+from ophyd_pvcam.engine.bufmode import REJECTED_MODES, mode_name, parse_buffer_mode
+from ophyd_pvcam.engine.delivery import END, OVERFLOW_POLICIES, FrameQueue
+from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
+from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.frameloop import FrameLoop, Outcome
+from ophyd_pvcam.engine.health import HealthMonitor, default_stall_timeout
+from ophyd_pvcam.engine.stats import StatsRecorder, StreamStats
+
+__all__ = ["Stream", "StreamState", "rejected_buffer_modes"]
+
+logger = logging.getLogger(__name__)
+
+#: Polling-mode status interval bounds (seconds): half a frame period, clamped.
+MIN_POLL_INTERVAL = 0.0005
+MAX_POLL_INTERVAL = 0.010
+
+
+class StreamState(enum.Enum):
+    """Where a stream is in its life."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    #: ``max_frames`` frames were delivered.
+    COMPLETE = "complete"
+    #: :meth:`Stream.stop` was called.
+    STOPPED = "stopped"
+    #: The camera stopped producing frames; ``error`` is a StallError.
+    STALLED = "stalled"
+    #: Any other failure (camera removed, SDK error, a consumer raised); see ``error``.
+    FAILED = "failed"
+
+    @property
+    def ended(self) -> bool:
+        """True for the final states."""
+        return self not in (StreamState.IDLE, StreamState.RUNNING)
+
+
+def rejected_buffer_modes(camera: Any) -> dict[str, str]:
+    """Buffer modes ``camera`` refused in this process (name -> the refusal).
+
+    Parameters
+    ----------
+    camera : Camera
+
+    Returns
+    -------
+    dict of str to str
+    """
+    return REJECTED_MODES.rejected(camera)
+
+
+class _Run:
+    """Everything that belongs to one start()..end of a stream."""
+
+    def __init__(self, loop: FrameLoop, health: HealthMonitor, stats: StatsRecorder,
+                 queue: FrameQueue, consumers: tuple) -> None:
+        self.loop = loop
+        self.health = health
+        self.stats = stats
+        self.queue = queue
+        self.consumers = consumers
+        self.dispatching = bool(consumers)
+        self.loop_thread: Optional[threading.Thread] = None
+        self.dispatch_thread: Optional[threading.Thread] = None
+        self.finished = threading.Event()
+        self.ended_monotonic: Optional[float] = None
+        self.loop_ended = False
+
+
+class Stream:
+    """Continuous acquisition from an open camera.
+
+    Parameters
+    ----------
+    camera : Camera
+        An open :class:`~ophyd_pvcam.engine.camera.Camera`. Its settings are
+        read at :meth:`start` and must not change while the stream runs.
+    buffer_mode : {"auto", "overwrite", "no_overwrite"}
+        ``"auto"`` tries CIRC_OVERWRITE and falls back to CIRC_NO_OVERWRITE
+        when the camera refuses it (remembered per camera); the others force a mode.
+    use_callbacks : bool
+        Wake on EOF callbacks (default) or poll the SDK status.
+    buffer_seconds : float
+        Seconds of frames the SDK circular buffer holds (>= ``min_buffer_frames``).
+    min_buffer_frames : int
+        Lower bound of the circular buffer, in frames.
+    memory_budget : int, optional
+        Upper bound of the circular buffer in bytes (default 1 GiB; always < 4 GiB).
+    stall_timeout : float, optional
+        Seconds without a frame that count as one timeout; default
+        ``max(2 s, 10 frame periods)``.
+    stall_count : int
+        Consecutive timeouts that make a stall.
+    max_recoveries : int
+        Stalls answered by restarting the acquisition (recorded in the stats)
+        before a stall ends the stream.
+    queue_size : int
+        Frames held between the frame loop and the consumer.
+    overflow : {"block", "drop"}
+        What happens when the queue is full (see :mod:`ophyd_pvcam.engine.delivery`).
+    max_frames : int, optional
+        Complete after this many delivered frames.
+    poll_interval : float, optional
+        Polling mode: seconds between status checks (default half a frame
+        period, within 0.5..10 ms).
+    lost_numbers_cap : int
+        How many lost / dropped frame numbers the stats keep.
+
+    Attributes
+    ----------
+    camera : Camera
+    """
+
+    def __init__(self, camera: Any, *, buffer_mode: Union[str, int] = "auto",
+                 use_callbacks: bool = True, buffer_seconds: float = 1.0, min_buffer_frames: int = 8,
+                 memory_budget: Optional[int] = None, stall_timeout: Optional[float] = None,
+                 stall_count: int = 3, max_recoveries: int = 0, queue_size: int = 64,
+                 overflow: str = "block", max_frames: Optional[int] = None,
+                 poll_interval: Optional[float] = None, lost_numbers_cap: int = 1000) -> None:
+        self.camera = camera
+        self._forced_mode = parse_buffer_mode(buffer_mode)
+        self.use_callbacks = bool(use_callbacks)
+        self.buffer_seconds = _number("buffer_seconds", buffer_seconds, minimum=0.0)
+        self.min_buffer_frames = _integer("min_buffer_frames", min_buffer_frames, minimum=2)
+        self.memory_budget = (None if memory_budget is None
+                              else _integer("memory_budget", memory_budget, minimum=1))
+        self.stall_timeout = (None if stall_timeout is None
+                              else _number("stall_timeout", stall_timeout, positive=True))
+        self.stall_count = _integer("stall_count", stall_count, minimum=1)
+        self.max_recoveries = _integer("max_recoveries", max_recoveries, minimum=0)
+        self.queue_size = _integer("queue_size", queue_size, minimum=1)
+        if overflow not in OVERFLOW_POLICIES:
+            raise ValidationError(f"overflow must be one of {OVERFLOW_POLICIES}, got {overflow!r}",
+                                  None, "overflow")
+        self.overflow = overflow
+        self.max_frames = None if max_frames is None else _integer("max_frames", max_frames,
+                                                                   minimum=1)
+        self.poll_interval = (None if poll_interval is None
+                              else _number("poll_interval", poll_interval, positive=True))
+        self.lost_numbers_cap = _integer("lost_numbers_cap", lost_numbers_cap, minimum=0)
+        self._lock = threading.RLock()
+        self._state = StreamState.IDLE
+        self._error: Optional[BaseException] = None
+        self._consumers: tuple[Callable[[Frame], Any], ...] = ()
+        self._done_callbacks: list[Callable[["Stream"], Any]] = []
+        self._run: Optional[_Run] = None
+        self._latest: Optional[Frame] = None
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self) -> StreamState:
+        """The current :class:`StreamState`."""
+        return self._state
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        """The error that ended the stream (StallError, CameraRemovedError, ...), else None."""
+        return self._error
+
+    @property
+    def buffer_mode(self) -> str:
+        """The circular-buffer mode in use (``""`` before the first start)."""
+        run = self._run
+        return mode_name(run.loop.mode) if run is not None else ""
+
+    @property
+    def latest_frame(self) -> Optional[Frame]:
+        """The most recently delivered frame (for previews), None before the first."""
+        return self._latest
+
+    def __repr__(self) -> str:
+        return f"<Stream {getattr(self.camera, 'name', '?')} {self._state.name}>"
+
+    # ------------------------------------------------------------------ consumers
+    def add_consumer(self, consumer: Callable[[Frame], Any]) -> None:
+        """Have ``consumer(frame)`` called for every frame, on the dispatcher thread.
+
+        Register consumers before :meth:`start`; a running stream accepts more
+        only if it already dispatches to consumers. A consumer that raises
+        ends the stream in ``FAILED`` (the other consumers keep receiving the
+        frames already retrieved). Consumers may call :meth:`stop`.
+
+        Parameters
+        ----------
+        consumer : callable
+            Receives each :class:`Frame`; owns ``frame.data`` (it may hand it
+            back with :meth:`release`).
+
+        Raises
+        ------
+        ValidationError
+            When the stream is running with get()/iteration delivery.
+        """
+        with self._lock:
+            run = self._run
+            if self._state is StreamState.RUNNING and run is not None and not run.dispatching:
+                raise ValidationError("this stream delivers through get()/iteration; add "
+                                      "consumers before start()", None, "add_consumer")
+            self._consumers = self._consumers + (consumer,)
+            if run is not None and run.dispatching and not run.loop_ended:
+                run.consumers = run.consumers + (consumer,)
+
+    def remove_consumer(self, consumer: Callable[[Frame], Any]) -> None:
+        """Stop calling ``consumer`` (no error if it was not registered).
+
+        Parameters
+        ----------
+        consumer : callable
+        """
+        with self._lock:
+            self._consumers = tuple(c for c in self._consumers if c is not consumer)
+            run = self._run
+            if run is not None:
+                run.consumers = tuple(c for c in run.consumers if c is not consumer)
+
+    def add_done_callback(self, callback: Callable[["Stream"], Any]) -> None:
+        """Call ``callback(stream)`` once the current run ended and every frame was handed on.
+
+        Runs on the stream's thread that finishes last (or at once, on this
+        thread, when the run already finished). Exceptions are logged.
+
+        Parameters
+        ----------
+        callback : callable
+        """
+        with self._lock:
+            run = self._run
+            if run is None or not run.finished.is_set():
+                self._done_callbacks.append(callback)
+                return
+        _call_done(callback, self)
+
+    def release(self, frame: Frame) -> bool:
+        """Return a frame's array for reuse by later frames (optional).
+
+        Parameters
+        ----------
+        frame : Frame
+            A frame from this stream; do not use ``frame.data`` afterwards.
+
+        Returns
+        -------
+        bool
+            True when the array was taken back.
+        """
+        run = self._run
+        if run is None or run.loop.pool is None:
+            return False
+        return run.loop.pool.release(frame.data)
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> None:
+        """Set up and start the acquisition and the stream's threads.
+
+        Raises
+        ------
+        AcquisitionError
+            When the stream is already running or the camera is busy.
+        PVCAMError
+            When setup or start failed in every allowed buffer mode; nothing is
+            left registered or allocated.
+        """
+        with self._lock:
+            if self._state is StreamState.RUNNING:
+                raise AcquisitionError("the stream is already running", None, "start")
+            previous = self._run
+        if previous is not None:
+            self._join(previous)  # a finished run's threads, for a clean restart
+        camera = self.camera
+        with self._lock:
+            settings = camera.acquisition_settings()
+            stall_timeout = self.stall_timeout or default_stall_timeout(settings.frame_period_s)
+            poll_interval = self.poll_interval or min(
+                MAX_POLL_INTERVAL, max(MIN_POLL_INTERVAL, settings.frame_period_s / 2))
+            health = HealthMonitor(stall_timeout=stall_timeout, stall_count=self.stall_count,
+                                   max_recoveries=self.max_recoveries,
+                                   lost_numbers_cap=self.lost_numbers_cap, camera=camera.name)
+            stats = StatsRecorder()
+            queue = FrameQueue(self.queue_size, self.overflow)
+            run_ref: list[_Run] = []
+            loop = FrameLoop(camera, settings, health=health, stats=stats,
+                             deliver=lambda frame: self._deliver(run_ref[0], frame),
+                             forced_mode=self._forced_mode, use_callbacks=self.use_callbacks,
+                             buffer_seconds=self.buffer_seconds,
+                             min_buffer_frames=self.min_buffer_frames,
+                             memory_budget=self.memory_budget, pool_capacity=self.queue_size + 4,
+                             max_frames=self.max_frames, poll_interval=poll_interval)
+            run = _Run(loop, health, stats, queue, self._consumers)
+            run_ref.append(run)
+            camera.begin_acquisition("stream")
+            with camera.lock:
+                loop.open()  # on failure: everything undone, camera idle, error raised
+            self._run = run
+            self._state = StreamState.RUNNING
+            self._error = None
+            self._latest = None
+            camera.add_close_hook(self.stop)
+            name = getattr(camera, "name", "camera")
+            run.loop_thread = threading.Thread(target=self._frame_thread, args=(run,),
+                                               name=f"pvcam-frames-{name}", daemon=True)
+            if run.dispatching:
+                run.dispatch_thread = threading.Thread(target=self._dispatch_thread, args=(run,),
+                                                       name=f"pvcam-dispatch-{name}", daemon=True)
+                run.dispatch_thread.start()
+            run.loop_thread.start()
+
+    def stop(self) -> StreamState:
+        """Stop the acquisition and join the stream's threads.
+
+        Idempotent; safe from any thread, including a consumer or a done
+        callback (the calling thread is never joined). Frames already
+        retrieved are still handed to consumers / kept for :meth:`get`.
+
+        Returns
+        -------
+        StreamState
+            The state after stopping (a stream that had already ended keeps
+            its state, e.g. ``STALLED``).
+        """
+        run = self._run
+        if run is None:
+            return self._state
+        run.loop.signal.request_stop()
+        run.queue.interrupt()
+        self._join(run)
+        return self._state
+
+    def _join(self, run: _Run) -> None:
+        current = threading.current_thread()
+        for thread in (run.loop_thread, run.dispatch_thread):
+            if thread is not None and thread is not current and thread.is_alive():
+                thread.join()
+
+    def wait(self, timeout: Optional[float] = None) -> StreamState:
+        """Wait until the run ended and every frame was handed on.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds; None waits for the end.
+
+        Returns
+        -------
+        StreamState
+            ``RUNNING`` when the timeout expired first.
+
+        Raises
+        ------
+        StallError, CameraRemovedError, PVCAMError
+            The stream's error, when it ended in ``STALLED`` or ``FAILED``.
+        """
+        run = self._run
+        if run is not None:
+            run.finished.wait(timeout)
+            if run.finished.is_set():
+                self._raise_error()
+        return self._state
+
+    def get(self, timeout: Optional[float] = None) -> Optional[Frame]:
+        """Take the next frame (streams without consumers).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait; None waits for a frame or the end.
+
+        Returns
+        -------
+        Frame or None
+            None when the timeout expired or the stream ended normally and
+            every frame was taken (check :attr:`state`).
+
+        Raises
+        ------
+        StallError, CameraRemovedError, PVCAMError
+            Once every retrieved frame was taken, when the stream ended in
+            ``STALLED`` or ``FAILED``.
+        ValidationError
+            When the stream was never started or hands frames to consumers.
+        """
+        run = self._pull_run()
+        item = run.queue.get(timeout)
+        if item is END:
+            self._raise_error()
+            return None
+        return item
+
+    def __iter__(self) -> Iterator[Frame]:
+        """Yield frames until the stream ends; then raise its error, if any."""
+        run = self._pull_run()
+        while True:
+            item = run.queue.get(None)
+            if item is END:
+                self._raise_error()
+                return
+            yield item
+
+    def __enter__(self) -> "Stream":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ stats
+    def stats(self) -> StreamStats:
+        """A snapshot of the current (or last) run's statistics.
+
+        Returns
+        -------
+        StreamStats
+        """
+        run = self._run
+        name = getattr(self.camera, "name", "")
+        if run is None:
+            return StreamStats(camera=name, state=self._state.name, use_callbacks=self.use_callbacks)
+        loop, health, rec = run.loop, run.health, run.stats
+        started = rec.started_monotonic
+        end = run.ended_monotonic if run.ended_monotonic is not None else time.monotonic()
+        return StreamStats(
+            camera=name, state=self._state.name, buffer_mode=mode_name(loop.mode),
+            use_callbacks=loop.use_callbacks,
+            buffer_frames=loop.ring.frames if loop.ring is not None else 0,
+            frame_bytes=loop.frame_bytes,
+            elapsed_s=(end - started) if started is not None else 0.0,
+            frames_signalled=loop.signal.total, frames_retrieved=rec.frames_retrieved,
+            frames_delivered=rec.frames_delivered, frames_lost=health.frames_lost,
+            frames_dropped=health.frames_dropped, lost_frame_numbers=health.lost_frame_numbers,
+            dropped_frame_numbers=health.dropped_frame_numbers, overruns=rec.overruns,
+            recoveries=health.recoveries, restarts=rec.restarts,
+            callbacks_missed=rec.callbacks_missed, discontinuities=health.discontinuities,
+            rate_fps=rec.rate(), timings=rec.timings(),
+            frames_pending_at_stop=loop.frames_pending_at_stop,
+            lost_by_reason=dict(health.lost_by_reason),
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _pull_run(self) -> _Run:
+        run = self._run
+        if run is None:
+            raise ValidationError("the stream was never started", None, "get")
+        if run.dispatching:
+            raise ValidationError("this stream hands its frames to consumers; get() and "
+                                  "iteration are for streams without consumers", None, "get")
+        return run
+
+    def _raise_error(self) -> None:
+        if self._state in (StreamState.STALLED, StreamState.FAILED) and self._error is not None:
+            raise self._error
+
+    def _deliver(self, run: _Run, frame: Frame) -> bool:
+        """Frame-loop thread: hand a frame to the queue (False: dropped)."""
+        if run.queue.put(frame):
+            self._latest = frame
+            return True
+        return False
+
+    def _frame_thread(self, run: _Run) -> None:
+        outcome = run.loop.run()
+        with self._lock:
+            run.ended_monotonic = time.monotonic()
+            run.loop_ended = True
+            if self._run is run:
+                self._state = StreamState[outcome.state]
+                if outcome.error is not None and self._error is None:
+                    self._error = outcome.error
+        self._log_end(run, outcome)
+        run.queue.close()
+        self.camera.remove_close_hook(self.stop)
+        if not run.dispatching:
+            self._finish(run)
+
+    def _dispatch_thread(self, run: _Run) -> None:
+        queue = run.queue
+        while True:
+            frame = queue.get(None)
+            if frame is END:
+                break
+            for consumer in run.consumers:
+                try:
+                    consumer(frame)
+                except BaseException as exc:  # a consumer's failure ends the stream, loudly
+                    self._consumer_failed(run, consumer, exc)
+        self._finish(run)
+
+    def _consumer_failed(self, run: _Run, consumer: Callable, exc: BaseException) -> None:
+        logger.error("%s: consumer %r raised %r; stopping the stream", self.camera.name,
+                     consumer, exc)
+        error = AcquisitionError(f"consumer {consumer!r} raised {exc!r}", None, "consumer")
+        error.__cause__ = exc
+        with self._lock:
+            run.consumers = tuple(c for c in run.consumers if c is not consumer)
+            if self._run is run and self._error is None:
+                self._error = error
+                if run.loop_ended:
+                    self._state = StreamState.FAILED
+        run.loop.signal.request_stop()
+        run.queue.interrupt()
+
+    def _finish(self, run: _Run) -> None:
+        with self._lock:
+            if self._run is run and self._error is not None and self._state in (
+                    StreamState.STOPPED, StreamState.COMPLETE):
+                self._state = StreamState.FAILED  # a consumer failed after the loop ended
+            callbacks, self._done_callbacks = self._done_callbacks, []
+            run.finished.set()
+        for callback in callbacks:
+            _call_done(callback, self)
+
+    def _log_end(self, run: _Run, outcome: Outcome) -> None:
+        stats = self.stats()
+        level = logging.INFO if outcome.state in ("COMPLETE", "STOPPED") else logging.ERROR
+        logger.log(level, "%s: stream %s. %s", self.camera.name, outcome.state.lower(),
+                   stats.summary())
+
+
+def _call_done(callback: Callable[[Stream], Any], stream: Stream) -> None:
+    try:
+        callback(stream)
+    except Exception:
+        logger.exception("done callback %r of %r raised", callback, stream)
+
+
+def _number(name: str, value: Any, *, minimum: Optional[float] = None,
+            positive: bool = False) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a number, got {value!r}", None, name) from None
+    if not math.isfinite(number) or (positive and number <= 0) or (
+            minimum is not None and number < minimum):
+        bound = "> 0" if positive else f">= {minimum}"
+        raise ValidationError(f"{name} must be a finite number {bound}, got {value!r}", None, name)
+    return number
+
+
+def _integer(name: str, value: Any, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) and not (
+            hasattr(value, "__index__")):
+        raise ValidationError(f"{name} must be an integer, got {value!r}", None, name)
+    number = int(value)
+    if number < minimum:
+        raise ValidationError(f"{name} must be >= {minimum}, got {value!r}", None, name)
+    return number

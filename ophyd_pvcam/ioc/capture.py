@@ -1,0 +1,539 @@
+"""The server's NDFileHDF5 behaviour: file names, capture state, and the HDF5 writer.
+
+:class:`CaptureFile` holds what the ``HDF1:`` records configure and turns
+frames into files with :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter`,
+following areaDetector's NDPluginFile rules as ophyd's
+``FileStoreHDF5IterativeWrite`` relies on them:
+
+* ``FullFileName = FileTemplate % (FilePath, FileName, FileNumber)`` (the C
+  ``printf`` template, e.g. ``"%s%s_%6.6d.h5"``, works with Python's ``%``);
+* Stream and Capture modes: ``Capture=1`` names the file (and increments
+  ``FileNumber`` when ``AutoIncrement`` is Yes); the file is created at the
+  first frame (its shape and pixel type are known then) and frames append
+  until ``Capture=0`` or ``NumCapture`` frames (0 = unlimited);
+* Single mode: every frame goes to its own file when ``AutoSave`` is Yes.
+
+Every path is confined to the server's write root: a ``FilePath`` outside it
+is refused, and so is a template or name that would lead out of it. Files
+are never overwritten. Frames are flushed at the end of each acquisition, so
+``NumCaptured_RBV`` then counts frames a reader can see.
+
+Thread safety: frames arrive on the engine's delivery thread, record puts on
+the server's executor threads; one lock guards the state.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from ophyd_pvcam.engine.errors import ValidationError
+from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
+
+__all__ = ["CaptureFile", "CaptureState", "WRITE_MODES", "COMPRESSIONS", "DEFAULT_TEMPLATE"]
+
+logger = logging.getLogger(__name__)
+
+#: NDFileHDF5 ``FileWriteMode`` menu.
+WRITE_MODES = ("Single", "Capture", "Stream")
+#: NDFileHDF5 ``Compression`` menu; the writer supports the first, "blosc" and "bslz4".
+COMPRESSIONS = ("None", "N-bit", "szip", "zlib", "blosc", "bslz4", "lz4", "jpeg")
+_WRITER_COMPRESSION = {"None": None, "blosc": "blosc", "bslz4": "bitshuffle-lz4"}
+#: areaDetector's usual HDF5 template (also what ophyd's FileStoreHDF5 stages).
+DEFAULT_TEMPLATE = "%s%s_%6.6d.h5"
+# Longest wait for the writer at the end of an acquisition or capture.
+_FLUSH_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class CaptureState:
+    """A snapshot of the capture state, for the read-back records.
+
+    Attributes
+    ----------
+    capturing : bool
+        ``Capture_RBV``.
+    file_number : int
+        ``FileNumber_RBV`` (the number the *next* file takes).
+    full_file_name : str
+        ``FullFileName_RBV``: the file being (or last) written.
+    num_captured : int
+        ``NumCaptured_RBV``: frames handed to the current file.
+    file_path_exists : bool
+        ``FilePathExists_RBV``.
+    write_error : str
+        Empty when writing is fine, else the writer's error
+        (``WriteStatus``/``WriteMessage``).
+    frame_shape : tuple of int or None
+        ``(height, width)`` of the open file, ``None`` when none is open.
+    """
+
+    capturing: bool = False
+    file_number: int = 0
+    full_file_name: str = ""
+    num_captured: int = 0
+    file_path_exists: bool = False
+    write_error: str = ""
+    frame_shape: Optional[tuple[int, int]] = None
+
+
+class CaptureFile:
+    """NDFileHDF5 semantics over :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter`.
+
+    Parameters
+    ----------
+    write_root : path-like
+        Every file goes under this directory (created if missing).
+    device : str
+        Name used in the writer's thread names and messages.
+    attributes : callable, optional
+        ``attributes() -> mapping`` of camera configuration stored in each file.
+    """
+
+    def __init__(self, write_root: "os.PathLike[str] | str", device: str = "pvcam",
+                 attributes: Any = None):
+        self.write_root = Path(write_root).expanduser().resolve()
+        self.write_root.mkdir(parents=True, exist_ok=True)
+        self.device = device
+        self._attributes = attributes
+        self._lock = threading.RLock()
+        self.file_path = str(self.write_root) + os.sep
+        self.file_name = device
+        self.file_template = DEFAULT_TEMPLATE
+        self.auto_increment = True
+        self.auto_save = True
+        self.write_mode = "Stream"
+        self.num_capture = 0
+        self.create_directory = 0
+        self.compression = "None"
+        self.enabled = True
+        self._state = CaptureState(file_path_exists=True)
+        self._writer: Optional[HDF5FrameWriter] = None
+        self._pending: Optional[Path] = None
+
+    # ------------------------------------------------------------ settings
+    def set_file_path(self, value: str) -> str:
+        """Set ``FilePath`` (must lie inside the write root).
+
+        Parameters
+        ----------
+        value : str
+            A directory; relative paths are taken relative to the write root.
+
+        Returns
+        -------
+        str
+            The path as stored (with a trailing separator, as areaDetector).
+
+        Raises
+        ------
+        ValidationError
+            Outside the write root, or empty.
+        """
+        text = str(value).strip()
+        if not text:
+            raise ValidationError("FilePath is empty", None, "FilePath")
+        resolved = self._inside_root(Path(text) if os.path.isabs(text)
+                                     else self.write_root / text, "FilePath")
+        stored = str(resolved).rstrip(os.sep) + os.sep
+        with self._lock:
+            self.file_path = stored
+            exists = resolved.is_dir()
+            if not exists and self.create_directory != 0:
+                exists = self._make_directory(resolved)
+            self._state = replace(self._state, file_path_exists=exists)
+        return stored
+
+    def set_file_name(self, value: str) -> str:
+        """Set ``FileName`` (no path separators).
+
+        Parameters
+        ----------
+        value : str
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        ValidationError
+            When it contains a path separator or is ``..``.
+        """
+        text = str(value)
+        if "/" in text or os.sep in text or text in (".", ".."):
+            raise ValidationError(f"FileName {text!r} must not contain a path separator",
+                                  None, "FileName")
+        with self._lock:
+            self.file_name = text
+        return text
+
+    def set_file_template(self, value: str) -> str:
+        """Set ``FileTemplate`` (a printf template taking path, name and number).
+
+        Parameters
+        ----------
+        value : str
+            E.g. ``"%s%s_%6.6d.h5"``.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        ValidationError
+            When ``value % ("/p/", "name", 1)`` fails.
+        """
+        text = str(value)
+        try:
+            text % ("/path/", "name", 1)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"FileTemplate {text!r} must format (path, name, number) like "
+                f"{DEFAULT_TEMPLATE!r}: {exc}", None, "FileTemplate") from None
+        with self._lock:
+            self.file_template = text
+        return text
+
+    def set_file_number(self, value: int) -> int:
+        """Set ``FileNumber`` (>= 0).
+
+        Parameters
+        ----------
+        value : int
+
+        Returns
+        -------
+        int
+        """
+        number = _non_negative_int(value, "FileNumber")
+        with self._lock:
+            self._state = replace(self._state, file_number=number)
+        return number
+
+    def set_num_capture(self, value: int) -> int:
+        """Set ``NumCapture`` (0 = unlimited).
+
+        Parameters
+        ----------
+        value : int
+
+        Returns
+        -------
+        int
+        """
+        number = _non_negative_int(value, "NumCapture")
+        with self._lock:
+            self.num_capture = number
+        return number
+
+    def set_write_mode(self, value: str) -> str:
+        """Set ``FileWriteMode`` (Single, Capture or Stream; not while capturing).
+
+        Parameters
+        ----------
+        value : str
+
+        Returns
+        -------
+        str
+        """
+        if value not in WRITE_MODES:
+            raise ValidationError(f"FileWriteMode {value!r} is not one of {WRITE_MODES}",
+                                  None, "FileWriteMode")
+        with self._lock:
+            self._check_not_capturing("FileWriteMode")
+            self.write_mode = value
+        return value
+
+    def set_compression(self, value: str) -> str:
+        """Set ``Compression`` (None, blosc or bslz4; not while capturing).
+
+        Parameters
+        ----------
+        value : str
+
+        Returns
+        -------
+        str
+        """
+        if value not in _WRITER_COMPRESSION:
+            raise ValidationError(f"Compression {value!r} is not supported; choose one of "
+                                  f"{', '.join(_WRITER_COMPRESSION)}", None, "Compression")
+        with self._lock:
+            self._check_not_capturing("Compression")
+            self.compression = value
+        return value
+
+    def set_flag(self, name: str, value: bool) -> bool:
+        """Set ``AutoIncrement``, ``AutoSave`` or ``EnableCallbacks``.
+
+        Parameters
+        ----------
+        name : {"auto_increment", "auto_save", "enabled"}
+        value : bool
+
+        Returns
+        -------
+        bool
+        """
+        if name not in ("auto_increment", "auto_save", "enabled"):
+            raise ValidationError(f"unknown flag {name!r}", None, "CaptureFile")
+        with self._lock:
+            setattr(self, name, bool(value))
+        return bool(value)
+
+    def set_create_directory(self, value: int) -> int:
+        """Set ``CreateDirectory`` (0: never; otherwise create missing directories in the root).
+
+        Parameters
+        ----------
+        value : int
+
+        Returns
+        -------
+        int
+        """
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValidationError(f"CreateDirectory takes an integer, got {value!r}",
+                                  None, "CreateDirectory") from None
+        with self._lock:
+            self.create_directory = number
+        return number
+
+    # ------------------------------------------------------------- capture
+    def state(self) -> CaptureState:
+        """Return the current :class:`CaptureState`."""
+        with self._lock:
+            return self._state
+
+    def start_capture(self) -> CaptureState:
+        """``Capture=1``: name the next file (Capture/Stream modes).
+
+        Returns
+        -------
+        CaptureState
+
+        Raises
+        ------
+        ValidationError
+            In Single mode, when already capturing, when the directory is
+            missing (and ``CreateDirectory`` is 0), when the name leads out of
+            the write root or the file exists.
+        """
+        with self._lock:
+            if self.write_mode == "Single":
+                raise ValidationError("Capture is for the Capture and Stream modes; in Single "
+                                      "mode each frame is written when AutoSave is Yes",
+                                      None, "Capture")
+            if self._state.capturing:
+                raise ValidationError("already capturing", None, "Capture")
+            path = self._next_path("Capture")
+            number = self._state.file_number + (1 if self.auto_increment else 0)
+            self._pending = path
+            self._state = replace(self._state, capturing=True, file_number=number,
+                                  full_file_name=str(path), num_captured=0, write_error="",
+                                  file_path_exists=True, frame_shape=None)
+            logger.info("%s: capture to %s", self.device, path)
+            return self._state
+
+    def stop_capture(self) -> CaptureState:
+        """``Capture=0``: close the file (waits for the writer to flush).
+
+        Returns
+        -------
+        CaptureState
+        """
+        with self._lock:
+            writer, self._writer, self._pending = self._writer, None, None
+            self._state = replace(self._state, capturing=False, frame_shape=None)
+        if writer is not None:
+            self._close_writer(writer)
+        return self.state()
+
+    def check_frame(self, frame_shape: tuple[int, int], dtype: Any) -> None:
+        """Refuse an acquisition whose frames would not fit the open file.
+
+        Parameters
+        ----------
+        frame_shape : tuple of int
+            ``(height, width)`` of the coming frames.
+        dtype : numpy dtype-like
+
+        Raises
+        ------
+        ValidationError
+            When a file is open with another shape or pixel type.
+        """
+        with self._lock:
+            writer = self._writer
+            if writer is None or not self.enabled:
+                return
+            if tuple(writer.frame_shape) != tuple(frame_shape) or writer.dtype != np.dtype(dtype):
+                raise ValidationError(
+                    f"frames of {frame_shape[1]}x{frame_shape[0]} {np.dtype(dtype)} do not fit "
+                    f"{writer.path.name} ({writer.frame_shape[1]}x{writer.frame_shape[0]} "
+                    f"{writer.dtype}); end the capture (Capture=0) first", None, "Acquire")
+
+    def submit(self, frame: Frame) -> None:
+        """Write one frame according to the mode (called on the engine's delivery thread).
+
+        Errors of the writer are recorded in the state (``WriteStatus``) and
+        end the capture; they are not raised into the engine.
+
+        Parameters
+        ----------
+        frame : Frame
+        """
+        with self._lock:
+            if not self.enabled:
+                return
+            if self.write_mode == "Single":
+                if self.auto_save:
+                    self._write_single(frame)
+                return
+            if not self._state.capturing:
+                return
+            try:
+                if self._writer is None:
+                    self._writer = self._open(self._pending, frame)
+                self._writer.submit(frame)
+            except Exception as exc:  # noqa: BLE001 - reported through WriteStatus, capture ends
+                self._fail(exc)
+                return
+            captured = self._state.num_captured + 1
+            self._state = replace(self._state, num_captured=captured)
+            done = self.num_capture and captured >= self.num_capture
+        if done:
+            logger.info("%s: NumCapture=%d reached", self.device, self.num_capture)
+            self.stop_capture()
+
+    def flush(self) -> CaptureState:
+        """Flush the open file so every submitted frame is readable.
+
+        Returns
+        -------
+        CaptureState
+        """
+        with self._lock:
+            writer = self._writer
+        if writer is not None:
+            try:
+                writer.flush(_FLUSH_TIMEOUT_S)
+            except Exception as exc:  # noqa: BLE001 - reported through WriteStatus
+                with self._lock:
+                    self._fail(exc)
+        return self.state()
+
+    def close(self) -> None:
+        """Close any open file (server shutdown)."""
+        self.stop_capture()
+
+    # ------------------------------------------------------------- helpers
+    def _inside_root(self, path: Path, what: str) -> Path:
+        resolved = path.expanduser().resolve()
+        if resolved != self.write_root and self.write_root not in resolved.parents:
+            raise ValidationError(f"{what} {str(path)!r} is outside the server's write root "
+                                  f"{str(self.write_root)!r}", None, what)
+        return resolved
+
+    def _make_directory(self, path: Path) -> bool:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            logger.warning("%s: cannot create %s: %s", self.device, path, exc)
+            return False
+        return True
+
+    def _next_path(self, what: str) -> Path:
+        """The file the current settings name (checked, directory created if allowed)."""
+        try:
+            name = self.file_template % (self.file_path, self.file_name, self._state.file_number)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"FileTemplate {self.file_template!r} failed: {exc}",
+                                  None, what) from None
+        path = self._inside_root(Path(name) if os.path.isabs(name) else self.write_root / name,
+                                 "FullFileName")
+        if not path.parent.is_dir():
+            if self.create_directory == 0 or not self._make_directory(path.parent):
+                self._state = replace(self._state, file_path_exists=False)
+                raise ValidationError(f"directory {str(path.parent)!r} does not exist "
+                                      "(set CreateDirectory to create it)", None, what)
+        if path.exists():
+            raise ValidationError(f"{str(path)!r} exists; files are never overwritten "
+                                  "(change FileName or FileNumber)", None, what)
+        return path
+
+    def _open(self, path: Optional[Path], frame: Frame) -> HDF5FrameWriter:
+        if path is None:
+            raise ValidationError("no file named for this capture", None, "Capture")
+        attributes = self._attributes() if callable(self._attributes) else None
+        writer = HDF5FrameWriter(path, frame.data.shape, frame.data.dtype,
+                                 compression=_WRITER_COMPRESSION[self.compression],
+                                 attributes=attributes)
+        writer.start()
+        self._state = replace(self._state, frame_shape=tuple(frame.data.shape))
+        return writer
+
+    def _write_single(self, frame: Frame) -> None:
+        try:
+            path = self._next_path("AutoSave")
+            writer = self._open(path, frame)
+            writer.submit(frame)
+            writer.close(_FLUSH_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - reported through WriteStatus
+            self._fail(exc)
+            return
+        number = self._state.file_number + (1 if self.auto_increment else 0)
+        self._state = replace(self._state, file_number=number, full_file_name=str(path),
+                              num_captured=self._state.num_captured + 1, frame_shape=None)
+
+    def _fail(self, exc: BaseException) -> None:
+        """Record a write error and end the capture (lock held)."""
+        message = f"HDF5 writing failed: {exc}"
+        logger.error("%s: %s", self.device, message)
+        writer, self._writer, self._pending = self._writer, None, None
+        self._state = replace(self._state, capturing=False, write_error=message, frame_shape=None)
+        if writer is not None:
+            try:
+                writer.close(_FLUSH_TIMEOUT_S)
+            except Exception as close_exc:  # noqa: BLE001 - the first error is what counts
+                logger.error("%s: closing %s after the error also failed: %s", self.device,
+                             writer.path, close_exc)
+
+    def _close_writer(self, writer: HDF5FrameWriter) -> None:
+        try:
+            frames = writer.close(_FLUSH_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - reported through WriteStatus
+            with self._lock:
+                message = f"HDF5 writing failed: {exc}"
+                logger.error("%s: %s", self.device, message)
+                self._state = replace(self._state, write_error=message)
+            return
+        logger.info("%s: closed %s with %d frames", self.device, writer.path, frames)
+        with self._lock:
+            self._state = replace(self._state, num_captured=frames)
+
+    def _check_not_capturing(self, what: str) -> None:
+        if self._state.capturing:
+            raise ValidationError(f"cannot change {what} while capturing", None, what)
+
+
+def _non_negative_int(value: Any, what: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{what} takes an integer, got {value!r}", None, what) from None
+    if number < 0 or number != value and not isinstance(value, (int, np.integer)) and \
+            float(value) != number:
+        raise ValidationError(f"{what} must be an integer >= 0, got {value!r}", None, what)
+    return number

@@ -1,0 +1,29 @@
+# RunEngine, catalog, live table/plots and progress bars.
+import logging
+import os
+
+from bluesky import RunEngine
+from bluesky.callbacks.best_effort import BestEffortCallback
+from bluesky.utils import ProgressBarManager
+
+import ophyd_pvcam.catalog
+
+logging.getLogger("ophyd_pvcam").setLevel(logging.INFO)
+
+RE = RunEngine({})
+_uri = os.environ.get("PVCAM_CATALOG_URI")
+if _uri:
+    from tiled.client import from_uri
+
+    db = from_uri(_uri, api_key=os.environ.get("PVCAM_CATALOG_API_KEY"))
+    print(f"catalog: Tiled server {_uri}")
+else:
+    db = ophyd_pvcam.catalog.local()
+    print(f"catalog: embedded local catalog in {ophyd_pvcam.catalog.default_path()}")
+RE.subscribe(ophyd_pvcam.catalog.writer(db))
+
+bec = BestEffortCallback()
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    bec.disable_plots()
+RE.subscribe(bec)
+RE.waiting_hook = ProgressBarManager()

@@ -1,0 +1,25 @@
+# `cam`: a real camera when the PVCAM SDK finds one, else the simulated camera.
+import os
+
+from ophyd_pvcam import PVCAMDetector
+from ophyd_pvcam.engine.camera import list_cameras
+from ophyd_pvcam.sdk import load
+from ophyd_pvcam.sdk.errors import PVCAMError
+
+
+def _choose_library():
+    if os.environ.get("PVCAM_LIBRARY", "").lower() == "sim":
+        return load(simulated=True), "the simulated camera (PVCAM_LIBRARY=sim)"
+    try:
+        library = load()
+        if list_cameras(library):
+            return library, f"a real camera through {library.path}"
+        reason = f"{library.path} found no camera"
+    except PVCAMError as exc:
+        reason = str(exc).splitlines()[0]
+    return load(simulated=True), f"the simulated camera ({reason})"
+
+
+_library, _which = _choose_library()
+cam = PVCAMDetector("cam", library=_library)
+print(f"cam: {cam.camera.info.product} {cam.camera.name} - {_which}")

@@ -1,0 +1,29 @@
+# Example plans. Each is an ordinary bluesky plan: RE(dark_frames(cam)).
+import bluesky.plan_stubs as bps
+import bluesky.plans as bp
+from bluesky.plans import count  # noqa: F401 - offered at the prompt
+
+from ophyd_pvcam.plans import fly_stream  # noqa: F401 - offered at the prompt
+
+
+def dark_frames(detector, num=10, exposure=None):
+    """Take ``num`` frames (shutter closed by the user) tagged as darks."""
+    md = {"purpose": "dark"}
+    if exposure is not None:
+        yield from bps.mv(detector.exposure_time, exposure)
+    return (yield from bp.count([detector], num, md=md))
+
+
+def exposure_series(detector, exposures=(0.001, 0.01, 0.1), frames_per_point=1):
+    """One run stepping the exposure time through ``exposures``."""
+    yield from bps.mv(detector.frames_per_trigger, frames_per_point)
+    return (yield from bp.list_scan([detector], detector.exposure_time, list(exposures)))
+
+
+def fly_with_motor(detector, motor, start, stop, num_frames, md=None):
+    """Move ``motor`` from ``start`` to ``stop`` while streaming ``num_frames`` frames."""
+    yield from bps.mv(motor, start)
+    yield from bps.abs_set(motor, stop, group="fly-motor")
+    uid = yield from fly_stream([detector], num_frames=num_frames, md=md)
+    yield from bps.wait(group="fly-motor")
+    return uid

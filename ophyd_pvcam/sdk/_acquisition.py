@@ -1,0 +1,258 @@
+"""Acquisition calls of :class:`~ophyd_pvcam.sdk.binding.PVCAMLibrary` (``pl_exp_*``).
+
+A mixin: it relies on the core class for ``_call``/``_raise``, ``_lock`` and the
+per-camera ``_buffers`` / ``_setup_bytes`` tables. The library writes into the
+caller's memory asynchronously, so every started acquisition keeps its buffer
+object referenced here until it is finished, stopped, aborted or the camera closed.
+"""
+from __future__ import annotations
+
+from ctypes import byref, c_int16, c_uint32, c_void_p
+from typing import Optional, Sequence, Union
+
+from . import constants as C
+from ._convert import BufferLike, buffer_address, check_range, region_array
+from .errors import BufferSizeError, SDKError
+from .types import FRAME_INFO, FrameInfo, RegionLike
+
+__all__ = ["AcquisitionCalls"]
+
+
+class AcquisitionCalls:
+    """Sequence, circular-buffer and trigger calls (mixed into ``PVCAMLibrary``)."""
+
+    _buffers: dict
+    _setup_bytes: dict
+
+    def _attach_buffer(self, hcam: int, buffer: BufferLike, size: Optional[int], call: str,
+                       required: Optional[int]) -> tuple[int, int]:
+        """Resolve a buffer, check its size, and keep it alive while the library writes."""
+        try:
+            address, known = buffer_address(buffer)
+        except TypeError as exc:
+            raise BufferSizeError(str(exc), None, call) from exc
+        if size is None:
+            size = known if known is not None else (required or 0)
+        if known is not None and size > known:
+            raise BufferSizeError(
+                f"size {size} exceeds the {known}-byte buffer given", None, call)
+        if required is not None and size < required:
+            raise BufferSizeError(
+                f"the acquisition needs {required} bytes but the buffer has {size}", None, call)
+        if address == 0:
+            raise BufferSizeError("a frame buffer is required (got NULL)", None, call)
+        with self._lock:
+            self._buffers[hcam] = buffer
+        return address, size
+
+    def _release_buffer(self, hcam: int) -> None:
+        with self._lock:
+            self._buffers.pop(hcam, None)
+
+    # ------------------------------------------------------------------ sequences
+    def exp_setup_seq(self, hcam: int, exp_total: int,
+                      regions: Union[RegionLike, Sequence[RegionLike]],
+                      exp_mode: int, exposure: int) -> int:
+        """Prepare a sequence of ``exp_total`` frames (``pl_exp_setup_seq``).
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+        exp_total : int
+            Frames in the sequence (1..65535; 0 is passed through and the library
+            answers 191).
+        regions : RGN_TYPE, 6-tuple, or sequence of those
+            The acquisition regions.
+        exp_mode : int
+            Extended trigger mode OR expose-out mode (e.g. ``EXT_TRIG_INTERNAL``).
+        exposure : int
+            Exposure in ``PARAM_EXP_RES`` units.
+
+        Returns
+        -------
+        int
+            Bytes of the whole sequence.
+        """
+        call = "pl_exp_setup_seq"
+        count, array = region_array(regions, call)
+        exp_bytes = c_uint32()
+        self._call(call, hcam, check_range(exp_total, 0, 0xFFFF, "exp_total", call), count, array,
+                   check_range(exp_mode, -32768, 32767, "exp_mode", call),
+                   check_range(exposure, 0, 2**32 - 1, "exposure", call), byref(exp_bytes))
+        with self._lock:
+            self._setup_bytes[hcam] = exp_bytes.value
+        return exp_bytes.value
+
+    def exp_start_seq(self, hcam: int, buffer: BufferLike) -> None:
+        """Start the prepared sequence into ``buffer`` (``pl_exp_start_seq``).
+
+        The buffer (at least the size :meth:`exp_setup_seq` returned) is kept
+        referenced until :meth:`exp_finish_seq`, :meth:`exp_abort` or close.
+        """
+        call = "pl_exp_start_seq"
+        address, _ = self._attach_buffer(hcam, buffer, None, call, self._setup_bytes.get(hcam))
+        try:
+            self._call(call, hcam, address)
+        except SDKError:
+            self._release_buffer(hcam)
+            raise
+
+    def exp_check_status(self, hcam: int) -> tuple[int, int]:
+        """Return ``(status, bytes_arrived)`` of a sequence (``pl_exp_check_status``)."""
+        status = c_int16()
+        arrived = c_uint32()
+        self._call("pl_exp_check_status", hcam, byref(status), byref(arrived))
+        return status.value, arrived.value
+
+    def exp_finish_seq(self, hcam: int, buffer: BufferLike = None) -> None:
+        """Finish a sequence and release its buffer (``pl_exp_finish_seq``)."""
+        address, _ = buffer_address(buffer)
+        try:
+            self._call("pl_exp_finish_seq", hcam, address, 0)
+        finally:
+            self._release_buffer(hcam)
+
+    # ------------------------------------------------------------------ continuous
+    def exp_setup_cont(self, hcam: int, regions: Union[RegionLike, Sequence[RegionLike]],
+                       exp_mode: int, exposure: int, buffer_mode: int) -> int:
+        """Prepare a circular-buffer acquisition (``pl_exp_setup_cont``).
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+        regions : RGN_TYPE, 6-tuple, or sequence of those
+            The acquisition regions.
+        exp_mode : int
+            Extended trigger mode OR expose-out mode.
+        exposure : int
+            Exposure in ``PARAM_EXP_RES`` units.
+        buffer_mode : int
+            ``CIRC_OVERWRITE`` or ``CIRC_NO_OVERWRITE``.
+
+        Returns
+        -------
+        int
+            Bytes of ONE frame; the buffer given to :meth:`exp_start_cont` must be a
+            non-zero multiple of it.
+        """
+        call = "pl_exp_setup_cont"
+        count, array = region_array(regions, call)
+        frame_bytes = c_uint32()
+        self._call(call, hcam, count, array,
+                   check_range(exp_mode, -32768, 32767, "exp_mode", call),
+                   check_range(exposure, 0, 2**32 - 1, "exposure", call), byref(frame_bytes),
+                   check_range(buffer_mode, -32768, 32767, "buffer_mode", call))
+        with self._lock:
+            self._setup_bytes[hcam] = frame_bytes.value
+        return frame_bytes.value
+
+    def exp_start_cont(self, hcam: int, buffer: BufferLike, size: Optional[int] = None) -> None:
+        """Start the circular acquisition into ``buffer`` (``pl_exp_start_cont``).
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+        buffer : numpy.ndarray, ctypes object, writable buffer or int
+            The circular buffer; referenced until stop/abort/close.
+        size : int, optional
+            Bytes to use; default the whole buffer (required for a raw address).
+        """
+        call = "pl_exp_start_cont"
+        address, size = self._attach_buffer(hcam, buffer, size, call, self._setup_bytes.get(hcam))
+        try:
+            self._call(call, hcam, address, check_range(size, 0, 2**32 - 1, "buffer size", call))
+        except SDKError:
+            self._release_buffer(hcam)
+            raise
+
+    def exp_check_cont_status(self, hcam: int) -> tuple[int, int, int]:
+        """Return ``(status, bytes_arrived, buffer_cnt)`` (``pl_exp_check_cont_status``).
+
+        ``buffer_cnt`` counts passes through the buffer (latest FrameNr // capacity);
+        ``status`` is FRAME_AVAILABLE whenever an unconsumed frame exists.
+        """
+        status = c_int16()
+        arrived = c_uint32()
+        passes = c_uint32()
+        if not self._check_cont(hcam, byref(status), byref(arrived), byref(passes)):
+            self._raise("pl_exp_check_cont_status")
+        return status.value, arrived.value, passes.value
+
+    def exp_check_cont_status_ex(self, hcam: int) -> tuple[int, int, int, FrameInfo]:
+        """Like :meth:`exp_check_cont_status`, plus the latest frame's :class:`FrameInfo`."""
+        status = c_int16()
+        arrived = c_uint32()
+        passes = c_uint32()
+        info = FRAME_INFO()
+        self._call("pl_exp_check_cont_status_ex", hcam, byref(status), byref(arrived),
+                   byref(passes), byref(info))
+        return status.value, arrived.value, passes.value, FrameInfo.from_struct(info)
+
+    def exp_get_oldest_frame(self, hcam: int) -> int:
+        """Return the address of the oldest unconsumed frame (``pl_exp_get_oldest_frame``).
+
+        Does not consume it: call :meth:`exp_unlock_oldest_frame` after copying.
+        """
+        address = c_void_p()
+        if not self._get_oldest(hcam, byref(address)):
+            self._raise("pl_exp_get_oldest_frame")
+        return address.value or 0
+
+    def exp_get_oldest_frame_ex(self, hcam: int) -> tuple[int, FrameInfo]:
+        """Return ``(address, FrameInfo)`` of the oldest frame.
+
+        The 3.10 library fills the *latest* frame's info here; do not use its
+        frame number to identify the returned frame.
+        """
+        address = c_void_p()
+        info = FRAME_INFO()
+        self._call("pl_exp_get_oldest_frame_ex", hcam, byref(address), byref(info))
+        return address.value or 0, FrameInfo.from_struct(info)
+
+    def exp_get_latest_frame(self, hcam: int) -> int:
+        """Return the address of the newest frame; marks everything up to it consumed."""
+        address = c_void_p()
+        self._call("pl_exp_get_latest_frame", hcam, byref(address))
+        return address.value or 0
+
+    def exp_get_latest_frame_ex(self, hcam: int) -> tuple[int, FrameInfo]:
+        """Return ``(address, FrameInfo)`` of the newest frame (``pl_exp_get_latest_frame_ex``)."""
+        address = c_void_p()
+        info = FRAME_INFO()
+        self._call("pl_exp_get_latest_frame_ex", hcam, byref(address), byref(info))
+        return address.value or 0, FrameInfo.from_struct(info)
+
+    def exp_unlock_oldest_frame(self, hcam: int) -> None:
+        """Mark the oldest frame consumed (``pl_exp_unlock_oldest_frame``)."""
+        if not self._unlock_oldest(hcam):
+            self._raise("pl_exp_unlock_oldest_frame")
+
+    def exp_stop_cont(self, hcam: int, cam_state: int = C.CCS_HALT) -> None:
+        """Stop a circular acquisition (``pl_exp_stop_cont``) and release its buffer."""
+        try:
+            self._call("pl_exp_stop_cont", hcam, cam_state)
+        finally:
+            self._release_buffer(hcam)
+
+    def exp_abort(self, hcam: int, cam_state: int = C.CCS_HALT) -> None:
+        """Abort any acquisition (``pl_exp_abort``; harmless when idle) and release its buffer."""
+        try:
+            self._call("pl_exp_abort", hcam, cam_state)
+        finally:
+            self._release_buffer(hcam)
+
+    def exp_trigger(self, hcam: int) -> int:
+        """Send a software trigger (``pl_exp_trigger``).
+
+        Returns
+        -------
+        int
+            ``PL_SW_TRIG_STATUS_TRIGGERED`` (0) or ``PL_SW_TRIG_STATUS_IGNORED`` (1,
+            the camera was busy exposing).
+        """
+        flags = c_uint32(0)
+        self._call("pl_exp_trigger", hcam, byref(flags), 0)
+        return flags.value

@@ -1,0 +1,511 @@
+"""Write frames to one HDF5 file from a dedicated thread (chunked, optionally compressed, SWMR).
+
+The acquisition thread hands :class:`~ophyd_pvcam.engine.frame.Frame` records
+to :meth:`HDF5FrameWriter.submit`; a named writer thread takes them from a
+bounded queue and appends them to ``/entry/data/data`` (one frame per chunk)
+plus one value per frame to each per-frame dataset (see :mod:`.layout`).
+
+Back-pressure policy
+    The queue holds at most ``queue_size`` frames (memory: ``queue_size`` x
+    frame bytes). When it is full, ``submit`` **blocks** until the writer has
+    taken a frame, or raises :class:`StorageError` after ``timeout`` seconds
+    if one was given. Frames are never dropped by the writer: a caller that
+    cannot block (a camera's frame loop) decides itself what to do on a
+    timeout, and the loss is then visible to it.
+
+Durability policy
+    The file is in SWMR mode: other processes may read it while it grows.
+    The writer flushes whenever frames have waited ``flush_interval`` seconds
+    unflushed, on :meth:`~HDF5FrameWriter.flush` and at close.
+    :attr:`~HDF5FrameWriter.frames_written` counts flushed frames only, so
+    documents that point at ``frames_written`` frames never point past what
+    a reader (or a file left behind by a killed process) holds.
+
+Errors
+    An exception in the writer thread is stored (:attr:`~HDF5FrameWriter.error`),
+    the thread keeps emptying the queue (so ``submit`` never blocks forever)
+    and flushes what it can; the error is re-raised as :class:`StorageError`
+    from every later ``submit``, ``flush`` and ``close``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+import numpy as np
+
+from ophyd_pvcam.engine.errors import ValidationError
+from ophyd_pvcam.engine.frame import Frame
+
+from .errors import FrameMismatchError, StorageError, WriterStateError
+from .framefile import FrameFile
+from .layout import attribute_value, compression_options
+
+__all__ = ["HDF5FrameWriter", "WriterStats", "StorageError"]
+
+logger = logging.getLogger(__name__)
+
+# The writer takes up to this many queued frames per pass, so datasets are
+# resized once per batch rather than once per frame.
+_MAX_BATCH = 16
+# How often a blocked submit/close re-checks whether the writer died.
+_POLL_S = 0.1
+
+
+class _Stop:
+    """Queue item: drain, flush, close."""
+
+
+@dataclass
+class _FlushRequest:
+    """Queue item: flush everything before me, then set ``done``."""
+
+    done: threading.Event
+
+
+@dataclass
+class WriterStats:
+    """Counters of one writer (a snapshot).
+
+    Attributes
+    ----------
+    frames_submitted : int
+        Frames accepted by ``submit``.
+    frames_stored : int
+        Frames handed to HDF5 (flushed or not).
+    frames_written : int
+        Frames flushed to the file.
+    bytes_stored : int
+        Pixel bytes handed to HDF5 (before compression).
+    flushes : int
+        Number of file flushes.
+    queue_high_water : int
+        Largest queue depth seen by ``submit``.
+    blocked_submits : int
+        ``submit`` calls that found the queue full and had to wait.
+    """
+
+    frames_submitted: int = 0
+    frames_stored: int = 0
+    frames_written: int = 0
+    bytes_stored: int = 0
+    flushes: int = 0
+    queue_high_water: int = 0
+    blocked_submits: int = 0
+
+
+class HDF5FrameWriter:
+    """Append frames to a new NeXus/HDF5 file from a dedicated thread.
+
+    Parameters
+    ----------
+    path : path-like
+        File to create; parent directories are created. An existing file is
+        never overwritten (``start`` raises).
+    frame_shape : tuple of int
+        ``(height, width)`` of every frame.
+    dtype : numpy dtype-like
+        Pixel type (``uint16``, or ``uint8`` for 8-bit modes).
+    compression : str, mapping or None
+        ``None``/``"none"`` (direct chunk writes), ``"bitshuffle-lz4"``,
+        ``"blosc"`` or an ``hdf5plugin`` filter object; see
+        :func:`~ophyd_pvcam.storage.layout.compression_options`. Compressed
+        files need ``import hdf5plugin`` in the reader.
+    queue_size : int
+        Frames the queue holds before ``submit`` blocks.
+    flush_interval : float
+        Longest time [s] a stored frame waits before the file is flushed.
+    attributes : mapping, optional
+        Camera configuration, stored as attributes of ``/entry/instrument/pvcam``.
+
+    Examples
+    --------
+    >>> writer = HDF5FrameWriter("run.h5", (2048, 2048), "uint16")  # doctest: +SKIP
+    >>> writer.start()                                              # doctest: +SKIP
+    >>> for frame in stream: writer.submit(frame)                   # doctest: +SKIP
+    >>> writer.close()                                              # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: Union[str, os.PathLike],
+        frame_shape: tuple[int, int],
+        dtype: Any,
+        *,
+        compression: Union[str, Mapping[str, Any], None] = None,
+        queue_size: int = 256,
+        flush_interval: float = 1.0,
+        attributes: Optional[Mapping[str, Any]] = None,
+    ):
+        self._path = Path(path)
+        if len(frame_shape) != 2 or min(frame_shape) < 1:
+            raise FrameMismatchError(f"frame_shape must be (height, width), got {frame_shape!r}",
+                                     call="HDF5FrameWriter")
+        self._frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
+        self._dtype = np.dtype(dtype)
+        if queue_size < 1:
+            raise ValidationError(f"queue_size must be >= 1, got {queue_size}",
+                                  call="HDF5FrameWriter")
+        if flush_interval < 0:
+            raise ValidationError(f"flush_interval must be >= 0, got {flush_interval}",
+                                  call="HDF5FrameWriter")
+        # Resolve the filter and convert attributes now, so a bad option fails
+        # in the caller's thread instead of later in the writer's.
+        self._compression = compression
+        compression_options(compression)
+        self._attributes = {str(k): attribute_value(v) for k, v in (attributes or {}).items()}
+        self._flush_interval = float(flush_interval)
+        self._queue: queue.Queue = queue.Queue(maxsize=int(queue_size))
+        self._thread: Optional[threading.Thread] = None
+        self._ready = threading.Event()
+        self._closed = False
+        self._error: Optional[StorageError] = None
+        self._stats = WriterStats()
+        self._stats_lock = threading.Lock()
+        self._submit_lock = threading.Lock()
+        # Owned by the writer thread; _flushed is also read by other threads.
+        self._file: Optional[FrameFile] = None
+        self._flushed = 0
+
+    # -- public properties -------------------------------------------------
+    @property
+    def path(self) -> Path:
+        """Path of the file being written."""
+        return self._path
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        """``(height, width)`` of every frame."""
+        return self._frame_shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Pixel type of the frame dataset."""
+        return self._dtype
+
+    @property
+    def compression(self) -> Union[str, Mapping[str, Any], None]:
+        """The compression option given at construction."""
+        return self._compression
+
+    @property
+    def frames_written(self) -> int:
+        """Frames flushed to the file (what readers and documents may rely on)."""
+        return self._flushed
+
+    @property
+    def error(self) -> Optional[StorageError]:
+        """The first error of the writer thread, or ``None``."""
+        return self._error
+
+    @property
+    def running(self) -> bool:
+        """``True`` between ``start`` and the end of the writer thread."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def stats(self) -> WriterStats:
+        """Return a snapshot of the writer's counters.
+
+        Returns
+        -------
+        WriterStats
+            A copy; later activity does not change it.
+        """
+        with self._stats_lock:
+            snapshot = WriterStats(**vars(self._stats))
+        if self._file is not None:
+            snapshot.frames_stored = self._file.frames_stored
+            snapshot.bytes_stored = self._file.bytes_stored
+        snapshot.frames_written = self._flushed
+        return snapshot
+
+    # -- caller side -------------------------------------------------------
+    def start(self) -> "HDF5FrameWriter":
+        """Create the file and start the writer thread.
+
+        Returns
+        -------
+        HDF5FrameWriter
+            ``self``, so ``writer = HDF5FrameWriter(...).start()`` works.
+
+        Raises
+        ------
+        StorageError
+            If the file exists already or cannot be created.
+        WriterStateError
+            If called twice.
+        """
+        if self._thread is not None:
+            raise WriterStateError(f"writer for {self._path} already started", call="start")
+        self._thread = threading.Thread(
+            target=self._run, name=f"pvcam-hdf5-writer[{self._path.name}]", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            self._closed = True
+            raise self._error
+        logger.info("writing %s (%dx%d %s, compression=%s)", self._path, *self._frame_shape,
+                    self._dtype, self._compression)
+        return self
+
+    def submit(self, frame: Frame, timeout: Optional[float] = None) -> None:
+        """Queue one frame for writing; blocks while the queue is full.
+
+        Parameters
+        ----------
+        frame : Frame
+            The frame; ``frame.data`` must have the writer's shape and dtype.
+            The writer keeps a reference until the frame is stored: the
+            caller must not reuse ``frame.data``'s memory before then.
+        timeout : float, optional
+            Longest wait [s] for room in the queue; ``None`` waits as long as
+            the writer is alive.
+
+        Raises
+        ------
+        FrameMismatchError
+            If the frame's shape or dtype differs from the dataset's.
+        StorageError
+            The writer thread's error, or the queue stayed full for ``timeout``.
+        WriterStateError
+            Before ``start`` or after ``close``.
+        """
+        self._raise_if_failed()
+        data = frame.data
+        if data.shape != self._frame_shape or data.dtype != self._dtype:
+            raise FrameMismatchError(
+                f"frame {frame.frame_number} is {data.shape} {data.dtype}, the file holds "
+                f"{self._frame_shape} {self._dtype}", call="submit")
+        self._put(frame, timeout, call="submit")
+        with self._stats_lock:
+            self._stats.frames_submitted += 1
+            self._stats.queue_high_water = max(self._stats.queue_high_water, self._queue.qsize())
+
+    def flush(self, timeout: Optional[float] = None) -> int:
+        """Write and flush every frame submitted so far, and wait for it.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Longest wait [s]; ``None`` waits as long as the writer is alive.
+
+        Returns
+        -------
+        int
+            :attr:`frames_written` after the flush.
+
+        Raises
+        ------
+        StorageError
+            The writer thread's error, or the flush did not finish in time.
+        WriterStateError
+            Before ``start`` or after ``close``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        request = _FlushRequest(threading.Event())
+        self._put(request, timeout, call="flush")
+        while not request.done.wait(_POLL_S):
+            self._raise_if_failed()
+            if not self.running:
+                raise StorageError(f"writer for {self._path} ended before flushing", call="flush")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise StorageError(f"flush of {self._path} did not finish within {timeout} s",
+                                   call="flush")
+        self._raise_if_failed()
+        return self._flushed
+
+    def close(self, timeout: Optional[float] = None) -> int:
+        """Write every queued frame, flush, close the file and join the thread.
+
+        Idempotent; safe to call from any thread except the writer's.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Longest wait [s] for the queue to drain; ``None`` waits.
+
+        Returns
+        -------
+        int
+            Frames in the closed file.
+
+        Raises
+        ------
+        StorageError
+            The writer thread's error (raised by every call once it happened),
+            or the writer did not finish within ``timeout`` (call again to
+            keep waiting).
+        """
+        if self._thread is None:
+            self._closed = True
+            return 0
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._put(_Stop(), timeout, call="close", closing=True)
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        self._thread.join(remaining)
+        if self._thread.is_alive():
+            raise StorageError(f"writer for {self._path} did not finish within {timeout} s "
+                               f"({self._queue.qsize()} frames still queued)", call="close")
+        self._raise_if_failed()
+        return self._flushed
+
+    def __enter__(self) -> "HDF5FrameWriter":
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"<HDF5FrameWriter {self._path} {self._frame_shape} {self._dtype} "
+                f"written={self._flushed}>")
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _put(self, item: Any, timeout: Optional[float], *, call: str,
+             closing: bool = False) -> None:
+        """Put into the queue, waking up regularly to notice a dead writer.
+
+        The lock orders every put against ``close``: nothing can be queued
+        behind the stop item, where it would be silently dropped.
+        """
+        with self._submit_lock:
+            if closing:
+                if self._closed:
+                    return
+                self._closed = True
+            else:
+                self._raise_if_failed()
+                if self._thread is None or self._closed:
+                    raise WriterStateError(f"writer for {self._path} is not running", call=call)
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                pass
+            with self._stats_lock:
+                self._stats.blocked_submits += 1
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                if not closing:
+                    self._raise_if_failed()
+                if not self.running:
+                    raise WriterStateError(f"writer for {self._path} is not running", call=call)
+                wait = _POLL_S if deadline is None else min(_POLL_S, deadline - time.monotonic())
+                if wait <= 0:
+                    if closing:
+                        # Let a later close() try again.
+                        self._closed = False
+                    raise StorageError(f"queue of {self._path} stayed full for {timeout} s "
+                                       f"({self._queue.maxsize} frames)", call=call)
+                try:
+                    self._queue.put(item, timeout=wait)
+                    return
+                except queue.Full:
+                    continue
+
+    # -- writer thread -----------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._file = FrameFile(self._path, self._frame_shape, self._dtype,
+                                   compression=self._compression, attributes=self._attributes)
+        except BaseException as exc:  # noqa: BLE001 - re-raised from start()
+            self._fail(exc, "creating the file")
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop()
+        except BaseException as exc:  # noqa: BLE001 - re-raised from submit()/close()
+            self._fail(exc, f"writing frame {self._file.frames_stored}")
+            self._close_file()
+            self._drain_after_failure()
+            return
+        self._close_file()
+
+    def _loop(self) -> None:
+        frame_file = self._file
+        flush_due: Optional[float] = None
+        while True:
+            wait = None if flush_due is None else max(0.0, flush_due - time.monotonic())
+            try:
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:
+                item = None
+            batch: list[Frame] = []
+            control = None
+            while item is not None:
+                if isinstance(item, (_Stop, _FlushRequest)):
+                    control = item
+                    break
+                batch.append(item)
+                if len(batch) >= _MAX_BATCH:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+            if batch:
+                if flush_due is None:
+                    # The oldest unflushed frame sets the deadline.
+                    flush_due = time.monotonic() + self._flush_interval
+                frame_file.append(batch)
+            if control is not None or (flush_due is not None and time.monotonic() >= flush_due):
+                self._flush()
+                flush_due = None
+            if isinstance(control, _FlushRequest):
+                control.done.set()
+            elif isinstance(control, _Stop):
+                return
+
+    def _flush(self) -> None:
+        before = self._flushed
+        self._flushed = self._file.flush()
+        if self._flushed != before:
+            with self._stats_lock:
+                self._stats.flushes += 1
+
+    def _fail(self, exc: BaseException, what: str) -> None:
+        if isinstance(exc, StorageError):
+            error = exc
+        else:
+            error = StorageError(f"{what} in {self._path} failed: {exc!r}", call="HDF5FrameWriter")
+            error.__cause__ = exc
+        logger.error("HDF5 writer for %s failed while %s", self._path, what, exc_info=exc)
+        if self._error is None:
+            self._error = error
+
+    def _drain_after_failure(self) -> None:
+        # Keep taking items so no submit/close blocks on a full queue; wake
+        # flush waiters (they re-check the error) and stop at the sentinel.
+        while True:
+            item = self._queue.get()
+            if isinstance(item, _FlushRequest):
+                item.done.set()
+            elif isinstance(item, _Stop):
+                return
+
+    def _close_file(self) -> None:
+        try:
+            if self._error is None:
+                self._flush()
+            else:
+                # Save what can be saved; the first error stays the one reported.
+                try:
+                    self._flush()
+                except Exception:  # noqa: BLE001 - logged, the original error is raised
+                    logger.exception("flush after failure of %s failed", self._path)
+            self._file.close()
+        except BaseException as exc:  # noqa: BLE001 - stored and re-raised from close()
+            self._fail(exc, "closing the file")

@@ -1,0 +1,223 @@
+"""The NeXus layout of a PVCAM frame file: names, compression choices, creation.
+
+One file holds one acquisition of one camera::
+
+    /                              NX_class=NXroot, default="entry"
+    /entry                         NX_class=NXentry, default="data"
+    /entry/data                    NX_class=NXdata, signal="data"
+    /entry/data/data               (N, H, W) frames, chunk (1, H, W), maxshape (None, H, W)
+    /entry/instrument              NX_class=NXinstrument
+    /entry/instrument/pvcam        NX_class=NXdetector; camera configuration as attributes
+    /entry/instrument/pvcam/<f>    (N,) per-frame metadata, one value per frame (PER_FRAME_FIELDS)
+
+The writer (:mod:`.hdf5`) creates it and the handler (:mod:`.handler`) reads
+it; both take the names from here so they cannot drift apart.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import json
+import logging
+from typing import Any, Mapping, Optional, Union
+
+import h5py
+import numpy as np
+
+from ophyd_pvcam.engine.errors import ValidationError
+
+__all__ = [
+    "DATA_PATH",
+    "METADATA_GROUP",
+    "PER_FRAME_FIELDS",
+    "COMPRESSIONS",
+    "compression_options",
+    "create_layout",
+    "attribute_value",
+]
+
+logger = logging.getLogger(__name__)
+
+#: HDF5 path of the frame dataset (what documents and the handler point at).
+DATA_PATH = "/entry/data/data"
+#: HDF5 group holding the per-frame datasets and the camera configuration attributes.
+METADATA_GROUP = "/entry/instrument/pvcam"
+
+#: Per-frame datasets: name -> (dtype, units, description). Each is (N,) and
+#: grows with the frame dataset; values come from the matching ``Frame`` field.
+PER_FRAME_FIELDS: Mapping[str, tuple[str, str, str]] = {
+    "frame_number": ("<i8", "", "SDK FrameNr (1-based, monotonic across stream recoveries)"),
+    "timestamp_bof": ("<i8", "100 us", "beginning-of-frame timestamp from FRAME_INFO"),
+    "timestamp_eof": ("<i8", "100 us", "end-of-frame timestamp from FRAME_INFO"),
+    "readout_time": ("<i8", "", "FRAME_INFO.ReadoutTime as reported by the SDK"),
+    "host_time": ("<f8", "s", "POSIX time when the frame was copied out of the SDK buffer"),
+    "lost_before": ("<i8", "", "frames lost (FrameNr gap) immediately before this one"),
+}
+
+# Per-frame datasets are tiny; chunks of this many values keep the number of
+# chunk-index updates per flush small without wasting space on short runs.
+_PER_FRAME_CHUNK = 4096
+
+#: Accepted names for ``compression`` (``None`` means uncompressed).
+COMPRESSIONS = ("none", "bitshuffle-lz4", "blosc")
+
+
+def compression_options(compression: Union[str, Mapping[str, Any], None]) -> dict[str, Any]:
+    """Translate a compression name into ``h5py.Group.create_dataset`` keywords.
+
+    Parameters
+    ----------
+    compression : str, mapping or None
+        ``None`` or ``"none"``: uncompressed (frames are written with direct
+        chunk writes). ``"bitshuffle-lz4"``: ``hdf5plugin.Bitshuffle(cname="lz4")``.
+        ``"blosc"``: ``hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=SHUFFLE)``.
+        A mapping (e.g. any ``hdf5plugin`` filter object) is passed through
+        unchanged, for filters not listed here.
+
+    Returns
+    -------
+    dict
+        Keywords (``compression``, ``compression_opts``) for ``create_dataset``;
+        empty for uncompressed.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown name.
+    """
+    if compression is None:
+        return {}
+    if isinstance(compression, Mapping):
+        return dict(compression)
+    name = str(compression).lower()
+    if name == "none":
+        return {}
+    # hdf5plugin registers the filters with HDF5 on import; import it only
+    # when a compressed file is asked for.
+    import hdf5plugin
+
+    if name == "bitshuffle-lz4":
+        return dict(hdf5plugin.Bitshuffle(cname="lz4"))
+    if name == "blosc":
+        # Byte shuffle groups the high and low bytes of uint16 pixels, which
+        # is what makes camera frames compress; lz4 keeps it fast.
+        return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE))
+    raise ValidationError(
+        f"unknown compression {compression!r}; choose one of {', '.join(COMPRESSIONS)} "
+        "or pass an hdf5plugin filter object",
+        call="HDF5FrameWriter",
+    )
+
+
+def attribute_value(value: Any) -> Any:
+    """Convert a configuration value into something HDF5 can store as an attribute.
+
+    Numbers, booleans, strings and numeric arrays (or lists of numbers) are
+    stored as they are; enums by name; datetimes as ISO 8601 strings;
+    everything else (mappings, ``None``, mixed lists) as a JSON string.
+
+    Parameters
+    ----------
+    value : object
+        The value to store.
+
+    Returns
+    -------
+    object
+        A value ``h5py`` accepts for ``attrs[name] = value``.
+    """
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating, str, bytes)):
+        return value
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        array = np.asarray(value) if not isinstance(value, np.ndarray) else value
+        if array.dtype.kind in "biuf" and array.size > 0:
+            return array
+    return json.dumps(value, default=str)
+
+
+def create_layout(
+    h5file: h5py.File,
+    frame_shape: tuple[int, int],
+    dtype: np.dtype,
+    *,
+    compression: Union[str, Mapping[str, Any], None] = None,
+    attributes: Optional[Mapping[str, Any]] = None,
+) -> tuple[h5py.Dataset, dict[str, h5py.Dataset]]:
+    """Create the groups, the empty frame dataset and the per-frame datasets.
+
+    Must run before SWMR mode is switched on: SWMR forbids creating objects
+    and attributes.
+
+    Parameters
+    ----------
+    h5file : h5py.File
+        A file open for writing, still empty.
+    frame_shape : tuple of int
+        ``(height, width)`` of every frame.
+    dtype : numpy.dtype
+        Pixel type.
+    compression : str, mapping or None
+        See :func:`compression_options`.
+    attributes : mapping, optional
+        Camera configuration, stored as attributes of ``/entry/instrument/pvcam``
+        (converted by :func:`attribute_value`).
+
+    Returns
+    -------
+    data : h5py.Dataset
+        ``/entry/data/data``.
+    per_frame : dict
+        Name -> dataset for each of :data:`PER_FRAME_FIELDS`.
+    """
+    height, width = (int(n) for n in frame_shape)
+    h5file.attrs["NX_class"] = "NXroot"
+    h5file.attrs["default"] = "entry"
+    h5file.attrs["creator"] = "ophyd-pvcam"
+    h5file.attrs["file_time"] = _dt.datetime.now().astimezone().isoformat()
+    h5file.attrs["HDF5_Version"] = h5py.version.hdf5_version
+    h5file.attrs["h5py_version"] = h5py.version.version
+
+    entry = h5file.create_group("entry")
+    entry.attrs["NX_class"] = "NXentry"
+    entry.attrs["default"] = "data"
+
+    data_group = entry.create_group("data")
+    data_group.attrs["NX_class"] = "NXdata"
+    data_group.attrs["signal"] = "data"
+    data = data_group.create_dataset(
+        "data",
+        shape=(0, height, width),
+        maxshape=(None, height, width),
+        chunks=(1, height, width),
+        dtype=dtype,
+        **compression_options(compression),
+    )
+    # NeXus: tells viewers (silx, h5web) the last two axes form an image.
+    data.attrs["interpretation"] = "image"
+
+    instrument = entry.create_group("instrument")
+    instrument.attrs["NX_class"] = "NXinstrument"
+    pvcam = instrument.create_group("pvcam")
+    pvcam.attrs["NX_class"] = "NXdetector"
+    per_frame = {}
+    for name, (field_dtype, units, description) in PER_FRAME_FIELDS.items():
+        dataset = pvcam.create_dataset(
+            name, shape=(0,), maxshape=(None,), chunks=(_PER_FRAME_CHUNK,), dtype=field_dtype
+        )
+        if units:
+            dataset.attrs["units"] = units
+        dataset.attrs["long_name"] = description
+        per_frame[name] = dataset
+    # The frames also appear under the detector, as NeXus expects of NXdetector.
+    pvcam["data"] = data
+
+    for key, value in (attributes or {}).items():
+        if key in pvcam.attrs:
+            raise ValidationError(f"attribute {key!r} clashes with a layout attribute",
+                                  call="HDF5FrameWriter")
+        pvcam.attrs[str(key)] = attribute_value(value)
+    return data, per_frame

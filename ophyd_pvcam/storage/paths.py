@@ -1,0 +1,114 @@
+"""Where frame files go: a configurable root plus a template per run and device.
+
+The default layout is ``<root>/YYYY/MM/DD/<device>_<run_uid>.h5``: one file per
+run and device, date folders so no directory grows without bound, the run
+uid in the name so a file can always be matched to its run.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from pathlib import Path, PurePosixPath
+from typing import Optional, Union
+
+from ophyd_pvcam.engine.errors import ValidationError
+
+__all__ = ["DEFAULT_TEMPLATE", "DATA_DIR_ENV", "default_root", "make_file_path"]
+
+#: Default file name template, relative to the root (``str.format`` fields:
+#: ``date`` (a datetime), ``run_uid``, ``device``).
+DEFAULT_TEMPLATE = "{date:%Y/%m/%d}/{device}_{run_uid}.h5"
+#: Environment variable naming the ophyd-pvcam data directory.
+DATA_DIR_ENV = "PVCAM_DATA_DIR"
+
+# Device names come from users ("cam 1", "det/a"); keep path components tame.
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_root() -> Path:
+    """Return the default directory for frame files.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<data dir>/frames``, where the data dir is ``$PVCAM_DATA_DIR`` if set
+        and non-empty, else ``$XDG_DATA_HOME/ophyd-pvcam`` (when that is an
+        absolute path, as the XDG spec requires), else
+        ``~/.local/share/ophyd-pvcam``. This is the ``frames`` directory of
+        the default local catalog (:func:`ophyd_pvcam.catalog.frames_dir`),
+        i.e. its readable storage; the two rules must stay the same.
+    """
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser().absolute() / "frames"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "ophyd-pvcam" / "frames"
+
+
+def _safe_component(value: str, what: str) -> str:
+    cleaned = _UNSAFE.sub("_", str(value)).strip("._")
+    if not cleaned:
+        raise ValidationError(f"{what} {value!r} leaves nothing usable in a file name",
+                              call="make_file_path")
+    return cleaned
+
+
+def make_file_path(
+    root: Union[str, os.PathLike, None],
+    template: Optional[str] = None,
+    *,
+    run_uid: str,
+    device: str,
+    when: Optional[_dt.datetime] = None,
+) -> Path:
+    """Build the absolute path of the frame file of one run and device.
+
+    Parameters
+    ----------
+    root : path-like or None
+        Directory every file goes under; ``None`` means :func:`default_root`.
+    template : str, optional
+        ``str.format`` template relative to ``root`` with the fields ``date``
+        (a datetime: ``{date:%Y%m%d-%H%M%S}``), ``run_uid`` and ``device``;
+        default :data:`DEFAULT_TEMPLATE`. ``/`` separates directories.
+    run_uid : str
+        The run start document's uid.
+    device : str
+        The device name (characters other than letters, digits, ``.``, ``_``
+        and ``-`` become ``_``).
+    when : datetime, optional
+        Time used for ``date``; default now (local time).
+
+    Returns
+    -------
+    pathlib.Path
+        An absolute path under ``root``; nothing is created.
+
+    Raises
+    ------
+    ValidationError
+        If the template has unknown fields, is empty, or leads outside ``root``.
+    """
+    root_path = (Path(root) if root is not None else default_root()).expanduser().resolve()
+    template = DEFAULT_TEMPLATE if template is None else template
+    fields = {
+        "date": when if when is not None else _dt.datetime.now(),
+        "run_uid": _safe_component(run_uid, "run uid"),
+        "device": _safe_component(device, "device name"),
+    }
+    try:
+        relative = template.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValidationError(
+            f"bad file template {template!r} ({exc!r}); fields are {', '.join(fields)}",
+            call="make_file_path") from exc
+    parts = PurePosixPath(relative).parts
+    # Templates are relative by contract: an absolute or ".." path would put
+    # files outside the root, i.e. outside the catalog's readable storage.
+    if not parts or PurePosixPath(relative).is_absolute() or ".." in parts or relative.endswith("/"):
+        raise ValidationError(
+            f"file template {template!r} must give a relative file path under the root, "
+            f"got {relative!r}", call="make_file_path")
+    return root_path.joinpath(*parts)

@@ -1,0 +1,84 @@
+"""Fixtures for the engine tests: the simulated library, clean simulator state, open cameras."""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import numpy as np
+import pytest
+
+from ophyd_pvcam import sdk, sim
+from ophyd_pvcam.engine import camera as camera_module
+from ophyd_pvcam.engine.camera import Camera
+from ophyd_pvcam.engine.session import session_count
+
+#: A small region so acquisitions stay light on a 2-core machine.
+SMALL_ROI = (0, 0, 64, 32)
+
+
+@pytest.fixture(scope="session")
+def library():
+    """The simulated libpvcam, loaded once."""
+    return sdk.load(simulated=True)
+
+
+@pytest.fixture(autouse=True)
+def clean_simulator(library) -> Iterator[None]:
+    """Start every test with one Prime BSI and no faults; end it with no camera open."""
+    assert session_count(library) == 0, "a previous test left the SDK initialised"
+    sim.set_cameras("prime-bsi")
+    sim.set_faults("")
+    yield
+    leaked = [cam for cam in list(camera_module._open_cameras.values()) if not cam.closed]
+    for cam in leaked:
+        cam.close()
+    sim.set_faults("")
+    assert not leaked, f"test left cameras open: {leaked}"
+    assert session_count(library) == 0
+
+
+@pytest.fixture
+def open_model(library) -> Iterator[Callable[[str], Camera]]:
+    """Factory: ``open_model("kinetix")`` opens a simulated camera of that model."""
+    opened: list[Camera] = []
+
+    def _open(model: str) -> Camera:
+        sim.set_cameras(model)
+        cam = Camera.open(library=library)
+        opened.append(cam)
+        return cam
+
+    yield _open
+    for cam in opened:
+        cam.close()
+
+
+@pytest.fixture(params=sim.MODELS)
+def model_camera(request, open_model) -> Camera:
+    """An open camera of each simulated model in turn."""
+    return open_model(request.param)
+
+
+@pytest.fixture
+def bsi(open_model) -> Camera:
+    """An open Prime BSI with a small ROI and a 1 ms exposure."""
+    cam = open_model("prime-bsi")
+    cam.roi = SMALL_ROI
+    cam.exposure_time = 0.001
+    return cam
+
+
+@pytest.fixture
+def kinetix(open_model) -> Camera:
+    """An open Kinetix, untouched after open (its resolution quirk is under test)."""
+    return open_model("kinetix")
+
+
+def _stamped_frame_number(frame: np.ndarray) -> int:
+    raw = np.ascontiguousarray(frame).view(np.uint8).ravel()[:4]
+    return int(raw.view("<u4")[0])
+
+
+@pytest.fixture
+def stamp() -> Callable[[np.ndarray], int]:
+    """Reader of the simulator's FrameNr stamp (first 4 bytes of a frame, uint32 LE)."""
+    return _stamped_frame_number

@@ -1,0 +1,431 @@
+"""Camera discovery, lifecycle and typed settings (ophyd_pvcam/engine/camera.py)."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from ophyd_pvcam import sim
+from ophyd_pvcam.engine.camera import Camera, list_cameras
+from ophyd_pvcam.engine.errors import AcquisitionError, CameraNotFoundError, ValidationError
+from ophyd_pvcam.engine.session import session_count
+from ophyd_pvcam.engine.settings import LONG_EXPOSURE_SECONDS
+from ophyd_pvcam.sdk import constants as C
+from ophyd_pvcam.sdk.types import EOF_CALLBACK
+
+PRODUCTS = {"prime-bsi": "Prime BSI", "prime-bsi-express": "Prime BSI Express",
+            "kinetix": "Kinetix", "prime-95b": "Prime 95B"}
+SENSORS = {"prime-bsi": (2048, 2048), "prime-bsi-express": (2048, 2048),
+           "kinetix": (3200, 3200), "prime-95b": (1200, 1200)}
+
+
+# --- discovery -----------------------------------------------------------------
+
+def test_list_cameras_describes_every_simulated_model(library):
+    sim.set_cameras(list(sim.MODELS))
+    infos = list_cameras(library)
+    assert [info.name for info in infos] == [f"pvcamUSB_{i}" for i in range(len(sim.MODELS))]
+    for info, model in zip(infos, sim.MODELS):
+        assert info.product == info.model == PRODUCTS[model]
+        assert info.sensor_size == SENSORS[model]
+        assert info.chip and info.serial
+        assert info.firmware.count(".") == 1
+    assert len({info.serial for info in infos}) == len(infos)
+    assert session_count(library) == 0
+
+
+def test_list_cameras_includes_a_camera_open_in_this_process(library):
+    sim.set_cameras(["prime-bsi", "kinetix"])
+    with Camera.open("pvcamUSB_1", library=library) as cam:
+        infos = list_cameras(library)
+        assert [info.product for info in infos] == ["Prime BSI", "Kinetix"]
+        assert infos[1] == cam.info
+        assert session_count(library) == 1
+
+
+def test_firmware_is_major_dot_minor(bsi):
+    raw = bsi.library.get_param(bsi.handle, C.PARAM_CAM_FW_VERSION)
+    assert bsi.info.firmware == f"{raw >> 8}.{raw & 0xFF}"
+
+
+# --- open / close ----------------------------------------------------------------
+
+def test_open_without_a_name_opens_the_first_camera(library):
+    sim.set_cameras(["prime-95b", "prime-bsi"])
+    with Camera.open(library=library) as cam:
+        assert cam.name == "pvcamUSB_0"
+        assert cam.info.product == "Prime 95B"
+
+
+def test_open_by_name(library):
+    sim.set_cameras(["prime-95b", "prime-bsi"])
+    with Camera.open("pvcamUSB_1", library=library) as cam:
+        assert cam.info.product == "Prime BSI"
+
+
+def test_unknown_name_lists_the_available_cameras_and_releases_the_sdk(library):
+    sim.set_cameras(["prime-bsi", "kinetix"])
+    with pytest.raises(CameraNotFoundError, match="pvcamUSB_0, pvcamUSB_1"):
+        Camera.open("nope", library=library)
+    assert session_count(library) == 0
+
+
+def test_context_manager_closes_and_close_is_idempotent(library):
+    with Camera.open(library=library) as cam:
+        assert not cam.closed
+    assert cam.closed
+    assert session_count(library) == 0
+    cam.close()
+    assert cam.closed
+
+
+def test_close_stops_a_running_acquisition_and_its_callbacks(library):
+    cam = Camera.open(library=library)
+    cam.roi = (0, 0, 32, 16)
+    cam.exposure_time = 0.001
+    calls = []
+    callback = EOF_CALLBACK(lambda info, context: calls.append(info.contents.FrameNr))
+    cam.register_callback(C.PL_CALLBACK_EOF, callback)
+    settings = cam.acquisition_settings()
+    frame_bytes = cam.library.exp_setup_cont(cam.handle, settings.regions, settings.exp_mode,
+                                             settings.exposure, C.CIRC_OVERWRITE)
+    buffer = np.zeros(frame_bytes * 4, np.uint8)
+    cam.library.exp_start_cont(cam.handle, buffer)
+    for _ in range(1000):
+        if calls:
+            break
+        threading.Event().wait(0.01)
+    assert calls, "the simulator delivered no frame"
+    cam.close()
+    seen = len(calls)
+    threading.Event().wait(0.1)
+    assert len(calls) == seen
+    # Reopening works: the camera was left idle and closed.
+    with Camera.open(library=library) as again:
+        again.roi = (0, 0, 32, 16)
+        assert again.snap().shape == (16, 32)
+
+
+def test_close_hooks_run_before_the_camera_closes(library):
+    cam = Camera.open(library=library)
+    seen = []
+    cam.add_close_hook(lambda: seen.append(cam.library.get_param(cam.handle, C.PARAM_SER_SIZE)))
+    cam.close()
+    assert seen == [2048]
+
+
+def test_a_close_hook_may_deregister_its_callback(library):
+    cam = Camera.open(library=library)
+    callback = EOF_CALLBACK(lambda info, context: None)
+    cam.register_callback(C.PL_CALLBACK_EOF, callback)
+    cam.add_close_hook(lambda: cam.deregister_callback(C.PL_CALLBACK_EOF))
+    cam.close()
+    assert cam.closed
+    cam.deregister_callback(C.PL_CALLBACK_EOF)  # after close: nothing left to do
+
+
+def test_callbacks_are_registered_and_deregistered_through_the_camera(bsi):
+    calls = []
+    callback = EOF_CALLBACK(lambda info, context: calls.append(info.contents.FrameNr))
+    bsi.register_callback(C.PL_CALLBACK_EOF, callback)
+    bsi.snap()
+    assert calls == [1]
+    bsi.deregister_callback(C.PL_CALLBACK_EOF)
+    bsi.snap()
+    assert calls == [1]
+
+
+# --- readout settings ------------------------------------------------------------
+
+def test_readout_port_by_name_value_and_normalised_name(kinetix):
+    assert kinetix.readout_port in ("Sensitivity", "Speed", "Dynamic Range", "Sub-Electron")
+    kinetix.readout_port = "Dynamic Range"
+    assert kinetix.readout_port == "Dynamic Range"
+    kinetix.readout_port = 1
+    assert kinetix.readout_port == "Speed"
+    kinetix.readout_port = "sub_electron"
+    assert kinetix.readout_port == "Sub-Electron"
+
+
+def test_invalid_readout_port_is_refused_and_the_port_is_unchanged(kinetix):
+    kinetix.readout_port = "Speed"
+    with pytest.raises(ValidationError, match="Dynamic Range"):
+        kinetix.readout_port = "Warp"
+    with pytest.raises(ValidationError):
+        kinetix.readout_port = 9
+    assert kinetix.library.get_param(kinetix.handle, C.PARAM_READOUT_PORT) == 1
+
+
+def test_speed_and_gain_are_validated(bsi):
+    bsi.speed_index = 1
+    assert bsi.speed_index == 1
+    bsi.gain_index = 3
+    assert bsi.gain_index == 3
+    with pytest.raises(ValidationError):
+        bsi.speed_index = 2
+    with pytest.raises(ValidationError):
+        bsi.gain_index = 4
+    assert (bsi.speed_index, bsi.gain_index) == (1, 3)
+
+
+def test_bit_depth_follows_the_selected_gain(bsi):
+    table = bsi.port_speed_gain_table()
+    for speed in table["CMOS"]["speeds"]:
+        bsi.speed_index = speed["index"]
+        for gain in speed["gains"]:
+            bsi.gain_index = gain["index"]
+            assert bsi.bit_depth == gain["bit_depth"]
+
+
+def test_sensor_size_is_width_height(model_camera):
+    library, handle = model_camera.library, model_camera.handle
+    assert model_camera.sensor_size == (library.get_param(handle, C.PARAM_SER_SIZE),
+                                        library.get_param(handle, C.PARAM_PAR_SIZE))
+
+
+def test_temperature_is_in_celsius(bsi):
+    raw = bsi.library.get_param(bsi.handle, C.PARAM_TEMP)
+    assert bsi.temperature == pytest.approx(raw / 100, abs=2.0)
+    assert -60 < bsi.temperature < 40
+
+
+def test_temperature_setpoint_round_trips_and_is_range_checked(model_camera):
+    param = model_camera.parameters["temp_setpoint"]
+    model_camera.temperature_setpoint = param.min / 100
+    assert model_camera.temperature_setpoint == param.min / 100
+    model_camera.temperature_setpoint = -10.5
+    assert model_camera.temperature_setpoint == -10.5
+    with pytest.raises(ValidationError, match="outside"):
+        model_camera.temperature_setpoint = param.max / 100 + 1
+    with pytest.raises(ValidationError):
+        model_camera.temperature_setpoint = "cold"
+    assert model_camera.temperature_setpoint == -10.5
+
+
+def test_clear_mode_by_camera_name_and_constant_alias(bsi):
+    items = bsi.parameters["clear_mode"].enum_items
+    for name, value in items.items():
+        bsi.clear_mode = name
+        assert bsi.clear_mode == name
+    alias = next(a for a in ("pre_sequence", "pre_exposure", "never") if
+                 getattr(C, "CLEAR_" + a.upper()) in items.values())
+    bsi.clear_mode = alias
+    assert bsi.parameters["clear_mode"].get() == getattr(C, "CLEAR_" + alias.upper())
+    with pytest.raises(ValidationError):
+        bsi.clear_mode = "sometimes"
+
+
+def test_fan_speed_by_name(bsi):
+    items = bsi.parameters["fan_speed_setpoint"].enum_items
+    for name in items:
+        bsi.fan_speed = name
+        assert bsi.fan_speed == name
+    with pytest.raises(ValidationError):
+        bsi.fan_speed = "ludicrous"
+
+
+def test_port_speed_gain_table_matches_the_vendor_layout(kinetix):
+    kinetix.readout_port = "Dynamic Range"
+    table = kinetix.port_speed_gain_table()
+    assert list(table) == ["Sensitivity", "Speed", "Dynamic Range", "Sub-Electron"]
+    assert [table[p]["value"] for p in table] == [0, 1, 2, 3]
+    speed_port = table["Speed"]["speeds"]
+    assert len(speed_port) == 1
+    assert speed_port[0]["pixel_time_ns"] == 5 and speed_port[0]["bit_depth"] == 8
+    assert [(g["index"], g["name"], g["bit_depth"]) for g in speed_port[0]["gains"]] == \
+        [(1, "Sensitivity", 8), (2, "Full Well", 8)]
+    # The walk restored the selection.
+    assert kinetix.readout_port == "Dynamic Range"
+
+
+def test_port_speed_gain_table_of_a_two_speed_camera(bsi):
+    bsi.speed_index = 1
+    bsi.gain_index = 2
+    speeds = bsi.port_speed_gain_table()["CMOS"]["speeds"]
+    assert [s["name"] for s in speeds] == ["100 MHz", "200 MHz"]
+    assert [g["name"] for g in speeds[0]["gains"]] == ["HDR", "CMS"]
+    assert [g["bit_depth"] for g in speeds[1]["gains"]] == [11, 11, 11]
+    assert (bsi.speed_index, bsi.gain_index) == (1, 2)
+
+
+# --- trigger and expose-out modes ----------------------------------------------------
+
+def test_exposure_modes_have_pythonic_names(model_camera):
+    modes = model_camera.exposure_modes
+    assert "internal" in modes and "software_edge" in modes
+    values = set(model_camera.parameters["exposure_mode"].enum_items.values())
+    assert len(modes) == len(values)
+    assert model_camera.exposure_mode == "internal"
+
+
+def test_exposure_mode_goes_into_the_setup_exp_mode(bsi):
+    bsi.exposure_mode = "software_edge"
+    assert bsi.exposure_mode == "software_edge"
+    settings = bsi.acquisition_settings()
+    assert settings.exp_mode & 0xFF00 == C.EXT_TRIG_SOFTWARE_EDGE
+    bsi.exposure_mode = "Edge Trigger"  # the camera's own item name
+    assert bsi.exposure_mode == "edge_rising"
+    bsi.exposure_mode = C.EXT_TRIG_TRIG_FIRST
+    assert bsi.exposure_mode == "trigger_first"
+
+
+def test_unknown_exposure_mode_is_refused_and_the_mode_kept(bsi):
+    with pytest.raises(ValidationError, match="internal"):
+        bsi.exposure_mode = "bogus"
+    with pytest.raises(ValidationError):
+        bsi.exposure_mode = 12345
+    assert bsi.exposure_mode == "internal"
+
+
+def test_expose_out_mode_fills_the_low_byte_of_exp_mode(bsi):
+    modes = bsi.expose_out_modes
+    assert "first_row" in modes
+    for name in modes:
+        bsi.expose_out_mode = name
+        assert bsi.expose_out_mode == name
+        settings = bsi.acquisition_settings()
+        assert settings.exp_mode & 0xFF == getattr(C, "EXPOSE_OUT_" + name.upper())
+        assert settings.exp_mode & 0xFF00 == C.EXT_TRIG_INTERNAL
+    with pytest.raises(ValidationError):
+        bsi.expose_out_mode = "sideways"
+
+
+# --- exposure time and resolution -------------------------------------------------------
+
+def exp_res(cam):
+    return cam.library.get_param(cam.handle, C.PARAM_EXP_RES)
+
+
+def test_exposure_resolution_follows_the_exposure(bsi):
+    bsi.exposure_time = 0.0005
+    assert exp_res(bsi) == C.EXP_RES_ONE_MICROSEC
+    assert bsi.acquisition_settings().exposure == 500
+    bsi.exposure_time = 0.02
+    assert exp_res(bsi) == C.EXP_RES_ONE_MILLISEC
+    assert bsi.acquisition_settings().exposure == 20
+    bsi.exposure_time = 0.0123456
+    assert exp_res(bsi) == C.EXP_RES_ONE_MICROSEC
+    assert bsi.acquisition_settings().exposure == 12346
+    assert bsi.exposure_time == 0.0123456
+
+
+def test_kinetix_powers_up_in_seconds_and_opens_with_a_usable_exposure(library):
+    sim.set_cameras("kinetix")
+    library.pvcam_init()
+    try:
+        handle = library.cam_open("pvcamUSB_0")
+        raw_resolution = library.get_param(handle, C.PARAM_EXP_RES)
+        library.cam_close(handle)
+    finally:
+        library.pvcam_uninit()
+    assert raw_resolution == C.EXP_RES_ONE_SEC
+    with Camera.open(library=library) as cam:
+        assert cam.exposure_time > 0
+        settings = cam.acquisition_settings()
+        assert settings.exposure > 0
+        assert settings.exposure * {0: 1e-3, 1: 1e-6, 2: 1.0}[exp_res(cam)] == \
+            pytest.approx(cam.exposure_time)
+
+
+def test_exposure_leaves_a_seconds_resolution_for_short_times(kinetix):
+    kinetix.parameters["exp_res"].set(C.EXP_RES_ONE_SEC)
+    kinetix.exposure_time = 0.01
+    assert exp_res(kinetix) == C.EXP_RES_ONE_MILLISEC
+    assert kinetix.acquisition_settings().exposure == 10
+
+
+def test_kinetix_starting_in_seconds_gets_a_usable_resolution(kinetix):
+    # The model powers up in EXP_RES_ONE_SEC; a 10 ms exposure must not round to 0.
+    kinetix.exposure_time = 0.01
+    assert exp_res(kinetix) == C.EXP_RES_ONE_MILLISEC
+    settings = kinetix.acquisition_settings()
+    assert (settings.exposure, settings.exposure_seconds) == (10, 0.01)
+
+
+def test_long_whole_second_exposures_use_seconds_when_available(kinetix):
+    kinetix.exposure_time = LONG_EXPOSURE_SECONDS * 2
+    assert exp_res(kinetix) == C.EXP_RES_ONE_SEC
+    assert kinetix.acquisition_settings().exposure == LONG_EXPOSURE_SECONDS * 2
+
+
+def test_long_exposures_stay_in_ms_without_a_seconds_resolution(bsi):
+    assert C.EXP_RES_ONE_SEC not in bsi.parameters["exp_res"].enum_items.values()
+    bsi.exposure_time = 120
+    assert exp_res(bsi) == C.EXP_RES_ONE_MILLISEC
+    assert bsi.acquisition_settings().exposure == 120000
+
+
+def test_impossible_exposure_is_refused_and_the_resolution_restored(bsi):
+    bsi.exposure_time = 0.02
+    maximum_ms = bsi.parameters["exposure_time"].max
+    with pytest.raises(ValidationError, match="not possible"):
+        bsi.exposure_time = float(maximum_ms + 10)  # seconds: 1000x the ms maximum
+    assert exp_res(bsi) == C.EXP_RES_ONE_MILLISEC
+    assert bsi.exposure_time == 0.02
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), "1", None, True])
+def test_non_numeric_or_negative_exposure_is_refused(bsi, bad):
+    with pytest.raises(ValidationError):
+        bsi.exposure_time = bad
+    assert bsi.exposure_time == 0.001
+
+
+def test_resolution_changed_behind_the_engines_back_is_reapplied(bsi):
+    bsi.exposure_time = 0.0005
+    bsi.parameters["exp_res"].set(C.EXP_RES_ONE_MILLISEC)
+    settings = bsi.acquisition_settings()
+    assert (settings.exposure_resolution, settings.exposure) == (C.EXP_RES_ONE_MICROSEC, 500)
+    assert exp_res(bsi) == C.EXP_RES_ONE_MICROSEC
+
+
+# --- acquisition settings ------------------------------------------------------------
+
+def test_acquisition_settings_snapshot(bsi):
+    settings = bsi.acquisition_settings()
+    assert settings.regions == ((0, 63, 1, 0, 31, 1),)
+    assert settings.frame_shape == (32, 64)
+    assert settings.dtype == np.uint16
+    assert settings.frame_bytes == 32 * 64 * 2
+    assert settings.exposure_seconds == 0.001
+    assert settings.readout_time_s > 0
+    assert settings.frame_period_s == pytest.approx(0.001 + settings.readout_time_s)
+
+
+def test_readout_estimate_scales_with_the_binned_rows(bsi):
+    full = bsi.acquisition_settings().readout_time_s
+    bsi.set_roi((0, 0, 64, 32), 2)
+    assert bsi.acquisition_settings().readout_time_s == pytest.approx(full / 2)
+
+
+def test_eight_bit_port_gives_uint8_frames(kinetix):
+    kinetix.readout_port = "Speed"
+    kinetix.roi = (0, 0, 64, 32)
+    kinetix.exposure_time = 0.001
+    assert kinetix.acquisition_settings().dtype == np.uint8
+    frame = kinetix.snap()
+    assert frame.dtype == np.uint8 and frame.shape == (32, 64)
+    kinetix.readout_port = "Dynamic Range"
+    assert kinetix.acquisition_settings().dtype == np.uint16
+
+
+def test_settings_refuse_changes_while_acquiring(bsi):
+    bsi.begin_acquisition("test")
+    try:
+        for attribute, value in (("exposure_time", 0.002), ("roi", None), ("binning", 2),
+                                 ("exposure_mode", "software_edge")):
+            with pytest.raises(ValidationError, match="acquiring"):
+                setattr(bsi, attribute, value)
+    finally:
+        bsi.end_acquisition()
+    assert bsi.exposure_time == 0.001
+
+
+def test_closed_camera_refuses_to_acquire(library):
+    cam = Camera.open(library=library)
+    cam.close()
+    with pytest.raises(AcquisitionError, match="closed"):
+        cam.acquisition_settings()
+    with pytest.raises(AcquisitionError, match="closed"):
+        cam.snap()
