@@ -30,9 +30,9 @@ _LAZY = {
     "StallError": "ophyd_pvcam.engine.errors",
     "ValidationError": "ophyd_pvcam.engine.errors",
     "CameraRemovedError": "ophyd_pvcam.engine.errors",
-    "Camera": "ophyd_pvcam.engine.camera",
-    "list_cameras": "ophyd_pvcam.engine.camera",
-    "Stream": "ophyd_pvcam.engine.stream",
+    "Camera": "ophyd_pvcam.engine",
+    "list_cameras": "ophyd_pvcam.engine",
+    "Stream": "ophyd_pvcam.engine",
     "PVCAMDetector": "ophyd_pvcam.device.detector",
 }
 

@@ -503,7 +503,7 @@ class CatalogServer:
 
     @property
     def running(self) -> bool:
-        """bool: True while the server thread is alive."""
+        """Whether the server thread is alive (bool)."""
         return self._thread.is_alive()
 
     def close(self, timeout: Optional[float] = 10.0) -> None:

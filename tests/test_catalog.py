@@ -504,15 +504,19 @@ def test_tiled_server_on_postgresql_from_the_documented_config(postgres, tmp_pat
         """))
     port = _free_port()
     tiled = Path(sys.executable).with_name("tiled")
-    server = subprocess.Popen(
-        [str(tiled), "serve", "config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "PVCAM_TILED_API_KEY": "testkey0123"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "tiled-serve.log"
+    with log.open("w") as log_file:
+        # A file, not a pipe: a full pipe would block the server.
+        server = subprocess.Popen(
+            [str(tiled), "serve", "config", str(config), "--host", "127.0.0.1",
+             "--port", str(port)],
+            env={**os.environ, "PVCAM_TILED_API_KEY": "testkey0123"},
+            stdout=log_file, stderr=subprocess.STDOUT)
     try:
         client = None
         for _ in range(600):  # wait for startup, bounded by the server staying alive
             if server.poll() is not None:
-                pytest.fail(f"tiled serve exited: {server.stdout.read()}")
+                pytest.fail(f"tiled serve exited: {log.read_text()}")
             try:
                 client = catalog.connect(f"http://127.0.0.1:{port}", api_key="testkey0123")
                 break

@@ -93,6 +93,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
+    """Fold a (possibly multi-line) error message into one line."""
     text = str(exc) or type(exc).__name__
-    first, _, rest = text.partition("\n")
-    return first + (" (more with --debug)" if rest.strip() else "")
+    parts = [line.strip().lstrip("- ").strip() for line in text.splitlines()]
+    return "; ".join(part for part in parts if part).replace(":;", ":")

@@ -40,7 +40,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print one line per camera."""
-    from ophyd_pvcam.engine.camera import list_cameras
+    from ophyd_pvcam.engine import list_cameras
 
     cameras = list_cameras()
     if not cameras:

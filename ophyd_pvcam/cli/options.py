@@ -52,6 +52,6 @@ def apply_acquisition_options(camera: Any, args: argparse.Namespace) -> None:
 
 def open_camera(name: Optional[str]) -> Any:
     """Open camera ``name`` (the first camera when ``None``) as a context manager."""
-    from ophyd_pvcam.engine.camera import Camera
+    from ophyd_pvcam.engine import Camera
 
     return Camera.open(name)

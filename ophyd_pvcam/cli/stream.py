@@ -90,7 +90,7 @@ class ProgressLine:
 
 def run(args: argparse.Namespace) -> int:
     """Stream ``--frames`` frames into an HDF5 file; exit 3 on a stall."""
-    from ophyd_pvcam.engine.stream import Stream
+    from ophyd_pvcam.engine import Stream
     from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
 
     # Everything the user typed is validated before the camera moves.

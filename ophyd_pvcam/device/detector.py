@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
@@ -149,9 +148,10 @@ class PVCAMDetector(Device):
                         doc="frames per fly; 0 = until complete() stops it")
     buffer_mode = Cpt(S.SettingSignal, value="auto",
                       validator=S.one_of("buffer_mode", tuple(BUFFER_MODE_NAMES)), kind="config")
-    stall_timeout = Cpt(S.SettingSignal, value=None,
-                        validator=S.positive_float_or_none("stall_timeout"), kind="config",
-                        doc="seconds without a frame that count as one timeout (None: automatic)")
+    stall_timeout = Cpt(S.SettingSignal, value=0.0,
+                        validator=S.seconds_or_auto("stall_timeout"), kind="config",
+                        doc="seconds without a frame that count as one timeout (0: automatic, "
+                            "max(2 s, 10 frame periods))")
     stall_count = Cpt(S.SettingSignal, value=3, validator=S.positive_int("stall_count"),
                       kind="config", doc="consecutive timeouts that make a stall")
     asset_docs = Cpt(S.SettingSignal, value="stream",
@@ -194,7 +194,7 @@ class PVCAMDetector(Device):
         self._camera = Camera.open(camera_name, library=_load_library(library))
         self._speed_gain_cache: Optional[tuple[Any, tuple[str, str]]] = None
         for signal in (self.roi, self.binning, self.readout_port, self.speed_index,
-                       self.gain_index):
+                       self.gain_index, self.asset_docs):
             signal._guard = self._refuse_while_armed
 
     # -- camera ---------------------------------------------------------------
@@ -285,7 +285,6 @@ class PVCAMDetector(Device):
             The staged devices (ophyd convention).
         """
         self.camera  # fail early, before stage_sigs, when the camera is closed
-        self.asset_docs.put(self.asset_docs.get())  # re-validate after a direct put
         staged = super().stage()
         try:
             self._arm()
@@ -370,7 +369,7 @@ class PVCAMDetector(Device):
         status = FrameProgressStatus(self, None if not target else initial + target,
                                      initial=initial, call_stop_on_failure=False)
         factory = stream_factory(self.camera, buffer_mode=self.buffer_mode.get(),
-                                 stall_timeout=self.stall_timeout.get(),
+                                 stall_timeout=self.stall_timeout.get() or None,
                                  stall_count=self.stall_count.get())
         acquisition = Acquisition(self.name, factory, self._writer, status, target=target,
                                   on_lost=self._frames_lost_changed)
@@ -410,10 +409,11 @@ class PVCAMDetector(Device):
         self._enter_mode("step")
         with self._lock:
             previous = self._acquisition
-            pending = self._writer.get_index() > self._points_read if self._writer.is_open else False
-            if previous is not None and (not previous.done or pending) and not previous.status.done \
-                    or (previous is not None and pending and previous.status.success):
-                logger.info("%s: trigger replayed before read; reusing the last point", self.name)
+            if previous is not None and (not previous.status.done or (
+                    previous.status.success and self._writer.get_index() > self._points_read)):
+                # The RunEngine replays a trigger after a pause; the point it
+                # asks for is being (or was) acquired and has not been read.
+                logger.info("%s: trigger before the last point was read; reusing it", self.name)
                 return previous.status
             frames = self.frames_per_trigger.get()
             self._writer.set_frames_per_event(frames)
@@ -648,6 +648,3 @@ def _collect(errors: list[BaseException], func: Any, *args: Any) -> None:
         logger.exception("%s failed during unstage", getattr(func, "__name__", func))
         errors.append(exc)
 
-
-# Keep the time module referenced for monkeypatch-free typing of frame stamps.
-_ = time

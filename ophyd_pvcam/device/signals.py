@@ -39,7 +39,7 @@ __all__ = [
     "ExternalImage",
     "positive_int",
     "non_negative_int",
-    "positive_float_or_none",
+    "seconds_or_auto",
     "one_of",
 ]
 
@@ -104,8 +104,8 @@ def _integer(name: str, value: Any, *, minimum: int) -> int:
     return int(value)
 
 
-def positive_float_or_none(name: str) -> Callable[[Any], Optional[float]]:
-    """Return a validator accepting ``None`` (automatic) or a finite number > 0.
+def seconds_or_auto(name: str) -> Callable[[Any], float]:
+    """Return a validator of a duration where 0 (or ``None``) means "automatic".
 
     Parameters
     ----------
@@ -115,16 +115,18 @@ def positive_float_or_none(name: str) -> Callable[[Any], Optional[float]]:
     Returns
     -------
     callable
+        Returns a float >= 0 (``None`` becomes 0.0, so the value always
+        describes as a number).
     """
-    def check(value: Any) -> Optional[float]:
+    def check(value: Any) -> float:
         if value is None:
-            return None
+            return 0.0
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-            raise ValidationError(f"{name} must be a number of seconds > 0 or None, got {value!r}",
-                                  None, name)
-        if not math.isfinite(float(value)) or float(value) <= 0:
-            raise ValidationError(f"{name} must be a number of seconds > 0 or None, got {value!r}",
-                                  None, name)
+            raise ValidationError(f"{name} must be a number of seconds >= 0 (0: automatic), "
+                                  f"got {value!r}", None, name)
+        if not math.isfinite(float(value)) or float(value) < 0:
+            raise ValidationError(f"{name} must be a number of seconds >= 0 (0: automatic), "
+                                  f"got {value!r}", None, name)
         return float(value)
     return check
 
@@ -333,6 +335,7 @@ class CameraSignal(Signal):
         -------
         dict
         """
+        self.get()
         description = super().describe()
         description[self.name]["source"] = f"PVCAM:{self._attr}"
         return description

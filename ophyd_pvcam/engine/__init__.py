@@ -1,0 +1,54 @@
+"""The acquisition engine: cameras, parameters, sequences and streams (no ophyd).
+
+Public names
+------------
+:func:`list_cameras`, :class:`CameraInfo`
+    What is connected.
+:class:`Camera`
+    One open camera: typed parameters, ROI/binning, exposure, snap.
+:class:`Region`
+    A region of interest in sensor pixels.
+:func:`acquire_sequence`
+    A finite acquisition of N frames.
+:class:`Stream`, :class:`StreamState`, :class:`StreamStats`
+    Continuous acquisition that delivers every frame or reports its loss,
+    and ends in STALLED with a diagnosis instead of going quiet.
+:class:`Frame`
+    One delivered frame.
+Errors: :class:`ValidationError`, :class:`CameraNotFoundError`,
+:class:`AcquisitionError`, :class:`AcquisitionTimeoutError`,
+:class:`StallError`, :class:`CameraRemovedError`.
+"""
+from ophyd_pvcam.engine.camera import Camera
+from ophyd_pvcam.engine.discovery import CameraInfo, list_cameras
+from ophyd_pvcam.engine.errors import (
+    AcquisitionError,
+    AcquisitionTimeoutError,
+    CameraNotFoundError,
+    CameraRemovedError,
+    StallError,
+    ValidationError,
+)
+from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.roi import Region
+from ophyd_pvcam.engine.sequence import acquire_sequence
+from ophyd_pvcam.engine.stats import StreamStats
+from ophyd_pvcam.engine.stream import Stream, StreamState
+
+__all__ = [
+    "Camera",
+    "CameraInfo",
+    "list_cameras",
+    "Region",
+    "acquire_sequence",
+    "Stream",
+    "StreamState",
+    "StreamStats",
+    "Frame",
+    "ValidationError",
+    "CameraNotFoundError",
+    "AcquisitionError",
+    "AcquisitionTimeoutError",
+    "StallError",
+    "CameraRemovedError",
+]

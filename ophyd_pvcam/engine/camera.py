@@ -1,12 +1,13 @@
-"""Discovering, opening and configuring PVCAM cameras.
+"""Opening and configuring a PVCAM camera.
 
-:func:`list_cameras` reports what is attached; :meth:`Camera.open` opens one.
-A :class:`Camera` exposes every available parameter through
-:attr:`Camera.parameters` and the common settings as Pythonic properties
-(seconds, degrees Celsius, enum names). Settings the SDK only takes as setup
-arguments (exposure time, trigger and expose-out modes, ROI, binning) are kept
-by the camera object and handed out by :meth:`Camera.acquisition_settings`,
-which the sequence and stream code pass to the setup calls.
+:meth:`Camera.open` opens one camera (see :mod:`~ophyd_pvcam.engine.discovery`
+for :func:`list_cameras`). A :class:`Camera` exposes every available parameter
+through :attr:`Camera.parameters` and the common settings as Pythonic
+properties (seconds, degrees Celsius, enum names). Settings the SDK only takes
+as setup arguments (exposure time, trigger and expose-out modes, ROI, binning)
+are kept by the camera object and handed out by
+:meth:`Camera.acquisition_settings`, which the sequence and stream code pass to
+the setup calls.
 
 Every SDK call on a camera goes through :attr:`Camera.lock`; invalid settings
 raise :class:`~ophyd_pvcam.engine.errors.ValidationError` before anything is
@@ -14,19 +15,22 @@ sent.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import numpy as np
 
-from ophyd_pvcam import sdk
 from ophyd_pvcam.engine import settings as S
+from ophyd_pvcam.engine.discovery import (CameraInfo, camera_names, list_cameras, open_cameras,
+                                          read_camera_info, registry_lock, resolve_library)
 from ophyd_pvcam.engine.errors import AcquisitionError, CameraNotFoundError, ValidationError
+from ophyd_pvcam.engine.exposure import ExposureControl
 from ophyd_pvcam.engine.parameters import ParameterTable, normalise_label
-from ophyd_pvcam.engine.roi import Region, RegionLike, allowed_binnings, as_region, validate_binning
-from ophyd_pvcam.engine.session import acquire_session, release_session, session
+from ophyd_pvcam.engine.roi import (Region, RegionLike, allowed_binnings, as_region,
+                                    validate_binning)
+from ophyd_pvcam.engine.session import acquire_session, release_session
 from ophyd_pvcam.engine.speedtable import build_port_speed_gain_table
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import PVCAMError
@@ -34,12 +38,9 @@ from ophyd_pvcam.sdk.errors import PVCAMError
 if TYPE_CHECKING:
     from ophyd_pvcam.engine.settings import AcquisitionSettings
 
-__all__ = ["Camera", "CameraInfo", "list_cameras", "camera_names", "read_camera_info"]
+__all__ = ["Camera", "CameraInfo", "list_cameras"]
 
 logger = logging.getLogger(__name__)
-
-#: Exposure used at open when the camera reports none usable (0 or out of range).
-DEFAULT_EXPOSURE_SECONDS = 0.01
 
 _CLEAR_MODE_ALIASES = {normalise_label(n[len("CLEAR_"):]): int(getattr(C, n))
                        for n in dir(C) if n.startswith("CLEAR_") and isinstance(getattr(C, n), int)}
@@ -47,140 +48,8 @@ _FAN_SPEED_ALIASES = {normalise_label(n[len("FAN_SPEED_"):]): int(getattr(C, n))
                       for n in dir(C) if n.startswith("FAN_SPEED_")
                       and isinstance(getattr(C, n), int)}
 
-# Cameras this process has open, by (id(library), name): list_cameras reads
-# their info instead of trying a second (refused) pl_cam_open.
-_registry_lock = threading.RLock()
-_open_cameras: dict[tuple[int, str], "Camera"] = {}
 
-
-@dataclass(frozen=True)
-class CameraInfo:
-    """What identifies one camera.
-
-    Attributes
-    ----------
-    name : str
-        The SDK's camera name, passed to :meth:`Camera.open` (e.g. ``"pvcamUSB_0"``).
-    index : int
-        Position in the SDK's camera list.
-    product : str
-        ``PARAM_PRODUCT_NAME`` (the model), or the chip name when unavailable.
-    chip : str
-        ``PARAM_CHIP_NAME``.
-    serial : str
-        ``PARAM_HEAD_SER_NUM_ALPHA``.
-    firmware : str
-        ``PARAM_CAM_FW_VERSION`` as ``"major.minor"``.
-    sensor_size : tuple of int
-        ``(width, height)`` in pixels.
-    vendor : str
-        ``PARAM_VENDOR_NAME``.
-    """
-
-    name: str
-    index: int
-    product: str
-    chip: str
-    serial: str
-    firmware: str
-    sensor_size: tuple[int, int]
-    vendor: str = ""
-
-    @property
-    def model(self) -> str:
-        """Alias of :attr:`product`."""
-        return self.product
-
-
-def _resolve_library(library: Any) -> Any:
-    return library if library is not None else sdk.load()
-
-
-def camera_names(library: Any) -> list[str]:
-    """Return the SDK's camera names (the session must be initialised).
-
-    Parameters
-    ----------
-    library : PVCAMLibrary
-
-    Returns
-    -------
-    list of str
-    """
-    return [library.cam_get_name(i) for i in range(library.cam_get_total())]
-
-
-def read_camera_info(library: Any, handle: int, name: str, index: int) -> CameraInfo:
-    """Read the identifying parameters of an open camera.
-
-    Parameters
-    ----------
-    library : PVCAMLibrary
-    handle : int
-        Handle of the open camera.
-    name : str
-        Its SDK name.
-    index : int
-        Its position in the SDK list.
-
-    Returns
-    -------
-    CameraInfo
-    """
-    def read(param_id: int, default: Any) -> Any:
-        if not library.param_available(handle, param_id):
-            return default
-        return library.get_param(handle, param_id, int(C.ATTR_CURRENT))
-
-    chip = str(read(C.PARAM_CHIP_NAME, ""))
-    firmware = read(C.PARAM_CAM_FW_VERSION, None)
-    return CameraInfo(
-        name=name,
-        index=index,
-        product=str(read(C.PARAM_PRODUCT_NAME, chip)),
-        chip=chip,
-        serial=str(read(C.PARAM_HEAD_SER_NUM_ALPHA, "")),
-        firmware="" if firmware is None else f"{int(firmware) >> 8}.{int(firmware) & 0xFF}",
-        sensor_size=(int(read(C.PARAM_SER_SIZE, 0)), int(read(C.PARAM_PAR_SIZE, 0))),
-        vendor=str(read(C.PARAM_VENDOR_NAME, "")),
-    )
-
-
-def list_cameras(library: Any = None) -> list[CameraInfo]:
-    """Describe every camera the SDK sees.
-
-    Cameras not open in this process are opened briefly to read their
-    identity; the SDK session is held only for the duration of the call (plus
-    whatever open cameras already hold).
-
-    Parameters
-    ----------
-    library : PVCAMLibrary, optional
-        Defaults to :func:`ophyd_pvcam.sdk.load`'s choice.
-
-    Returns
-    -------
-    list of CameraInfo
-        In SDK order.
-    """
-    lib = _resolve_library(library)
-    infos = []
-    with session(lib):
-        for index, name in enumerate(camera_names(lib)):
-            with _registry_lock:
-                camera = _open_cameras.get((id(lib), name))
-                if camera is not None:
-                    infos.append(camera.info)
-                    continue
-                handle = lib.cam_open(name)
-                try:
-                    infos.append(read_camera_info(lib, handle, name, index))
-                finally:
-                    lib.cam_close(handle)
-    return infos
-
-
-class Camera:
+class Camera(ExposureControl):
     """An open PVCAM camera.
 
     Use :meth:`open` (also as a context manager); :meth:`close` leaves the
@@ -219,13 +88,7 @@ class Camera:
                                          is_busy=lambda: self.acquiring)
         self._region = Region.full(self.info.sensor_size)
         self._binning = (1, 1)
-        self._exposure_mode_value = self._initial_mode("exposure_mode", S.EXPOSURE_MODE_VALUES,
-                                                       int(C.EXT_TRIG_INTERNAL))
-        self._expose_out_value = self._initial_mode("expose_out_mode", S.EXPOSE_OUT_MODE_VALUES,
-                                                    None)
-        self._exposure_seconds = DEFAULT_EXPOSURE_SECONDS
-        self._exposure = (int(C.EXP_RES_ONE_MILLISEC), 10)
-        self._initial_exposure()
+        self._init_exposure_control()
 
     # ------------------------------------------------------------------ life
     @classmethod
@@ -248,7 +111,7 @@ class Camera:
         CameraNotFoundError
             No camera, or none with that name (the message lists the names).
         """
-        lib = _resolve_library(library)
+        lib = resolve_library(library)
         acquire_session(lib)
         try:
             names = camera_names(lib)
@@ -259,14 +122,14 @@ class Camera:
             elif name not in names:
                 raise CameraNotFoundError(f"no camera named {name!r}; available: "
                                           f"{', '.join(names)}", None, "open")
-            with _registry_lock:
+            with registry_lock:
                 handle = lib.cam_open(name)
                 try:
                     camera = cls(lib, handle, name, names.index(name))
                 except BaseException:
                     lib.cam_close(handle)
                     raise
-                _open_cameras[(id(lib), name)] = camera
+                open_cameras[(id(lib), name)] = camera
         except BaseException:
             release_session(lib)
             raise
@@ -296,9 +159,9 @@ class Camera:
             _collect(errors, self.library.cam_close, self.handle)
             self._acquisition_owner = None
             self._closed = True
-        with _registry_lock:
-            if _open_cameras.get((id(self.library), self.name)) is self:
-                del _open_cameras[(id(self.library), self.name)]
+        with registry_lock:
+            if open_cameras.get((id(self.library), self.name)) is self:
+                del open_cameras[(id(self.library), self.name)]
         _collect(errors, release_session, self.library)
         logger.info("closed %s", self.name)
         for extra in errors[1:]:
@@ -408,177 +271,6 @@ class Camera:
             self.library.deregister_callback(self.handle, int(event))
             self._callbacks.pop(int(event), None)
 
-    # -------------------------------------------------------------- exposure
-    @property
-    def exposure_time(self) -> float:
-        """Exposure in seconds (a setup argument, kept by the engine).
-
-        Setting it picks ``PARAM_EXP_RES`` (see
-        :func:`~ophyd_pvcam.engine.settings.exposure_candidates`) and checks
-        ``PARAM_EXPOSURE_TIME``'s range in that resolution.
-        """
-        return self._exposure_seconds
-
-    @exposure_time.setter
-    def exposure_time(self, seconds: float) -> None:
-        value = S.check_exposure_seconds(seconds)
-        with self.lock:
-            self._check_idle("exposure_time")
-            self._exposure = self._choose_exposure(value)
-            self._exposure_seconds = value
-
-    @property
-    def exposure_resolution(self) -> str:
-        """Unit the exposure is sent in: ``"us"``, ``"ms"`` or ``"s"``."""
-        return S.EXPOSURE_RESOLUTION_NAMES[self._exposure[0]]
-
-    def _initial_exposure(self) -> None:
-        # Kinetix-type cameras start in seconds resolution, so rebuilding the
-        # current exposure through the setter also moves them to a sane unit.
-        choices = []
-        res_param = self.parameters.get("exp_res")
-        exp_param = self.parameters.get("exposure_time")
-        unit = 1e-3
-        if res_param is not None and res_param.readable:
-            unit = S.EXPOSURE_RESOLUTION_SECONDS.get(int(res_param.get()), unit)
-        if exp_param is not None and exp_param.readable:
-            choices += [int(exp_param.get()) * unit, int(exp_param.default) * unit]
-        choices.append(DEFAULT_EXPOSURE_SECONDS)
-        for seconds in choices:
-            if seconds > 0:
-                try:
-                    self.exposure_time = seconds
-                    return
-                except ValidationError as exc:
-                    logger.debug("%s: initial exposure %g s refused: %s", self.name, seconds, exc)
-        self.exposure_time = DEFAULT_EXPOSURE_SECONDS
-
-    def _exposure_range(self) -> tuple[int, int]:
-        exp_param = self.parameters.get("exposure_time")
-        low, high = 0, 2**32 - 1  # the setup argument is uns32
-        if exp_param is not None and exp_param.readable:
-            low, high = max(low, int(exp_param.min)), min(high, int(exp_param.max))
-        return low, high
-
-    def _choose_exposure(self, seconds: float) -> tuple[int, int]:
-        res_param = self.parameters.get("exp_res")
-        if res_param is None or not res_param.readable:
-            available, current, switchable = [int(C.EXP_RES_ONE_MILLISEC)], None, False
-        else:
-            available = list(res_param.enum_items.values())
-            current = int(res_param.get())
-            switchable = res_param.writable
-        candidates = S.exposure_candidates(seconds, available)
-        if not switchable and current is not None:
-            candidates = [c for c in candidates if c[0] == current]
-        active, refused = current, []
-        for resolution, count in candidates:
-            if res_param is not None and switchable and resolution != active:
-                res_param.set(resolution)
-                active = resolution
-            low, high = self._exposure_range()
-            if low <= count <= high:
-                return resolution, count
-            unit = S.EXPOSURE_RESOLUTION_NAMES[resolution]
-            refused.append(f"{count} {unit} not in {low}..{high} {unit}")
-        if active != current and res_param is not None:
-            res_param.set(current)  # leave the camera as it was
-        raise ValidationError(f"exposure {seconds!r} s is not possible on {self.name}: "
-                              f"{'; '.join(refused) or 'no resolution can express it'}",
-                              None, "exposure_time")
-
-    # ---------------------------------------------------- trigger / expose-out
-    def _mode_items(self, key: str, names: dict[str, int]) -> dict[str, int]:
-        param = self.parameters.get(key)
-        if param is None:
-            return {}
-        by_value = {value: name for name, value in names.items()}
-        return {by_value.get(value, normalise_label(label)): value
-                for label, value in param.enum_items.items()}
-
-    def _initial_mode(self, key: str, names: dict[str, int], preferred: Optional[int]) -> Optional[int]:
-        param = self.parameters.get(key)
-        if param is None:
-            return int(C.TIMED_MODE) if key == "exposure_mode" else None
-        values = list(param.enum_items.values())
-        current = int(param.get()) if param.readable else None
-        for candidate in (current, preferred):
-            if candidate in values:
-                return candidate
-        return values[0]
-
-    def _resolve_mode(self, key: str, names: dict[str, int], value: Union[str, int]) -> int:
-        items = self._mode_items(key, names)
-        if isinstance(value, str) and normalise_label(value) in items:
-            return items[normalise_label(value)]
-        message = (f"{value!r} is not a {key} of {self.name}; choose from "
-                   f"{', '.join(items) or 'none'}")
-        param = self.parameters.get(key)
-        if param is None:
-            raise ValidationError(message, None, key)
-        try:
-            return param.enum_value(value)
-        except ValidationError as exc:
-            raise ValidationError(message, None, key) from exc
-
-    @property
-    def exposure_modes(self) -> tuple[str, ...]:
-        """Names of the trigger modes this camera offers."""
-        return tuple(self._mode_items("exposure_mode", S.EXPOSURE_MODE_VALUES)) or ("timed",)
-
-    @property
-    def exposure_mode(self) -> str:
-        """Trigger mode used by the next setup: ``"internal"``, ``"software_edge"``, ...
-
-        ``PARAM_EXPOSURE_MODE`` is read-only in the SDK; the engine keeps the
-        choice and puts it into the setup's ``exp_mode``. Setting accepts the
-        Pythonic name, the camera's own item name or the value.
-        """
-        return self._mode_name("exposure_mode", S.EXPOSURE_MODE_VALUES, self._exposure_mode_value)
-
-    @exposure_mode.setter
-    def exposure_mode(self, value: Union[str, int]) -> None:
-        resolved = self._resolve_exposure_mode(value)
-        with self.lock:
-            self._check_idle("exposure_mode")
-            self._exposure_mode_value = resolved
-
-    def _resolve_exposure_mode(self, value: Union[str, int]) -> int:
-        if self.parameters.get("exposure_mode") is None:
-            if value in ("timed", int(C.TIMED_MODE)):
-                return int(C.TIMED_MODE)
-            raise ValidationError(f"{self.name} only offers the 'timed' exposure mode", None,
-                                  "exposure_mode")
-        return self._resolve_mode("exposure_mode", S.EXPOSURE_MODE_VALUES, value)
-
-    @property
-    def expose_out_modes(self) -> tuple[str, ...]:
-        """Names of the expose-out modes this camera offers (empty when none)."""
-        return tuple(self._mode_items("expose_out_mode", S.EXPOSE_OUT_MODE_VALUES))
-
-    @property
-    def expose_out_mode(self) -> Optional[str]:
-        """Expose-out mode used by the next setup (``None`` when the camera has none)."""
-        if self._expose_out_value is None:
-            return None
-        return self._mode_name("expose_out_mode", S.EXPOSE_OUT_MODE_VALUES,
-                               self._expose_out_value)
-
-    @expose_out_mode.setter
-    def expose_out_mode(self, value: Union[str, int]) -> None:
-        if self.parameters.get("expose_out_mode") is None:
-            raise ValidationError(f"{self.name} has no expose-out modes", None, "expose_out_mode")
-        resolved = self._resolve_mode("expose_out_mode", S.EXPOSE_OUT_MODE_VALUES, value)
-        with self.lock:
-            self._check_idle("expose_out_mode")
-            self._expose_out_value = resolved
-
-    def _mode_name(self, key: str, names: dict[str, int], value: int) -> str:
-        for name, item_value in self._mode_items(key, names).items():
-            if item_value == value:
-                return name
-        return {v: n for n, v in names.items()}.get(value, str(value))
-
     # ------------------------------------------------------ readout settings
     def _enum_property(self, key: str) -> str:
         return self.parameters.require(key).current_name
@@ -671,8 +363,6 @@ class Camera:
             "pixel_time_ns", "bit_depth", "gains": [{"index", "name",
             "bit_depth"}]}]}}``; a fresh copy each call (built once per camera).
         """
-        import copy
-
         with self.lock:
             if self._speed_table is None:
                 self._check_idle("port_speed_gain_table")

@@ -199,7 +199,7 @@ def _run_chunk(camera: "Camera", settings: "AcquisitionSettings", buffer: np.nda
         if trigger_mode == _SOFTWARE_FIRST:
             _software_trigger(camera, last_progress + frame_wait)
         while delivered < count:
-            if False:
+            if trigger_mode == _SOFTWARE_EDGE and triggered == delivered:
                 _software_trigger(camera, last_progress + frame_wait)
                 triggered += 1
             with camera.lock:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ophyd_pvcam import sdk, sim
-from ophyd_pvcam.engine import camera as camera_module
+from ophyd_pvcam.engine import discovery
 from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.session import session_count
 
@@ -28,7 +28,7 @@ def clean_simulator(library) -> Iterator[None]:
     sim.set_cameras("prime-bsi")
     sim.set_faults("")
     yield
-    leaked = [cam for cam in list(camera_module._open_cameras.values()) if not cam.closed]
+    leaked = [cam for cam in list(discovery.open_cameras.values()) if not cam.closed]
     for cam in leaked:
         cam.close()
     sim.set_faults("")

@@ -405,3 +405,51 @@ def test_unknown_compression_is_refused_before_anything_is_created(tmp_path):
     with pytest.raises(ValidationError, match="unknown compression"):
         HDF5FrameWriter(tmp_path / "run.h5", SHAPE, "uint16", compression="zip")
     assert not (tmp_path / "run.h5").exists()
+
+
+_STREAMING_CHILD = """
+import sys, time
+from ophyd_pvcam import sdk
+from ophyd_pvcam.engine.camera import Camera
+from ophyd_pvcam.engine.stream import Stream
+from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
+
+camera = Camera.open(library=sdk.load(simulated=True))
+camera.roi = (0, 0, 64, 32)
+camera.exposure_time = 0.002
+settings = camera.acquisition_settings()
+writer = HDF5FrameWriter(sys.argv[1], settings.frame_shape, settings.dtype, flush_interval=0.02,
+                         attributes={"camera": camera.name}).start()
+stream = Stream(camera)
+stream.add_consumer(writer.submit)
+stream.start()
+reported = 0
+while True:
+    time.sleep(0.005)
+    if writer.frames_written != reported:
+        reported = writer.frames_written
+        print(reported, flush=True)
+"""
+
+
+def test_killing_a_process_that_streams_a_simulated_camera_keeps_every_flushed_frame(
+        tmp_path, spawn_python):
+    path = tmp_path / "stream.h5"
+    child = spawn_python(_STREAMING_CHILD, str(path))
+    reported = 0
+    while reported < 40:
+        line = child.stdout.readline()
+        assert line, f"streaming child ended early: {child.stderr.read()}"
+        reported = int(line)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+
+    with h5py.File(path, "r", swmr=True) as h5file:
+        data = h5file[DATA_PATH][:reported]
+        numbers = h5file[METADATA_GROUP]["frame_number"][:reported]
+        assert h5file[METADATA_GROUP].attrs["camera"] == "pvcamUSB_0"
+    # The simulator stamps FrameNr into the first 4 bytes of every frame: the
+    # pixels on disk belong to the frame numbers recorded beside them.
+    stamped = data[:, 0, 0].astype(np.int64) | (data[:, 0, 1].astype(np.int64) << 16)
+    np.testing.assert_array_equal(stamped, numbers)
+    assert numbers[0] >= 1 and np.all(np.diff(numbers) > 0)

@@ -2,7 +2,7 @@
 import os
 
 from ophyd_pvcam import PVCAMDetector
-from ophyd_pvcam.engine.camera import list_cameras
+from ophyd_pvcam.engine import list_cameras
 from ophyd_pvcam.sdk import load
 from ophyd_pvcam.sdk.errors import PVCAMError
 

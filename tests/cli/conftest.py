@@ -1,0 +1,22 @@
+"""Fixtures for the command-line tests: the CLI mutates os.environ (``--sim``), so restore it."""
+import os
+
+import pytest
+
+from ophyd_pvcam import sim
+
+
+@pytest.fixture(autouse=True)
+def restore_environment():
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    sim.set_faults(None)
+    sim.set_cameras(None)
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
