@@ -390,19 +390,14 @@ class CatalogServer:
     """The catalog of one directory served over HTTP on 127.0.0.1 from a thread.
 
     Same layout and spec as :func:`local`, so ``client[-1]`` works for every
-    process that connects (with the API key). Build it with :func:`server`;
-    stop it with :meth:`close` or a ``with`` block.
+    process that connects with the API key. Build it with :func:`server` (which
+    documents the parameters and errors); stop it with :meth:`close` or a
+    ``with`` block.
 
     Parameters
     ----------
-    path : path-like, optional
-        Catalog directory; :func:`default_path` when omitted.
-    port : int, optional
-        TCP port on 127.0.0.1; 0 (default) lets the OS pick a free one.
-    api_key : str, optional
-        Single-user API key clients must present; random when omitted.
-    readable_storage : iterable of path-like, optional
-        Extra directories whose frame files may be served.
+    path, port, api_key, readable_storage
+        As for :func:`server`.
 
     Attributes
     ----------
@@ -414,14 +409,6 @@ class CatalogServer:
         The bound port.
     api_key : str
         The key to pass to :func:`connect`.
-
-    Raises
-    ------
-    ValidationError
-        If ``api_key`` contains characters other than ASCII letters and digits
-        (tiled refuses them).
-    CatalogError
-        If the catalog cannot be opened or the server does not come up.
     """
 
     def __init__(self, path: Optional[PathLike] = None, *, port: int = 0,

@@ -172,8 +172,13 @@ class FrameProgressStatus(DeviceStatus):
                 logger.exception("progress watcher %r of %s failed", watcher, self.label)
 
     def __str__(self) -> str:
+        # bluesky puts repr(status) into the stop document's "reason": name the
+        # error there, since the document has no other place for it.
         target = "unbounded" if self._target is None else self._target
+        error = ""
+        if self.done and self._exception is not None:
+            error = f", error={type(self._exception).__name__}: {self._exception}"
         return (f"{type(self).__name__}(device={self.label}, frames={self._current}/{target}, "
-                f"done={self.done}, success={self.success})")
+                f"done={self.done}, success={self.success}{error})")
 
     __repr__ = __str__

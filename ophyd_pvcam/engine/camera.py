@@ -33,7 +33,7 @@ from ophyd_pvcam.engine.roi import (Region, RegionLike, allowed_binnings, as_reg
 from ophyd_pvcam.engine.session import acquire_session, release_session
 from ophyd_pvcam.engine.speedtable import build_port_speed_gain_table
 from ophyd_pvcam.sdk import constants as C
-from ophyd_pvcam.sdk.errors import PVCAMError
+from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError
 
 if TYPE_CHECKING:
     from ophyd_pvcam.engine.settings import AcquisitionSettings
@@ -140,7 +140,10 @@ class Camera(ExposureControl):
         """Stop any acquisition, deregister callbacks, close the camera, release the session.
 
         Idempotent. Every step runs even when an earlier one fails; the first
-        failure is raised at the end (the rest are logged).
+        failure is raised at the end (the rest are logged). On a camera the
+        SDK reports removed (error 180), the abort/deregister/close steps
+        cannot succeed and have nothing left to stop: those failures are
+        logged as warnings and the close completes without raising.
         """
         with self.lock:
             if self._closed or self._closing:
@@ -164,6 +167,10 @@ class Camera(ExposureControl):
                 del open_cameras[(id(self.library), self.name)]
         _collect(errors, release_session, self.library)
         logger.info("closed %s", self.name)
+        removed = [exc for exc in errors if isinstance(exc, DeviceRemovedError)]
+        for exc in removed:
+            logger.warning("closing removed camera %s: %s", self.name, exc)
+        errors = [exc for exc in errors if not isinstance(exc, DeviceRemovedError)]
         for extra in errors[1:]:
             logger.error("also failed while closing %s: %s", self.name, extra)
         if errors:

@@ -313,13 +313,17 @@ class FrameLoop:
         Outcome
         """
         try:
-            outcome = self._loop()
+            try:
+                outcome = self._loop()
+                if outcome.state == "STOPPED":
+                    self._stop_and_salvage()
+            except DeviceRemovedError as exc:
+                self._salvage()
+                raise self._removed_error(exc) from exc
         except StallError as exc:
             outcome = Outcome("STALLED", exc)
         except CameraRemovedError as exc:
             outcome = Outcome("FAILED", exc)
-        except DeviceRemovedError as exc:
-            outcome = Outcome("FAILED", self._removed_error(exc))
         except PVCAMError as exc:
             outcome = Outcome("FAILED", exc)
         except BaseException as exc:  # a bug must still end the stream visibly
@@ -345,6 +349,7 @@ class FrameLoop:
                 error.__cause__ = signal.error
                 raise error
             if signal.removed:
+                self._salvage()
                 raise self._removed_error(None)
             woke_ns = self._wait()
             if signal.stop_requested:
@@ -583,6 +588,56 @@ class FrameLoop:
         else:
             logger.debug(message, *args)
 
+    # ------------------------------------------------------------------ salvage
+    def _stop_and_salvage(self) -> None:
+        """Stop the SDK, then hand on the frames it completed before stopping."""
+        with self.camera.lock:
+            self.lib.exp_stop_cont(self.handle, int(C.CCS_HALT))
+            self._running = False
+            if not self.use_callbacks:
+                try:
+                    self._polled_latest = max(self._polled_latest, self._sdk_latest())
+                except SDKError as exc:
+                    logger.debug("%s: no status after stop (%s)", self.camera.name, exc)
+        self._salvage()
+
+    def _salvage(self) -> None:
+        """Copy the completed but unretrieved frames straight out of the ring.
+
+        Only once nothing writes into the ring any more (acquisition stopped or
+        camera removed): frame n then still lies in slot ``(n - 1) % capacity``
+        (reference §7.2) unless a later frame reused that slot. Only frames
+        known complete are taken: in callback mode the signalled ones (whose
+        gaps are known), in polling mode up to the last polled FrameNr.
+        """
+        ring, slots, health = self.ring, self._slots, self.health
+        if ring is None or slots is None:
+            return
+        capacity = ring.frames
+        newest = self._limit()
+        gaps = sorted(self.signal.gaps)
+        salvaged = 0
+        n = self._c + 1
+        while n <= newest and not self._complete:
+            gap = next(((a, b) for a, b in gaps if a <= n <= b), None)
+            if gap is not None:
+                self._c = min(gap[1], newest)
+                health.frames_lost_sdk(n, self._c, "gap")
+            elif n + capacity - 1 <= newest:
+                # a later frame reused (or was being written into) this slot
+                self._c = newest - capacity + 1
+                health.frames_lost_sdk(n, self._c, "overwritten")
+            else:
+                array = self.pool.acquire()
+                np.copyto(array, slots[(n - 1) % capacity])
+                self._c = n
+                self._hand_on(n, array)
+                salvaged += 1
+            n = self._c + 1
+        if salvaged:
+            logger.info("%s: %d frame(s) completed before the end were taken from the buffer",
+                        self.camera.name, salvaged)
+
     # ------------------------------------------------------------------ restart
     def _restart(self, reason: str) -> None:
         """Stop, setup, start again (same mode, same ring); FrameNr restarts at 1."""
@@ -658,8 +713,10 @@ class FrameLoop:
             else:
                 self._slots = None  # the view must not outlive the mapping
                 self.ring.close()
+        removed = any(isinstance(e, DeviceRemovedError) for e in errors)
         for extra in errors[1:]:
-            logger.warning("%s: also failed while stopping: %s", camera.name, extra)
+            logger.log(logging.INFO if removed else logging.WARNING,
+                       "%s: also failed while stopping: %s", camera.name, extra)
         return errors[0] if errors else None
 
     # ------------------------------------------------------------------ info

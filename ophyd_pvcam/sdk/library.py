@@ -171,6 +171,43 @@ def _open(candidate: Candidate) -> ctypes.CDLL:
     return ctypes.CDLL(candidate.target)
 
 
+class _LinkMap(ctypes.Structure):
+    """The first two fields of glibc's ``struct link_map`` (address, file name)."""
+
+    _fields_ = [("l_addr", ctypes.c_void_p), ("l_name", ctypes.c_char_p)]
+
+
+_RTLD_DI_LINKMAP = 2
+
+
+def _loaded_path(cdll: ctypes.CDLL) -> Optional[Path]:
+    """Return the file the dynamic loader actually mapped for ``cdll`` (glibc only).
+
+    A bare name such as ``libpvcam.so.2`` may resolve through ``LD_LIBRARY_PATH``,
+    the ldconfig cache, or an already-loaded library with that soname (e.g. the
+    simulator), so the real file is asked of the loader rather than guessed.
+    """
+    try:
+        dlinfo = ctypes.CDLL(None).dlinfo
+    except (OSError, AttributeError):  # not glibc: no dlinfo
+        return None
+    dlinfo.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+    dlinfo.restype = ctypes.c_int
+    link_map = ctypes.POINTER(_LinkMap)()
+    if dlinfo(cdll._handle, _RTLD_DI_LINKMAP, ctypes.byref(link_map)) != 0 or not link_map:
+        return None
+    name = link_map.contents.l_name
+    return Path(os.fsdecode(name)).resolve() if name else None
+
+
+def _library_key(candidate: Candidate, cdll: ctypes.CDLL) -> str:
+    """Cache key: the resolved file when known, else the name the loader was given."""
+    if candidate.is_file:
+        return str(Path(candidate.target).resolve())
+    real = _loaded_path(cdll)
+    return str(real) if real is not None else candidate.target
+
+
 def _not_found(tried: list[tuple[Candidate, str]],
                simulator_involved: bool) -> LibraryNotFoundError:
     lines = ["No PVCAM library could be loaded. Tried:"]
@@ -209,16 +246,16 @@ def find_library(path: Union[str, os.PathLike, None] = None, *, simulated: bool 
     Returns
     -------
     pathlib.Path
-        The file, or a bare loader name (e.g. ``libpvcam.so.2``) when the dynamic
-        loader found it on its search path.
+        The resolved file; for a library found by the dynamic loader, the file it
+        mapped (glibc), else the bare name it was given (e.g. ``libpvcam.so.2``).
 
     Raises
     ------
     LibraryNotFoundError
         Listing every candidate and why it failed.
     """
-    candidate, _ = _resolve(path, simulated)
-    return Path(candidate.target).resolve() if candidate.is_file else Path(candidate.target)
+    candidate, cdll = _resolve(path, simulated)
+    return Path(_library_key(candidate, cdll))
 
 
 def load(path: Union[str, os.PathLike, None] = None, *, simulated: bool = False) -> PVCAMLibrary:
@@ -245,8 +282,13 @@ def load(path: Union[str, os.PathLike, None] = None, *, simulated: bool = False)
     """
     with _cache_lock:
         candidate, cdll = _resolve(path, simulated)
-        key = str(Path(candidate.target).resolve()) if candidate.is_file else candidate.target
+        key = _library_key(candidate, cdll)
         library = _cache.get(key)
+        if library is None:
+            # dlopen returns the same handle for the same loaded object, whatever name
+            # reached it; never wrap one library twice (two sets of callback refs).
+            library = next((lib for lib in _cache.values()
+                            if lib.raw._handle == cdll._handle), None)
         if library is None:
             library = PVCAMLibrary(cdll, Path(key))
             _cache[key] = library

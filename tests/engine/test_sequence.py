@@ -4,10 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ophyd_pvcam.engine.errors import AcquisitionError, AcquisitionTimeoutError, ValidationError
+from ophyd_pvcam import sim
+from ophyd_pvcam.engine.errors import (AcquisitionError, AcquisitionTimeoutError,
+                                       CameraRemovedError, ValidationError)
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.sequence import (MAX_FRAMES_PER_SEQUENCE, acquire_sequence,
                                          default_frame_timeout, plan_chunks)
+from ophyd_pvcam.engine.session import session_count
 
 
 def test_plan_chunks_respects_the_frame_and_byte_limits():
@@ -157,3 +160,26 @@ def test_seventy_thousand_frames_to_a_consumer_number_across_chunks(bsi):
     numbers = []
     acquire_sequence(bsi, 70000, consumer=lambda f: numbers.append(f.frame_number))
     assert numbers == list(range(1, 70001))
+
+
+def test_unplugged_camera_raises_camera_removed_and_still_closes(bsi, library):
+    sim.set_faults("unplug_after=3")
+    received = []
+    with pytest.raises(CameraRemovedError):
+        acquire_sequence(bsi, 10, timeout=5, consumer=received.append)
+    # Frames seen before the removal was noticed are delivered, in order.
+    assert [f.frame_number for f in received] == list(range(1, len(received) + 1))
+    assert len(received) <= 3
+    assert not bsi.acquiring
+    bsi.close()
+    assert bsi.closed and session_count(library) == 0
+
+
+def test_stalled_camera_times_out_after_the_frames_it_delivered(bsi, stamp):
+    sim.set_faults("stall_after=4")
+    received = []
+    with pytest.raises(AcquisitionTimeoutError, match="after 4"):
+        acquire_sequence(bsi, 10, timeout=0.3, consumer=received.append)
+    assert [stamp(f.data) for f in received] == [1, 2, 3, 4]
+    sim.set_faults("")
+    assert stamp(bsi.snap()) == 1

@@ -20,7 +20,7 @@ from ophyd_pvcam.engine.errors import AcquisitionError, CameraRemovedError, Stal
 from ophyd_pvcam.engine.stream import Stream, StreamState, rejected_buffer_modes
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk import load
-from ophyd_pvcam.sdk.errors import ConfigurationInvalidError
+from ophyd_pvcam.sdk.errors import ConfigurationInvalidError, DeviceRemovedError
 
 # A run that should take well under a second may take this long on a loaded 2-core CI box.
 GENEROUS = 60.0
@@ -381,20 +381,32 @@ def test_drop_policy_drops_and_counts_instead_of_blocking(camera):
 
 
 # ----------------------------------------------------------------- removal
-def test_unplugged_camera_ends_with_camera_removed_and_keeps_delivered_frames(camera, faults):
+@pytest.mark.parametrize("use_callbacks", [True, False])
+def test_unplugged_camera_ends_with_camera_removed_and_keeps_every_frame(library, faults,
+                                                                         use_callbacks):
     faults("unplug_after=10")
-    stream = Stream(camera, stall_timeout=5.0)
-    stream.start()
-    with pytest.raises(CameraRemovedError):
-        stream.wait(GENEROUS)
-    frames = []
-    with pytest.raises(CameraRemovedError) as info:
-        for frame in stream:
-            frames.append(frame)
-    assert [f.frame_number for f in frames] == list(range(1, 11))
-    assert stream.state is StreamState.FAILED
-    assert "after frame 10" in str(info.value)
-    assert not no_stream_threads()
+    camera = Camera.open(library=library)
+    try:
+        camera.roi = (0, 0, 64, 64)
+        camera.exposure_time = 0.001
+        stream = Stream(camera, stall_timeout=5.0, use_callbacks=use_callbacks)
+        stream.start()
+        with pytest.raises(CameraRemovedError):
+            stream.wait(GENEROUS)
+        frames = []
+        with pytest.raises(CameraRemovedError) as info:
+            for frame in stream:
+                frames.append(frame)
+        assert [f.frame_number for f in frames] == list(range(1, 11))
+        assert_frames_intact(frames, stream.stats())
+        assert stream.state is StreamState.FAILED
+        assert "after frame 10" in str(info.value)
+        assert not no_stream_threads()
+    finally:
+        try:
+            camera.close()
+        except DeviceRemovedError:
+            pass  # closing a removed camera reports the removal (camera.py's choice)
 
 
 # ----------------------------------------------------------------- stopping

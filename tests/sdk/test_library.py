@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import _ctypes
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -86,15 +89,38 @@ def test_missing_library_from_environment_lists_it_with_reason_and_hint(monkeypa
     assert info.value.code is None and info.value.call == "load"
 
 
-def test_vendor_search_failure_lists_every_candidate(monkeypatch):
-    monkeypatch.delenv("PVCAM_LIBRARY", raising=False)
+def test_vendor_search_failure_lists_every_candidate(tmp_path):
+    # A fresh process: in this one the simulator may already be loaded, and the loader
+    # then resolves the bare soname to it (see the next test).
+    script = (
+        "from ophyd_pvcam.sdk import library as L\n"
+        "from ophyd_pvcam.sdk.errors import LibraryNotFoundError\n"
+        "try:\n"
+        "    L.find_library()\n"
+        "except LibraryNotFoundError as error:\n"
+        "    print(error)\n"
+        "    print('TARGETS=' + '|'.join(c.target for c in L.candidates()))\n"
+    )
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PVCAM_LIBRARY", "LD_LIBRARY_PATH", "LD_PRELOAD")}
     # On this machine no vendor library is installed; the test documents that assumption.
     assert not Path("/opt/pvcam").exists()
-    with pytest.raises(LibraryNotFoundError) as info:
-        L.find_library()
-    message = str(info.value)
-    for candidate in L.candidates():
-        assert candidate.target in message
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, check=True)
+    message, _, targets = result.stdout.rpartition("TARGETS=")
+    assert message.startswith("load failed: No PVCAM library could be loaded. Tried:")
+    assert "/opt/pvcam/library/" in message and "(vendor install): no such file" in message
+    for target in targets.strip().split("|"):
+        assert f"  - {target} (" in message
+    assert "PVCAM_LIBRARY=sim" in message
+
+
+def test_loader_name_resolving_to_the_loaded_simulator_reuses_its_instance(monkeypatch):
+    simulator = L.load(simulated=True)
+    monkeypatch.delenv("PVCAM_LIBRARY", raising=False)
+    # glibc matches the bare soname against libraries already loaded in the process
+    assert L.find_library() == SIM
+    assert L.load() is simulator
 
 
 def test_a_file_that_is_not_a_shared_library_reports_the_loader_error(tmp_path):

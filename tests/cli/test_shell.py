@@ -1,0 +1,41 @@
+"""Tests of ophyd_pvcam/cli/shell.py and the IPython profile it starts."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ophyd_pvcam.cli.shell import profile_dir
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_profile(args, tmp_path, extra_env=None):
+    env = {**os.environ, "PVCAM_LIBRARY": "sim", "PVCAM_DATA_DIR": str(tmp_path / "data"),
+           "IPYTHONDIR": str(tmp_path / "ipython"), "MPLBACKEND": "Agg", **(extra_env or {})}
+    env.pop("DISPLAY", None)
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+
+
+def test_profile_folder_has_the_startup_files():
+    names = sorted(p.name for p in (profile_dir() / "startup").glob("*.py"))
+    assert names == ["00-runengine.py", "10-camera.py", "20-plans.py"]
+    assert (REPO / "profile").resolve() == profile_dir()
+
+
+def test_ophyd_pvcam_shell_starts_the_profile_and_runs_a_count(tmp_path):
+    code = ("(uid,) = RE(count([cam], 2)); "
+            "frames = db[uid].v3['primary']['cam_image'].read(); "
+            "print('FRAMES', frames.shape[0], type(cam).__name__)")
+    result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                          "--colors=NoColor", "-c", code], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FRAMES 2 PVCAMDetector" in result.stdout
+    assert "the simulated camera" in result.stdout  # the profile says which camera it chose
+
+
+def test_ipython_profile_dir_starts_the_same_profile(tmp_path):
+    result = run_profile([sys.executable, "-m", "IPython", "--profile-dir=profile", "--no-banner",
+                          "--colors=NoColor", "-c", "print('PLANS', callable(dark_frames), callable(fly_stream))"],
+                         tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PLANS True True" in result.stdout
