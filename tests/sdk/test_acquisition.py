@@ -206,6 +206,29 @@ def test_software_edge_trigger_produces_one_frame_per_trigger(library, camera, w
     assert library.get_param(camera, C.PARAM_EXPOSURE_MODE) == C.EXT_TRIG_SOFTWARE_EDGE
 
 
+def test_software_first_trigger_starts_a_free_running_acquisition(library, camera, wait_for):
+    buffer = _setup_cont(library, camera, frames=8, mode=C.EXT_TRIG_SOFTWARE_FIRST,
+                         exposure_ms=2, buffer_mode=C.CIRC_OVERWRITE)
+    library.exp_start_cont(camera, buffer)
+    assert library.exp_trigger(camera) == C.PL_SW_TRIG_STATUS_TRIGGERED
+    wait_for(lambda: library.exp_check_cont_status_ex(camera)[3].frame_number >= 5,
+             "frames after a single trigger")
+    assert library.exp_trigger(camera) == C.PL_SW_TRIG_STATUS_IGNORED  # only the first counts
+    library.exp_stop_cont(camera)
+
+
+def test_trigger_outside_a_software_triggered_acquisition_is_refused(library, camera):
+    with pytest.raises(E.AcquisitionSetupError) as info:
+        library.exp_trigger(camera)  # idle
+    assert info.value.code == 184 and info.value.call == "pl_exp_trigger"
+    buffer = _setup_cont(library, camera, frames=4, mode=C.EXT_TRIG_INTERNAL, exposure_ms=50)
+    library.exp_start_cont(camera, buffer)
+    with pytest.raises(E.AcquisitionSetupError) as info:
+        library.exp_trigger(camera)
+    assert info.value.code == 183
+    library.exp_stop_cont(camera)
+
+
 def test_frame_buffer_size_is_available_after_a_setup(library, camera):
     with pytest.raises(E.ParameterError) as info:
         library.get_param(camera, C.PARAM_FRAME_BUFFER_SIZE)

@@ -184,6 +184,44 @@ def test_reregistering_replaces_the_handler(library, camera, wait_for):
     assert first == []
 
 
+def test_eof_callbacks_also_fire_for_sequences(library, camera, wait_for):
+    received = []
+    callback = EOF_CALLBACK(lambda info, ctx: received.append(info.contents.FrameNr))
+    library.register_callback(camera, C.PL_CALLBACK_EOF, callback)
+    total = library.exp_setup_seq(camera, 3, SMALL_ROI, C.EXT_TRIG_INTERNAL, 1)
+    frames = np.zeros(total, dtype=np.uint8)
+    library.exp_start_seq(camera, frames)
+    wait_for(lambda: len(received) == 3, "three sequence callbacks")
+    library.exp_finish_seq(camera, frames)
+    library.deregister_callback(camera, C.PL_CALLBACK_EOF)
+    assert received == [1, 2, 3]
+
+
+def test_calls_from_several_threads_during_acquisition_stay_consistent(library, camera):
+    buffer = _start_cont(library, camera, frames_in_buffer=8, exposure_ms=1)
+    failures = []
+
+    def hammer():
+        try:
+            for _ in range(200):
+                assert library.get_param(camera, C.PARAM_SER_SIZE) == 2048
+                assert library.get_param(camera, C.PARAM_CHIP_NAME)
+                status, _, _ = library.exp_check_cont_status(camera)
+                assert status in (C.EXPOSURE_IN_PROGRESS, C.READOUT_IN_PROGRESS,
+                                  C.FRAME_AVAILABLE, C.READOUT_NOT_ACTIVE)
+        except Exception as exc:  # collected and asserted on the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=hammer, name=f"hammer-{i}") for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    library.exp_stop_cont(camera)
+    del buffer
+    assert failures == []
+
+
 # ---------------------------------------------------------------------------- translation
 def _fake_library(init_result, error_code, message=b""):
     """A stand-in CDLL for failures the simulator cannot produce (e.g. 151).
