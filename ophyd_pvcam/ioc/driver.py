@@ -423,7 +423,12 @@ class CameraDriver:
                 key = "roi"
             camera = self.camera
             self._apply_camera(camera, key, value)
-            self._camera_settings[key] = self.read(key) if key != "roi" else value
+            # A port change resets the speed, a speed change the gain: forget
+            # what they reset so a reopen re-applies only what still holds.
+            for reset in {"readout_port": ("speed_index", "gain_index"),
+                          "speed_index": ("gain_index",)}.get(key, ()):
+                self._camera_settings.pop(reset, None)
+            self._camera_settings[key] = value if key == "roi" else self.read(key)
             return self.read(key)
 
     def read(self, key: str) -> Any:
@@ -609,17 +614,16 @@ class CameraDriver:
                 self._acquiring = False
 
     def stop(self) -> None:
-        """Ask the running acquisition to stop (any thread; returns at once).
+        """Stop the running acquisition (blocks until the engine's threads ended).
 
-        The stream is stopped on a short-lived thread because stopping joins
-        the engine's threads, which may be calling this driver.
+        Safe from any thread but the engine's; an acquisition that has not
+        started its stream yet does not start it.
         """
         with self._lock:
             self._stop_requested = True
             stream = self._stream
-        if stream is not None and not stream.state.ended:
-            stopper = threading.Thread(target=stream.stop, name=f"pvcam-ioc-stop-{self.name}")
-            stopper.start()
+        if stream is not None:
+            stream.stop()
 
     def status(self) -> DriverStatus:
         """Return a :class:`DriverStatus` snapshot."""
@@ -761,8 +765,8 @@ class CameraDriver:
         return {"camera_name": self.name, "product": info.product, "serial": info.serial,
                 "chip": info.chip, "firmware": info.firmware,
                 "exposure_time": camera.exposure_time, "trigger_mode": camera.exposure_mode,
-                "roi": list(camera.roi.__dict__.values()) if hasattr(camera.roi, "__dict__")
-                else str(camera.roi), "binning": list(camera.binning),
+                "roi": [camera.roi.x, camera.roi.y, camera.roi.width, camera.roi.height],
+                "binning": list(camera.binning),
                 "image_mode": self.image_mode, "num_images": self.num_images}
 
 

@@ -20,10 +20,12 @@ areaDetector (ophyd reads them with ``string=True``).
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Awaitable, Callable, Optional, Sequence
 
+import numpy as np
 from caproto import AlarmSeverity, AlarmStatus, ChannelType, SkipWrite
-from caproto.server import pvproperty
+from caproto.server import PVGroup, pvproperty
 
 __all__ = [
     "LONG_STRING",
@@ -34,6 +36,9 @@ __all__ = [
     "enum_value",
     "refuse",
     "accept",
+    "fit",
+    "update",
+    "DriverGroup",
     "NO_YES",
     "DISABLE_ENABLE",
     "DATA_TYPES",
@@ -213,7 +218,7 @@ async def refuse(instance: Any, message_record: Any, message: str) -> None:
         Always: caproto then stores nothing and completes the put.
     """
     await instance.alarm.write(status=AlarmStatus.WRITE, severity=AlarmSeverity.MAJOR_ALARM)
-    await message_record.write(_fit(message, message_record))
+    await message_record.write(fit(message, message_record))
     raise SkipWrite()
 
 
@@ -229,17 +234,8 @@ async def accept(instance: Any) -> None:
                                    severity=AlarmSeverity.NO_ALARM)
 
 
-def _fit(text: str, record: Any) -> str:
-    """Truncate ``text`` to what a CHAR waveform record holds (keeping a NUL)."""
-    capacity = getattr(record, "max_length", None) or MESSAGE_LENGTH
-    encoded = text.encode("latin-1", "replace")
-    if len(encoded) < capacity:
-        return text
-    return encoded[:capacity - 4].decode("latin-1") + "..."
-
-
 def fit(text: str, record: Any) -> str:
-    """Return ``text`` shortened to fit a CHAR waveform ``record``.
+    """Return ``text`` shortened to fit a CHAR waveform ``record`` (keeping room for a NUL).
 
     Parameters
     ----------
@@ -250,4 +246,82 @@ def fit(text: str, record: Any) -> str:
     -------
     str
     """
-    return _fit(text, record)
+    capacity = getattr(record, "max_length", None) or MESSAGE_LENGTH
+    encoded = str(text).encode("latin-1", "replace")
+    if len(encoded) < capacity:
+        return encoded.decode("latin-1")
+    return encoded[:capacity - 4].decode("latin-1") + "..."
+
+
+async def update(record: Any, value: Any, **metadata: Any) -> bool:
+    """Write ``value`` to a record only if it changed (no putter is run).
+
+    Parameters
+    ----------
+    record : caproto ChannelData
+    value : object
+    **metadata
+        E.g. ``status``/``severity`` (always written when given).
+
+    Returns
+    -------
+    bool
+        True when something was written.
+    """
+    if getattr(record, "max_length", 1) > 1 and isinstance(value, str) and \
+            record.data_type is ChannelType.CHAR:
+        value = fit(value, record)
+    current = record.value
+    same = (np.array_equal(current, value) if isinstance(value, np.ndarray)
+            else _same(current, value))
+    if same and not metadata:
+        return False
+    await record.write(value, verify_value=False, **metadata)
+    return True
+
+
+def _same(current: Any, value: Any) -> bool:
+    if isinstance(current, float) or isinstance(value, float):
+        try:
+            return float(current) == float(value)
+        except (TypeError, ValueError):
+            return False
+    return current == value
+
+
+class DriverGroup(PVGroup):
+    """Base of the record groups of one camera: access to its driver and executors.
+
+    The top-level group (:class:`~ophyd_pvcam.ioc.server.CameraIOC`) owns the
+    :class:`~ophyd_pvcam.ioc.driver.CameraDriver`; sub-groups reach it
+    through their parent.
+    """
+
+    @property
+    def ioc(self) -> Any:
+        """The top-level :class:`~ophyd_pvcam.ioc.server.CameraIOC`."""
+        group = self
+        while getattr(group, "parent", None) is not None:
+            group = group.parent
+        return group
+
+    @property
+    def driver(self) -> Any:
+        """The camera's :class:`~ophyd_pvcam.ioc.driver.CameraDriver`."""
+        return self.ioc.driver
+
+    async def call(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking driver call on the camera's settings thread.
+
+        Parameters
+        ----------
+        func : callable
+        *args
+
+        Returns
+        -------
+        object
+            ``func(*args)``.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.ioc.settings_executor, func, *args)

@@ -1,8 +1,9 @@
 """Fixtures for the binding tests: the real simulator library, initialised and torn down.
 
 The simulator (``ophyd_pvcam/sim/lib/libpvcam.so.2``) is a real shared library, so
-nothing here is mocked. ``PVCAM_SIM_CAMERAS`` / ``PVCAM_SIM_FAULTS`` are read by
-``pl_pvcam_init``, hence set before each init.
+nothing here is mocked. Its camera list is taken at ``pl_pvcam_init``; it is chosen
+through :func:`ophyd_pvcam.sim.set_cameras` (which overrides ``PVCAM_SIM_CAMERAS``,
+so settings left by other test packages cannot leak in) and faults are cleared.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Callable
 
 import pytest
 
+from ophyd_pvcam import sim
 from ophyd_pvcam.sdk import load
 from ophyd_pvcam.sdk.errors import AlreadyInitializedError, DeviceError, NotInitializedError
 
@@ -52,21 +54,24 @@ def _init(library):
 
 
 @pytest.fixture
-def init_library(sim_library, monkeypatch):
+def init_library(sim_library):
     """Return a factory ``init(cameras="prime-bsi")`` that initialises the simulator.
 
-    The library is uninitialised at teardown if the test left it initialised.
+    At teardown the library is uninitialised (if the test left it initialised) and
+    the simulator's camera list and faults go back to their environment defaults.
     """
     state = {"initialised": False}
 
     def init(cameras: str = "prime-bsi"):
-        monkeypatch.setenv("PVCAM_SIM_CAMERAS", cameras)
-        monkeypatch.delenv("PVCAM_SIM_FAULTS", raising=False)
+        sim.set_cameras(cameras)
+        sim.set_faults("")
         _init(sim_library)
         state["initialised"] = True
         return sim_library
 
     yield init
+    sim.set_cameras(None)
+    sim.set_faults(None)
     if state["initialised"]:
         try:
             sim_library.pvcam_uninit()
