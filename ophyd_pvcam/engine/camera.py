@@ -344,7 +344,10 @@ class Camera(ExposureControl):
 
     @property
     def clear_mode(self) -> str:
-        """``PARAM_CLEAR_MODE`` by the camera's name; set by name, value or e.g. ``"pre_sequence"``."""
+        """``PARAM_CLEAR_MODE`` by the camera's name.
+
+        Set by the camera's name, the value, or a constant's name such as ``"pre_sequence"``.
+        """
         return self._enum_property("clear_mode")
 
     @clear_mode.setter
@@ -353,7 +356,10 @@ class Camera(ExposureControl):
 
     @property
     def fan_speed(self) -> str:
-        """``PARAM_FAN_SPEED_SETPOINT`` by the camera's name; set by name, value or e.g. ``"high"``."""
+        """``PARAM_FAN_SPEED_SETPOINT`` by the camera's name.
+
+        Set by the camera's name, the value, or a constant's name such as ``"high"``.
+        """
         return self._enum_property("fan_speed_setpoint")
 
     @fan_speed.setter
@@ -425,7 +431,8 @@ class Camera(ExposureControl):
             self._region, self._binning = region, pair
 
     # -------------------------------------------------------- settings out
-    def acquisition_settings(self, exposure_mode: Union[str, int, None] = None) -> "AcquisitionSettings":
+    def acquisition_settings(self, exposure_mode: Union[str, int, None] = None
+                             ) -> "AcquisitionSettings":
         """Snapshot everything a setup call needs.
 
         Parameters

@@ -136,7 +136,8 @@ class ExposureControl:
         return {by_value.get(value, normalise_label(label)): value
                 for label, value in param.enum_items.items()}
 
-    def _initial_mode(self, key: str, names: dict[str, int], preferred: Optional[int]) -> Optional[int]:
+    def _initial_mode(self, key: str, names: dict[str, int],
+                      preferred: Optional[int]) -> Optional[int]:
         param = self.parameters.get(key)
         if param is None:
             return int(C.TIMED_MODE) if key == "exposure_mode" else None

@@ -60,6 +60,8 @@ _monotonic = time.monotonic
 # In the last frames before the ring wraps, ask the SDK for the true latest
 # FrameNr (callbacks may lag it) before trusting a slot.
 _LAG_MARGIN = 4
+# Seconds to wait for the CAM_REMOVED notice after the SDK answered 180.
+_REMOVAL_NOTICE_WAIT = 0.5
 
 # Buffers the SDK might still write into (its stop failed): never freed.
 _UNRELEASED: list[CircularBuffer] = []
@@ -111,6 +113,8 @@ class FrameSignal:
         self.gaps: collections.deque = collections.deque()
         self.infos: collections.deque = collections.deque(maxlen=max(16, info_capacity))
         self.removed = False
+        #: FrameNr in the FRAME_INFO of the CAM_REMOVED notification (0: none).
+        self.removed_at = 0
         self.stop_requested = False
         self.error: Optional[BaseException] = None
         self.eof_callback = EOF_CALLBACK(self._on_eof)
@@ -142,8 +146,10 @@ class FrameSignal:
             self.error = exc
 
     # Runs on the SDK's thread.
-    def _on_removed(self, _p_info: Any, _context: Any) -> None:
+    def _on_removed(self, p_info: Any, _context: Any) -> None:
         try:
+            if p_info:
+                self.removed_at = max(self.removed_at, p_info.contents.FrameNr)
             self.removed = True
             with self.cond:
                 self.cond.notify()
@@ -249,14 +255,16 @@ class FrameLoop:
             if self.use_callbacks:
                 camera.register_callback(int(C.PL_CALLBACK_EOF), self.signal.eof_callback)
                 self._registered.append(int(C.PL_CALLBACK_EOF))
-                try:
-                    camera.register_callback(int(C.PL_CALLBACK_CAM_REMOVED),
-                                             self.signal.removed_callback)
-                    self._registered.append(int(C.PL_CALLBACK_CAM_REMOVED))
-                except SDKError as exc:
-                    # Optional for cameras ("only BOF/EOF are supported by all"); error 180
-                    # from the frame calls still reports a removal.
-                    logger.debug("%s: no CAM_REMOVED callback (%s)", camera.name, exc)
+            # Also in polling mode: it is a notification, not a frame callback, and its
+            # FRAME_INFO tells which frames completed before the camera went away.
+            try:
+                camera.register_callback(int(C.PL_CALLBACK_CAM_REMOVED),
+                                         self.signal.removed_callback)
+                self._registered.append(int(C.PL_CALLBACK_CAM_REMOVED))
+            except SDKError as exc:
+                # Optional for cameras ("only BOF/EOF are supported by all"); error 180
+                # from the frame calls still reports a removal.
+                logger.debug("%s: no CAM_REMOVED callback (%s)", camera.name, exc)
             modes = candidate_modes(camera, self.forced_mode)
             self.mode, self.frame_bytes = setup_and_start(camera, self.settings, modes,
                                                           self._provide_buffer)
@@ -318,6 +326,11 @@ class FrameLoop:
                 if outcome.state == "STOPPED":
                     self._stop_and_salvage()
             except DeviceRemovedError as exc:
+                if int(C.PL_CALLBACK_CAM_REMOVED) in self._registered:
+                    # The SDK refused a call before its removal notice arrived; the
+                    # notice says which frames completed, so wait for it briefly.
+                    with self.signal.cond:
+                        self.signal.cond.wait_for(lambda: self.signal.removed, _REMOVAL_NOTICE_WAIT)
                 self._salvage()
                 raise self._removed_error(exc) from exc
         except StallError as exc:
@@ -442,8 +455,8 @@ class FrameLoop:
     def _limit(self) -> int:
         """The highest FrameNr the loop may drain up to."""
         if self.use_callbacks:
-            return max(self.signal.latest, self._polled_latest)
-        return self._polled_latest
+            return max(self.signal.latest, self._polled_latest, self.signal.removed_at)
+        return max(self._polled_latest, self.signal.removed_at)
 
     # ------------------------------------------------------------------ drain
     def _drain(self, woke_ns: int) -> bool:

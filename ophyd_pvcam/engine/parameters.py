@@ -355,7 +355,8 @@ class Parameter:
         if self.is_enum:
             return self.enum_value(value, aliases)
         if self.type == int(C.TYPE_BOOLEAN):
-            if isinstance(value, (bool, np.bool_)) or (_is_integral(value) and int(value) in (0, 1)):
+            if isinstance(value, (bool, np.bool_)) or (_is_integral(value)
+                                                       and int(value) in (0, 1)):
                 return bool(value)
             raise ValidationError(f"{self.name} takes a bool, got {value!r}", None, self.name)
         if self.type == int(C.TYPE_CHAR_PTR):
@@ -372,8 +373,9 @@ class Parameter:
                 raise ValidationError(f"{self.name}={number} does not fit {self.type_name}",
                                       None, self.name)
         elif self.type in _FLOAT_TYPES:
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
-                    or not math.isfinite(float(value)):
+            numeric = isinstance(value, (int, float, np.number)) \
+                and not isinstance(value, (bool, np.bool_))
+            if not numeric or not math.isfinite(float(value)):
                 raise ValidationError(f"{self.name} takes a finite number, got {value!r}",
                                       None, self.name)
             number = float(value)

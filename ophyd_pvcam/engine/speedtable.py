@@ -62,7 +62,9 @@ def build_port_speed_gain_table(parameters: ParameterTable) -> dict[str, dict]:
             if port_value is not None and port_param is not None and port_param.writable:
                 port_param.set(port_value)
             speeds = []
-            for speed in _index_range(parameters, "spdtab_index") or [_read(parameters, "spdtab_index", 0)]:
+            speed_indices = (_index_range(parameters, "spdtab_index")
+                             or [_read(parameters, "spdtab_index", 0)])
+            for speed in speed_indices:
                 if speed_param is not None and speed_param.writable:
                     speed_param.set(speed)
                 entry = {
@@ -72,7 +74,9 @@ def build_port_speed_gain_table(parameters: ParameterTable) -> dict[str, dict]:
                     "bit_depth": _read(parameters, "bit_depth"),
                     "gains": [],
                 }
-                for gain in _index_range(parameters, "gain_index") or [_read(parameters, "gain_index", 1)]:
+                gain_indices = (_index_range(parameters, "gain_index")
+                                or [_read(parameters, "gain_index", 1)])
+                for gain in gain_indices:
                     if gain_param is not None and gain_param.writable:
                         gain_param.set(gain)
                     entry["gains"].append({

@@ -13,7 +13,7 @@ then ``Acquire_RBV`` = Done -- so a client that sees ``Acquire`` go to 0 reads
 final values.
 
 Our additions (not in ADPvCam): ``ReadoutPort``, ``ClearMode``, ``FanSpeed``,
-``ExposeOutMode``, ``BufferMode``, ``StallTimeout``, ``MaxRecoveries`` (each
+``ExposeOutMode``, ``BufferMode``, ``StallTimeout``, ``StallCount``, ``MaxRecoveries`` (each
 with ``_RBV``), ``SimFaults`` (simulated camera only), and the read-backs
 ``LostFrames_RBV``, ``Stalls_RBV``, ``Removals_RBV``, ``Recoveries_RBV``,
 ``Failures_RBV``, ``FramePeriod_RBV``, ``ReadoutTime_RBV``, ``SpeedName_RBV``,
@@ -123,6 +123,7 @@ CAM_SETTINGS = (
     SettingSpec("CloseDelay", "shutter_close_delay", 0),
     SettingSpec("BufferMode", "buffer_mode", "Auto", menu=tuple(BUFFER_MODES)),
     SettingSpec("StallTimeout", "stall_timeout", 0.0, kwargs=dict(units="s", precision=3)),
+    SettingSpec("StallCount", "stall_count", 3),
     SettingSpec("MaxRecoveries", "max_recoveries", 0),
     SettingSpec("SimFaults", "sim_faults", "", kwargs=dict(dtype=ChannelType.CHAR)),
 )
@@ -167,6 +168,8 @@ _PARAMETER_RECORDS = {
 _DYNAMIC_PARAMETERS = ("MaxGainIndex_RBV", "BitDepth_RBV", "PixelTime_RBV", "SpeedName_RBV",
                        "GainName_RBV", "MinSetTemperature", "MaxSetTemperature")
 _TEMPERATURE_RECORDS = ("MeasuredTemperature_RBV", "TemperatureActual")
+_STRING_RECORDS = ("ChipName_RBV", "HeadSerNum_RBV", "SerialNum_RBV", "SpeedName_RBV",
+                   "GainName_RBV")
 
 
 def dtype_label(dtype: Any) -> str:
@@ -221,6 +224,19 @@ def _setting_records() -> dict[str, pvproperty]:
     return records
 
 
+def _parameter_records() -> dict[str, pvproperty]:
+    """The read-only records of :data:`_PARAMETER_RECORDS`."""
+    records: dict[str, pvproperty] = {}
+    for name, (_parameter, _attribute, how) in _PARAMETER_RECORDS.items():
+        if how in ("version", "ddversion") or name in _STRING_RECORDS:
+            records[_attr(name)] = readback(name, "", dtype=str)
+        elif isinstance(how, float):
+            records[_attr(name)] = readback(name, 0.0, units="C", precision=2)
+        else:
+            records[_attr(name)] = readback(name, 0)
+    return records
+
+
 def _attr(pv: str) -> str:
     return "".join(("_" + c.lower()) if c.isupper() else c for c in pv).lstrip("_")
 
@@ -238,7 +254,6 @@ class _CamRecords(DriverGroup):
     last_error = long_string("LastError_RBV", "", max_length=4096)
     num_images_counter = readback("NumImagesCounter_RBV", 0)
     num_exposures_counter = readback("NumExposuresCounter_RBV", 0)
-    array_counter_live = readback("ArrayCounter_RBV", 0)
     array_rate = readback("ArrayRate_RBV", 0.0, units="Hz", precision=2)
     time_remaining = readback("TimeRemaining_RBV", 0.0, units="s", precision=2)
     lost_frames = readback("LostFrames_RBV", 0)
@@ -463,7 +478,8 @@ class _CamRecords(DriverGroup):
         values: dict[str, Any] = {}
         for spec in CAM_SETTINGS:
             if spec.key in ("image_mode", "num_images", "acquire_period", "num_exposures",
-                            "buffer_mode", "stall_timeout", "max_recoveries", "array_callbacks",
+                            "buffer_mode", "stall_timeout", "stall_count", "max_recoveries",
+                            "array_callbacks",
                             "sim_faults"):
                 if driver.has_setting(spec.key):
                     values[spec.pv + "_RBV"] = self._initial(spec, driver)
@@ -511,7 +527,7 @@ class _CamRecords(DriverGroup):
     async def publish_status(self) -> None:
         """Publish the driver's counters (cheap; no SDK call)."""
         status = self.driver.status()
-        await update(self.array_counter_live, status.array_counter)
+        await update(self.array_counter_rbv, status.array_counter)
         await update(self.num_images_counter, status.images)
         await update(self.num_exposures_counter, status.images)
         await update(self.lost_frames, status.lost_frames)
@@ -585,6 +601,7 @@ class _CamRecords(DriverGroup):
 
 CamGroup = type("CamGroup", (_CamRecords,), {
     **_setting_records(),
+    **_parameter_records(),
     "__doc__": "The ``cam1:`` records of one camera (see the module docstring).",
     "__module__": __name__,
 })

@@ -36,7 +36,8 @@ from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
 
-__all__ = ["CaptureFile", "CaptureState", "WRITE_MODES", "COMPRESSIONS", "DEFAULT_TEMPLATE"]
+__all__ = ["CaptureFile", "CaptureState", "WRITE_MODES", "COMPRESSIONS", "DEFAULT_TEMPLATE",
+           "format_template"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ _WRITER_COMPRESSION = {"None": None, "blosc": "blosc", "bslz4": "bitshuffle-lz4"
 DEFAULT_TEMPLATE = "%s%s_%6.6d.h5"
 # Longest wait for the writer at the end of an acquisition or capture.
 _FLUSH_TIMEOUT_S = 60.0
+# Longest time a written frame waits unflushed (NumWritten_RBV's pace).
+_FLUSH_INTERVAL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ class CaptureState:
         ``FullFileName_RBV``: the file being (or last) written.
     num_captured : int
         ``NumCaptured_RBV``: frames handed to the current file.
+    num_written : int
+        ``NumWritten_RBV``: frames of the current file flushed to disk
+        (readable; what documents may point at).
     file_path_exists : bool
         ``FilePathExists_RBV``.
     write_error : str
@@ -78,6 +84,7 @@ class CaptureState:
     file_number: int = 0
     full_file_name: str = ""
     num_captured: int = 0
+    num_written: int = 0
     file_path_exists: bool = False
     write_error: str = ""
     frame_shape: Optional[tuple[int, int]] = None
@@ -139,9 +146,11 @@ class CaptureFile:
         text = str(value).strip()
         if not text:
             raise ValidationError("FilePath is empty", None, "FilePath")
-        resolved = self._inside_root(Path(text) if os.path.isabs(text)
-                                     else self.write_root / text, "FilePath")
-        stored = str(resolved).rstrip(os.sep) + os.sep
+        given = Path(text) if os.path.isabs(text) else self.write_root / text
+        resolved = self._inside_root(given, "FilePath")
+        # Keep the caller's spelling (ophyd compares FilePath_RBV with what it
+        # wrote); only the check above resolves symbolic links.
+        stored = os.path.normpath(str(given.expanduser())).rstrip(os.sep) + os.sep
         with self._lock:
             self.file_path = stored
             exists = resolved.is_dir()
@@ -193,7 +202,7 @@ class CaptureFile:
         """
         text = str(value)
         try:
-            text % ("/path/", "name", 1)
+            format_template(text, "/path/", "name", 1)
         except (TypeError, ValueError) as exc:
             raise ValidationError(
                 f"FileTemplate {text!r} must format (path, name, number) like "
@@ -314,6 +323,8 @@ class CaptureFile:
     def state(self) -> CaptureState:
         """Return the current :class:`CaptureState`."""
         with self._lock:
+            if self._writer is not None:
+                self._state = replace(self._state, num_written=self._writer.frames_written)
             return self._state
 
     def start_capture(self) -> CaptureState:
@@ -337,11 +348,12 @@ class CaptureFile:
                                       None, "Capture")
             if self._state.capturing:
                 raise ValidationError("already capturing", None, "Capture")
-            path = self._next_path("Capture")
+            path, name = self._next_path("Capture")
             number = self._state.file_number + (1 if self.auto_increment else 0)
             self._pending = path
             self._state = replace(self._state, capturing=True, file_number=number,
-                                  full_file_name=str(path), num_captured=0, write_error="",
+                                  full_file_name=name, num_captured=0, num_written=0,
+                                  write_error="",
                                   file_path_exists=True, frame_shape=None)
             logger.info("%s: capture to %s", self.device, path)
             return self._state
@@ -454,10 +466,15 @@ class CaptureFile:
             return False
         return True
 
-    def _next_path(self, what: str) -> Path:
-        """The file the current settings name (checked, directory created if allowed)."""
+    def _next_path(self, what: str) -> tuple[Path, str]:
+        """The file the current settings name: (resolved path, name as formatted).
+
+        Checked to lie in the write root and not to exist; its directory is
+        created when ``CreateDirectory`` allows.
+        """
         try:
-            name = self.file_template % (self.file_path, self.file_name, self._state.file_number)
+            name = format_template(self.file_template, self.file_path, self.file_name,
+                                   self._state.file_number)
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"FileTemplate {self.file_template!r} failed: {exc}",
                                   None, what) from None
@@ -469,9 +486,9 @@ class CaptureFile:
                 raise ValidationError(f"directory {str(path.parent)!r} does not exist "
                                       "(set CreateDirectory to create it)", None, what)
         if path.exists():
-            raise ValidationError(f"{str(path)!r} exists; files are never overwritten "
+            raise ValidationError(f"{name!r} exists; files are never overwritten "
                                   "(change FileName or FileNumber)", None, what)
-        return path
+        return path, name
 
     def _open(self, path: Optional[Path], frame: Frame) -> HDF5FrameWriter:
         if path is None:
@@ -479,14 +496,14 @@ class CaptureFile:
         attributes = self._attributes() if callable(self._attributes) else None
         writer = HDF5FrameWriter(path, frame.data.shape, frame.data.dtype,
                                  compression=_WRITER_COMPRESSION[self.compression],
-                                 attributes=attributes)
+                                 flush_interval=_FLUSH_INTERVAL_S, attributes=attributes)
         writer.start()
         self._state = replace(self._state, frame_shape=tuple(frame.data.shape))
         return writer
 
     def _write_single(self, frame: Frame) -> None:
         try:
-            path = self._next_path("AutoSave")
+            path, name = self._next_path("AutoSave")
             writer = self._open(path, frame)
             writer.submit(frame)
             writer.close(_FLUSH_TIMEOUT_S)
@@ -494,8 +511,9 @@ class CaptureFile:
             self._fail(exc)
             return
         number = self._state.file_number + (1 if self.auto_increment else 0)
-        self._state = replace(self._state, file_number=number, full_file_name=str(path),
-                              num_captured=self._state.num_captured + 1, frame_shape=None)
+        self._state = replace(self._state, file_number=number, full_file_name=name,
+                              num_captured=self._state.num_captured + 1,
+                              num_written=self._state.num_written + 1, frame_shape=None)
 
     def _fail(self, exc: BaseException) -> None:
         """Record a write error and end the capture (lock held)."""
@@ -521,19 +539,51 @@ class CaptureFile:
             return
         logger.info("%s: closed %s with %d frames", self.device, writer.path, frames)
         with self._lock:
-            self._state = replace(self._state, num_captured=frames)
+            self._state = replace(self._state, num_captured=frames, num_written=frames)
 
     def _check_not_capturing(self, what: str) -> None:
         if self._state.capturing:
             raise ValidationError(f"cannot change {what} while capturing", None, what)
 
 
+def format_template(template: str, path: str, name: str, number: int) -> str:
+    """Fill an areaDetector file template as C's ``printf`` would.
+
+    ``printf`` ignores surplus arguments, so templates that use only the path
+    and name (``"%s%s.h5"``) are valid; Python's ``%`` is not that lenient.
+
+    Parameters
+    ----------
+    template : str
+        E.g. ``"%s%s_%6.6d.h5"``.
+    path, name : str
+    number : int
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TypeError, ValueError
+        When the template takes other conversions (or more than three).
+    """
+    arguments: tuple = (path, name, number)
+    while True:
+        try:
+            return template % arguments
+        except TypeError as exc:
+            if "not all arguments converted" not in str(exc) or not arguments:
+                raise
+            arguments = arguments[:-1]
+
+
 def _non_negative_int(value: Any, what: str) -> int:
     try:
         number = int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{what} takes an integer, got {value!r}", None, what) from None
-    if number < 0 or number != value and not isinstance(value, (int, np.integer)) and \
-            float(value) != number:
+        whole = float(value) == number
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if isinstance(value, bool) or not whole or number < 0:
         raise ValidationError(f"{what} must be an integer >= 0, got {value!r}", None, what)
     return number

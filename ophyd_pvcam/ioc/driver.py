@@ -72,7 +72,7 @@ CAMERA_SETTINGS = ("readout_port", "speed_index", "gain_index", "clear_mode", "f
                    "roi", "shutter_open_delay", "shutter_close_delay", "edge_trigger")
 #: Settings kept by the driver itself.
 DRIVER_SETTINGS = ("acquire_period", "image_mode", "num_images", "num_exposures",
-                   "buffer_mode", "stall_timeout", "max_recoveries", "array_callbacks",
+                   "buffer_mode", "stall_timeout", "stall_count", "max_recoveries", "array_callbacks",
                    "array_counter", "sim_faults")
 #: Every key :meth:`CameraDriver.apply` accepts.
 SETTING_KEYS = CAMERA_SETTINGS + DRIVER_SETTINGS + ("min_x", "min_y", "size_x", "size_y",
@@ -309,6 +309,7 @@ class CameraDriver:
         self.num_exposures = 1
         self.buffer_mode = "Auto"
         self.stall_timeout = 0.0
+        self.stall_count = 3
         self.max_recoveries = 0
         self.array_callbacks = True
         self.sim_faults = ""
@@ -365,6 +366,30 @@ class CameraDriver:
             camera, self._camera = self._camera, None
         if camera is not None:
             camera.close()
+
+    def reinitialize(self) -> Camera:
+        """Close the camera and open it again (``Initialize=1``).
+
+        Closing releases this camera's SDK session reference; when no other
+        camera holds one the SDK is uninitialised and the reopen initialises
+        it afresh. Remembered settings are re-applied.
+
+        Returns
+        -------
+        Camera
+
+        Raises
+        ------
+        AcquisitionError
+            While acquiring.
+        PVCAMError
+            When the camera cannot be reopened.
+        """
+        with self._lock:
+            if self._acquiring:
+                raise AcquisitionError(f"{self.name} is acquiring", None, "reinitialize")
+        self._drop_camera()
+        return self.open()
 
     @property
     def camera(self) -> Camera:
@@ -593,6 +618,7 @@ class CameraDriver:
                 self.capture.check_frame(settings.frame_shape, settings.dtype)
                 stream = Stream(camera, buffer_mode=BUFFER_MODES[self.buffer_mode],
                                 stall_timeout=self.stall_timeout or None,
+                                stall_count=self.stall_count,
                                 max_recoveries=self.max_recoveries,
                                 max_frames=self.max_frames())
                 stream.add_consumer(self._on_frame)
@@ -713,6 +739,8 @@ class CameraDriver:
             self.buffer_mode = _choice(value, tuple(BUFFER_MODES), key)
         elif key == "stall_timeout":
             self.stall_timeout = _number(value, key, minimum=0.0)
+        elif key == "stall_count":
+            self.stall_count = _integer(value, key, 1, 1000)
         elif key == "max_recoveries":
             self.max_recoveries = _integer(value, key, 0, 1000)
         elif key == "array_callbacks":

@@ -70,13 +70,18 @@ def _kwargs(value: Any, dtype: Any, enum_strings: Optional[Sequence[str]],
             max_length: Optional[int], units: Optional[str], precision: Optional[int],
             record: Optional[str], doc: Optional[str]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"value": value}
+    if dtype is str:
+        # caproto maps ``str`` to a CHAR waveform; short texts are DBR_STRING,
+        # which every client reads as a string.
+        dtype = ChannelType.STRING
     if enum_strings is not None:
         kwargs.update(dtype=ChannelType.ENUM, enum_strings=tuple(enum_strings))
     elif dtype is not None:
         kwargs["dtype"] = dtype
     if dtype is ChannelType.CHAR:
-        kwargs.update(max_length=max_length or LONG_STRING, string_encoding="latin-1",
-                      report_as_string=True)
+        # A CHAR waveform, as areaDetector's long strings (ophyd reads it with
+        # string=True); report_as_string would cap it at 40 characters.
+        kwargs.update(max_length=max_length or LONG_STRING, string_encoding="latin-1")
     elif max_length is not None:
         kwargs["max_length"] = max_length
     if units is not None:

@@ -90,7 +90,7 @@ def _read_metadata(h5file: h5py.File, start: Optional[int], stop: Optional[int])
 
 
 class PVCAMHDF5Handler:
-    """databroker/event_model handler for the ``PVCAM_HDF5`` Resource spec.
+    """Handler (databroker / event_model ``Filler``) for the ``PVCAM_HDF5`` Resource spec.
 
     Parameters
     ----------
@@ -98,6 +98,10 @@ class PVCAMHDF5Handler:
         The frame file (the Filler passes ``root + resource_path``).
     dataset : str
         HDF5 path of the frame dataset (Resource ``resource_kwargs["dataset"]``).
+    **kwargs
+        Any other resource kwarg is refused with :class:`StorageError` (e.g.
+        ``frame_per_point``, which this spec does not use), so a Resource
+        meant for another handler fails loudly instead of reading wrong shapes.
 
     Notes
     -----

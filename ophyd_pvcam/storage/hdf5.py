@@ -380,40 +380,50 @@ class HDF5FrameWriter:
         The lock orders every put against ``close``: nothing can be queued
         behind the stop item, where it would be silently dropped.
         """
-        with self._submit_lock:
-            if closing:
-                if self._closed:
-                    return
-                self._closed = True
-            else:
+        # A submit blocked on a full queue holds the lock; bound that wait too.
+        if not self._submit_lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            raise StorageError(f"another caller kept the queue of {self._path} busy for "
+                               f"{timeout} s", call=call)
+        try:
+            self._put_locked(item, timeout, call=call, closing=closing)
+        finally:
+            self._submit_lock.release()
+
+    def _put_locked(self, item: Any, timeout: Optional[float], *, call: str,
+                    closing: bool) -> None:
+        if closing:
+            if self._closed:
+                return
+            self._closed = True
+        else:
+            self._raise_if_failed()
+            if self._thread is None or self._closed:
+                raise WriterStateError(f"writer for {self._path} is not running", call=call)
+        try:
+            self._queue.put_nowait(item)
+            return
+        except queue.Full:
+            pass
+        with self._stats_lock:
+            self._stats.blocked_submits += 1
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if not closing:
                 self._raise_if_failed()
-                if self._thread is None or self._closed:
-                    raise WriterStateError(f"writer for {self._path} is not running", call=call)
+            if not self.running:
+                raise WriterStateError(f"writer for {self._path} is not running", call=call)
+            wait = _POLL_S if deadline is None else min(_POLL_S, deadline - time.monotonic())
+            if wait <= 0:
+                if closing:
+                    # Let a later close() try again.
+                    self._closed = False
+                raise StorageError(f"queue of {self._path} stayed full for {timeout} s "
+                                   f"({self._queue.maxsize} frames)", call=call)
             try:
-                self._queue.put_nowait(item)
+                self._queue.put(item, timeout=wait)
                 return
             except queue.Full:
-                pass
-            with self._stats_lock:
-                self._stats.blocked_submits += 1
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                if not closing:
-                    self._raise_if_failed()
-                if not self.running:
-                    raise WriterStateError(f"writer for {self._path} is not running", call=call)
-                wait = _POLL_S if deadline is None else min(_POLL_S, deadline - time.monotonic())
-                if wait <= 0:
-                    if closing:
-                        # Let a later close() try again.
-                        self._closed = False
-                    raise StorageError(f"queue of {self._path} stayed full for {timeout} s "
-                                       f"({self._queue.maxsize} frames)", call=call)
-                try:
-                    self._queue.put(item, timeout=wait)
-                    return
-                except queue.Full:
-                    continue
+                continue
 
     # -- writer thread -----------------------------------------------------
     def _run(self) -> None:

@@ -9,8 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "sim_internal.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 #define MAX_REGIONS 16
 #define FULL_COPY_LIMIT_BPS 1.0e9   /* above this, reuse slot content (see frames.c) */
@@ -226,12 +232,27 @@ PV_EXPORT rs_bool pl_exp_setup_cont(int16 hcam, uns16 rgn_total, const rgn_type 
 
 /* -------------------------------------------------------------- start */
 
+/* The vendor library locks the caller's buffer for DMA at start, which faults
+ * every page in.  Doing the same here (contents untouched) keeps page faults
+ * out of the producer, which would otherwise miss the rate on its first lap
+ * through a freshly allocated multi-GB buffer.  Best effort: old kernels
+ * reject the advice and the producer then faults pages in as it goes. */
+static void prefault(void *buffer, size_t bytes)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)buffer + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t end = ((uintptr_t)buffer + bytes) & ~((uintptr_t)page - 1);
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+}
+
 static int launch(sim_camera *cam, void *buffer, uns32 capacity)
 {
     sim_acq *a = &cam->acq;
     sim_faults_snapshot(&a->faults);
     a->buffer = buffer;
     a->capacity = capacity;
+    prefault(buffer, (size_t)capacity * a->frame_bytes);
     a->stall_at = a->faults.stall_after;
     if (a->faults.intermittent_stall > 0.0) {
         double u = (double)(sim_faults_next_random() >> 11) / 9007199254740992.0;
@@ -341,8 +362,9 @@ PV_EXPORT rs_bool pl_exp_start_cont(int16 hcam, void *pixel_stream, uns32 size)
 
 /* ------------------------------------------------------------- status */
 
-static int16 driver_status(const sim_acq *a)
+static int16 driver_status(sim_camera *cam)
 {
+    const sim_acq *a = &cam->acq;
     switch (a->state) {
     case ACQ_RUNNING: {
         if (a->waiting_trigger)
@@ -356,7 +378,9 @@ static int16 driver_status(const sim_acq *a)
         return now < a->cur_bof_ns ? EXPOSURE_IN_PROGRESS : READOUT_IN_PROGRESS;
     }
     case ACQ_DONE:
-        return READOUT_COMPLETE;
+        /* Complete once every frame's callbacks have run, so a client that
+         * polls for completion has also seen all its EOF callbacks. */
+        return sim_cb_drained(cam) ? READOUT_COMPLETE : READOUT_IN_PROGRESS;
     default:
         return READOUT_NOT_ACTIVE;
     }
@@ -376,7 +400,7 @@ PV_EXPORT rs_bool pl_exp_check_status(int16 hcam, int16 *status, uns32 *bytes_ar
     if (!cam)
         return PV_FAIL;
     sim_acq *a = &cam->acq;
-    *status = driver_status(a);
+    *status = driver_status(cam);
     if (has_buffer(a) && a->kind == ACQ_KIND_SEQ)
         *bytes_arrived = (uns32)a->latest_nr * a->frame_bytes;
     else if (has_buffer(a))
@@ -401,7 +425,7 @@ static rs_bool cont_status(int16 hcam, int16 *status, uns32 *bytes, uns32 *buffe
     if (!has_buffer(a) || a->kind != ACQ_KIND_CONT) {
         rc = PL_ERR_BUFFER_SIZE_INVALID;   /* "Zero frames in buffer": nothing configured */
     } else {
-        *status = driver_status(a);
+        *status = driver_status(cam);
         if (a->state == ACQ_RUNNING && a->latest_nr > a->consumed)
             *status = FRAME_AVAILABLE;
         *bytes = (uns32)(a->latest_nr % a->capacity) * a->frame_bytes;

@@ -128,6 +128,16 @@ static void wait_idle_locked(sim_cbthread *t)
     t->waiters--;
 }
 
+int sim_cb_drained(sim_camera *cam)
+{
+    sim_cbthread *t = &cam->cb;
+    pthread_mutex_lock(&t->mtx);
+    int self = t->running && pthread_equal(pthread_self(), t->thread);
+    int drained = t->count == 0 && (!t->in_callback || self);
+    pthread_mutex_unlock(&t->mtx);
+    return drained;
+}
+
 void sim_cb_post(sim_camera *cam, int32 event, const FRAME_INFO *info)
 {
     sim_cbthread *t = &cam->cb;

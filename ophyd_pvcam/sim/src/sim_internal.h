@@ -176,6 +176,8 @@ void sim_cb_stop(struct sim_camera *cam);
 void sim_cb_post(struct sim_camera *cam, int32 event, const FRAME_INFO *info);
 void sim_cb_flush_and_wait(struct sim_camera *cam);
 int sim_cb_is_callback_thread(struct sim_camera *cam);
+/* 1 when no event is queued and no callback runs (other than the caller's own). */
+int sim_cb_drained(struct sim_camera *cam);
 
 /* ---- frames (frames.c) ---- */
 typedef struct sim_content {
