@@ -1,8 +1,18 @@
-"""Sphinx configuration of the ophyd-pvcam documentation (built with -W in the test suite)."""
+"""Sphinx configuration of the ophyd-pvcam documentation.
+
+Build: ``sphinx-build -W --keep-going -b html docs docs/_build/html`` (the test
+suite runs exactly this, tests/test_docs.py, and fails on any warning).
+
+Pages are Markdown (MyST); the reference pages under ``reference/`` are
+reStructuredText because autodoc emits reStructuredText. The reference is
+generated from the docstrings (numpydoc style) at build time.
+"""
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.abspath(os.path.join(HERE, "..")))
+sys.path.insert(0, os.path.join(HERE, "_ext"))
 
 project = "ophyd-pvcam"
 author = "ophyd-pvcam developers"
@@ -11,16 +21,21 @@ release = "0.1.0"
 
 extensions = [
     "sphinx.ext.autodoc",
-    "sphinx.ext.intersphinx",
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_parser",
+    "cli_help",  # docs/_ext/cli_help.py: ``ophyd-pvcam ... --help`` rendered at build time
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build"]
-myst_heading_anchors = 3
+exclude_patterns = ["_build", "_ext", "images/*.py"]
+root_doc = "index"
 
-autodoc_default_options = {"members": True, "show-inheritance": True}
+myst_heading_anchors = 3
+myst_enable_extensions = ["colon_fence", "deflist"]
+
+# Members are asked for on each reference page (``:members:``), so that package
+# pages can show their docstring and a table without repeating every class.
+autodoc_default_options = {"show-inheritance": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
@@ -28,8 +43,8 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 # numpydoc validation stays off here; tests/test_docs.py checks the reference's coverage.
 
-# Types named in docstrings that live in packages without our inventory.
 nitpicky = False
 suppress_warnings = ["myst.header"]
 html_theme = "alabaster"
 html_static_path = []
+html_title = "ophyd-pvcam"

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.sdk.errors import PVCAMError
+from ophyd_pvcam.storage.paths import DATA_DIR_ENV, default_data_dir
 
 if TYPE_CHECKING:  # tiled is imported lazily: it costs ~2 s, and the IOC/CLI rarely need it
     from bluesky_tiled_plugins import TiledWriter
@@ -80,7 +81,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Environment variable that overrides :func:`default_path`.
-DATA_DIR_ENV = "PVCAM_DATA_DIR"
 #: Root-node spec that makes the Tiled client a ``CatalogOfBlueskyRuns``
 #: (``client[-1]``, scan_id lookup, ``.v1``). A dict, not a ``Spec``: see above.
 CATALOG_SPEC: dict[str, str] = {"name": "CatalogOfBlueskyRuns", "version": "3.0"}
@@ -115,13 +115,7 @@ def default_path() -> Path:
         absolute path, as the XDG spec requires) or
         ``~/.local/share/ophyd-pvcam``. Not created here.
     """
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser().absolute()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    # The XDG spec says relative values are invalid and must be ignored.
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
-    return base / "ophyd-pvcam"
+    return default_data_dir()
 
 
 def _root(path: Optional[PathLike]) -> Path:

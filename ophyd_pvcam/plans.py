@@ -85,8 +85,12 @@ def fly_stream(detectors: Sequence[Any], num_frames: Optional[int] = None, *,
                                                     flush_period=flush_period,
                                                     stream_name="primary")
         except BaseException:
-            # Register every frame captured before the failure, then re-raise.
+            # Register every frame captured before the failure, then re-raise:
+            # stop the detectors still acquiring (an abort), which puts their
+            # last frames into the file, and collect once more.
             try:
+                for det in detectors:
+                    yield from bps.stop(det)
                 yield from bps.collect(*detectors, name="primary")
             except Exception:  # noqa: BLE001 - the original failure is what must propagate
                 logger.exception("fly_stream: the final collect after a failure failed")

@@ -131,6 +131,7 @@ class Acquisition:
         self._run_done = threading.Event()
         self._cancel_reason: Optional[str] = None
         self._cancel_error: Optional[BaseException] = None
+        self._cancel_fails = True
         self._delivered = 0
         self._lost_before_runs = 0   # exact counts of finished stream runs
         self._lost_this_run = 0      # live count (sum of lost_before) of the current run
@@ -234,8 +235,11 @@ class Acquisition:
                 return
             self._phase = AcquisitionPhase.PAUSED
             stream = self._stream
-        logger.info("%s: pausing the acquisition after %d frames", self.name, self._delivered)
         stream.stop()
+        # Every frame captured before the pause goes into the file now, so a
+        # collect during the pause (or a final one after an abort) sees it.
+        self._writer.flush(_FLUSH_TIMEOUT_S)
+        logger.info("%s: paused the acquisition after %d frames", self.name, self._delivered)
         self._wake.set()
 
     def resume(self) -> None:
@@ -266,27 +270,33 @@ class Acquisition:
             self._phase = AcquisitionPhase.RUNNING
         self._wake.set()
 
-    def cancel(self, reason: str, error: Optional[BaseException] = None) -> None:
-        """Stop and fail the status (frames so far stay in the file).
+    def cancel(self, reason: str, error: Optional[BaseException] = None, *,
+               fail: bool = True) -> None:
+        """Stop the acquisition; frames captured so far stay in the file.
 
         Parameters
         ----------
         reason : str
-            Why; becomes the :class:`AcquisitionError` message.
+            Why (logged; the :class:`AcquisitionError` message when failing).
         error : BaseException, optional
             Fail with this error instead.
+        fail : bool
+            True: the status fails. False: it finishes with the frames
+            captured so far (used by unstage: the plan is over, and a failure
+            now would replace the RunEngine's own outcome, e.g. an abort).
         """
         with self._lock:
             if self.done:
                 return
             self._cancel_reason = reason
             self._cancel_error = error
+            self._cancel_fails = fail
             stream = self._stream
         if stream is not None:
             stream.stop()
         self._wake.set()
         if self._thread is None:
-            self._end_with_error(self._cancelled_error())
+            self._end_cancelled()
 
     def join(self, timeout: Optional[float] = None) -> None:
         """Wait for the monitor thread to end (no-op from the monitor thread itself).
@@ -340,7 +350,7 @@ class Acquisition:
                     f"{self.name}: stream ended {state.name}", None, "stream"))
                 return
             if cancel is not None:
-                self._end_with_error(self._cancelled_error())
+                self._end_cancelled()
                 return
             if phase is AcquisitionPhase.PAUSED:
                 continue  # resume() starts a new run
@@ -369,10 +379,16 @@ class Acquisition:
         self._lost_this_run = 0
         self._report()
 
-    def _cancelled_error(self) -> BaseException:
-        return self._cancel_error or AcquisitionError(
-            f"{self.name}: acquisition stopped ({self._cancel_reason}) after "
-            f"{self._delivered} frames", None, "stop")
+    def _end_cancelled(self) -> None:
+        if self._cancel_fails:
+            self._end_with_error(self._cancel_error or AcquisitionError(
+                f"{self.name}: acquisition stopped ({self._cancel_reason}) after "
+                f"{self._delivered} frames", None, "stop"))
+            return
+        logger.warning("%s: acquisition ended (%s) after %d%s frames", self.name,
+                       self._cancel_reason, self._delivered,
+                       "" if self.target is None else f" of {self.target}")
+        self._end_ok(partial=True)
 
     def _report(self) -> None:
         self.status.update(self._writer.frames_written)
@@ -391,14 +407,14 @@ class Acquisition:
             except Exception:  # noqa: BLE001 - the original error is what the status reports
                 logger.exception("%s: stopping the stream failed", self.name)
 
-    def _end_ok(self) -> None:
+    def _end_ok(self, *, partial: bool = False) -> None:
         try:
             self._writer.flush(_FLUSH_TIMEOUT_S)
         except BaseException as exc:  # noqa: BLE001 - becomes the status's error
             self._end_with_error(exc)
             return
         self._report()
-        if self.target is not None and self._delivered < self.target:
+        if not partial and self.target is not None and self._delivered < self.target:
             self._end_with_error(AcquisitionError(
                 f"{self.name}: stream completed with {self._delivered} of {self.target} frames",
                 None, "stream"))

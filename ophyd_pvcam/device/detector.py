@@ -263,9 +263,9 @@ class PVCAMDetector(Device):
     def _refuse_while_armed(self, signal: Any, value: Any) -> None:
         if self._armed:
             raise ValidationError(
-                f"cannot change {signal.name} while {self.name} is staged (the file's frame "
-                f"shape and type are fixed); unstage first or put it in stage_sigs",
-                None, signal.attr)
+                f"cannot change {signal.name} while {self.name} is staged (the staging's file "
+                f"and documents are fixed); unstage first or put it in stage_sigs",
+                None, signal.attr_name)
 
     def _asset_mode_changed(self, *args: Any, **kwargs: Any) -> None:
         # get_index() exists only in stream mode: bluesky treats a device with
@@ -327,12 +327,14 @@ class PVCAMDetector(Device):
         errors: list[BaseException] = []
         acquisition = self._acquisition
         if acquisition is not None:
-            _collect(errors, acquisition.cancel, "unstaged")
+            # The plan is over: end a pending status with the frames so far
+            # rather than failing it, which would replace the RunEngine's own
+            # outcome (an abort, a stop) with a FailedStatus.
+            _collect(errors, lambda: acquisition.cancel("unstaged", fail=False))
             _collect(errors, acquisition.join, 30.0)
         _collect(errors, self._writer.close)
         with self._lock:
             self._armed = False
-            self._acquisition = None
         try:
             result = super().unstage()
         except BaseException as exc:
@@ -588,7 +590,11 @@ class PVCAMDetector(Device):
 
     # -- interruptions -----------------------------------------------------------
     def stop(self, *, success: bool = False) -> None:
-        """Stop any acquisition (its status fails); the file stays open until unstage.
+        """Stop acquiring now; returns once the frames captured are in the file.
+
+        A fly ends like :meth:`complete` of an unbounded stream: its status
+        finishes with the frames captured so far. A trigger's status fails
+        (its point is incomplete). The file stays open until unstage.
 
         Parameters
         ----------
@@ -597,7 +603,8 @@ class PVCAMDetector(Device):
         """
         acquisition = self._acquisition
         if acquisition is not None and not acquisition.done:
-            acquisition.cancel("stop() called")
+            acquisition.cancel("stop() called", fail=self._mode != "fly")
+            acquisition.join(60.0)
 
     def pause(self) -> None:
         """RunEngine pause: a fly stops acquiring until :meth:`resume` (same file).

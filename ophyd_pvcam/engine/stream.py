@@ -27,27 +27,22 @@ from __future__ import annotations
 
 import enum
 import logging
-import math
 import threading
 import time
 from typing import Any, Callable, Iterator, Optional, Union
 
-from ophyd_pvcam.engine.bufmode import REJECTED_MODES, mode_name, parse_buffer_mode
-from ophyd_pvcam.engine.delivery import END, OVERFLOW_POLICIES, FrameQueue
+from ophyd_pvcam.engine.bufmode import REJECTED_MODES, mode_name
+from ophyd_pvcam.engine.delivery import END, FrameQueue
 from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameloop import FrameLoop, Outcome
-from ophyd_pvcam.engine.health import HealthMonitor, default_stall_timeout
+from ophyd_pvcam.engine.health import HealthMonitor
 from ophyd_pvcam.engine.stats import StatsRecorder, StreamStats
+from ophyd_pvcam.engine.streamopts import StreamOptions
 
 __all__ = ["Stream", "StreamState", "rejected_buffer_modes"]
 
 logger = logging.getLogger(__name__)
-
-#: Polling-mode status interval bounds (seconds): half a frame period, clamped.
-MIN_POLL_INTERVAL = 0.0005
-MAX_POLL_INTERVAL = 0.010
-
 
 class StreamState(enum.Enum):
     """Where a stream is in its life."""
@@ -152,26 +147,13 @@ class Stream:
                  overflow: str = "block", max_frames: Optional[int] = None,
                  poll_interval: Optional[float] = None, lost_numbers_cap: int = 1000) -> None:
         self.camera = camera
-        self._forced_mode = parse_buffer_mode(buffer_mode)
-        self.use_callbacks = bool(use_callbacks)
-        self.buffer_seconds = _number("buffer_seconds", buffer_seconds, minimum=0.0)
-        self.min_buffer_frames = _integer("min_buffer_frames", min_buffer_frames, minimum=2)
-        self.memory_budget = (None if memory_budget is None
-                              else _integer("memory_budget", memory_budget, minimum=1))
-        self.stall_timeout = (None if stall_timeout is None
-                              else _number("stall_timeout", stall_timeout, positive=True))
-        self.stall_count = _integer("stall_count", stall_count, minimum=1)
-        self.max_recoveries = _integer("max_recoveries", max_recoveries, minimum=0)
-        self.queue_size = _integer("queue_size", queue_size, minimum=1)
-        if overflow not in OVERFLOW_POLICIES:
-            raise ValidationError(f"overflow must be one of {OVERFLOW_POLICIES}, got {overflow!r}",
-                                  None, "overflow")
-        self.overflow = overflow
-        self.max_frames = None if max_frames is None else _integer("max_frames", max_frames,
-                                                                   minimum=1)
-        self.poll_interval = (None if poll_interval is None
-                              else _number("poll_interval", poll_interval, positive=True))
-        self.lost_numbers_cap = _integer("lost_numbers_cap", lost_numbers_cap, minimum=0)
+        #: The validated options (:class:`~ophyd_pvcam.engine.streamopts.StreamOptions`).
+        self.options = StreamOptions(
+            buffer_mode=buffer_mode, use_callbacks=use_callbacks, buffer_seconds=buffer_seconds,
+            min_buffer_frames=min_buffer_frames, memory_budget=memory_budget,
+            stall_timeout=stall_timeout, stall_count=stall_count, max_recoveries=max_recoveries,
+            queue_size=queue_size, overflow=overflow, max_frames=max_frames,
+            poll_interval=poll_interval, lost_numbers_cap=lost_numbers_cap)
         self._lock = threading.RLock()
         self._state = StreamState.IDLE
         self._error: Optional[BaseException] = None
@@ -303,22 +285,22 @@ class Stream:
         camera = self.camera
         with self._lock:
             settings = camera.acquisition_settings()
-            stall_timeout = self.stall_timeout or default_stall_timeout(settings.frame_period_s)
-            poll_interval = self.poll_interval or min(
-                MAX_POLL_INTERVAL, max(MIN_POLL_INTERVAL, settings.frame_period_s / 2))
-            health = HealthMonitor(stall_timeout=stall_timeout, stall_count=self.stall_count,
-                                   max_recoveries=self.max_recoveries,
-                                   lost_numbers_cap=self.lost_numbers_cap, camera=camera.name)
+            opts = self.options
+            health = HealthMonitor(stall_timeout=opts.stall_timeout_for(settings.frame_period_s),
+                                   stall_count=opts.stall_count,
+                                   max_recoveries=opts.max_recoveries,
+                                   lost_numbers_cap=opts.lost_numbers_cap, camera=camera.name)
             stats = StatsRecorder()
-            queue = FrameQueue(self.queue_size, self.overflow)
+            queue = FrameQueue(opts.queue_size, opts.overflow)
             run_ref: list[_Run] = []
             loop = FrameLoop(camera, settings, health=health, stats=stats,
                              deliver=lambda frame: self._deliver(run_ref[0], frame),
-                             forced_mode=self._forced_mode, use_callbacks=self.use_callbacks,
-                             buffer_seconds=self.buffer_seconds,
-                             min_buffer_frames=self.min_buffer_frames,
-                             memory_budget=self.memory_budget, pool_capacity=self.queue_size + 4,
-                             max_frames=self.max_frames, poll_interval=poll_interval)
+                             forced_mode=opts.forced_mode, use_callbacks=opts.use_callbacks,
+                             buffer_seconds=opts.buffer_seconds,
+                             min_buffer_frames=opts.min_buffer_frames,
+                             memory_budget=opts.memory_budget, pool_capacity=opts.queue_size + 4,
+                             max_frames=opts.max_frames,
+                             poll_interval=opts.poll_interval_for(settings.frame_period_s))
             run = _Run(loop, health, stats, queue, self._consumers)
             run_ref.append(run)
             camera.begin_acquisition("stream")
@@ -447,7 +429,8 @@ class Stream:
         run = self._run
         name = getattr(self.camera, "name", "")
         if run is None:
-            return StreamStats(camera=name, state=self._state.name, use_callbacks=self.use_callbacks)
+            return StreamStats(camera=name, state=self._state.name,
+                               use_callbacks=self.options.use_callbacks)
         loop, health, rec = run.loop, run.health, run.stats
         started = rec.started_monotonic
         end = run.ended_monotonic if run.ended_monotonic is not None else time.monotonic()
@@ -554,25 +537,3 @@ def _call_done(callback: Callable[[Stream], Any], stream: Stream) -> None:
     except Exception:
         logger.exception("done callback %r of %r raised", callback, stream)
 
-
-def _number(name: str, value: Any, *, minimum: Optional[float] = None,
-            positive: bool = False) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a number, got {value!r}", None, name) from None
-    if not math.isfinite(number) or (positive and number <= 0) or (
-            minimum is not None and number < minimum):
-        bound = "> 0" if positive else f">= {minimum}"
-        raise ValidationError(f"{name} must be a finite number {bound}, got {value!r}", None, name)
-    return number
-
-
-def _integer(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) and not (
-            hasattr(value, "__index__")):
-        raise ValidationError(f"{name} must be an integer, got {value!r}", None, name)
-    number = int(value)
-    if number < minimum:
-        raise ValidationError(f"{name} must be >= {minimum}, got {value!r}", None, name)
-    return number

@@ -125,7 +125,9 @@ CAM_SETTINGS = (
     SettingSpec("StallTimeout", "stall_timeout", 0.0, kwargs=dict(units="s", precision=3)),
     SettingSpec("StallCount", "stall_count", 3),
     SettingSpec("MaxRecoveries", "max_recoveries", 0),
-    SettingSpec("SimFaults", "sim_faults", "", kwargs=dict(dtype=ChannelType.CHAR)),
+    # DBR_STRING, not a CHAR waveform: caproto's server cannot take an empty
+    # string written to a CHAR waveform, and "" is how faults are cleared.
+    SettingSpec("SimFaults", "sim_faults", "", kwargs=dict(dtype=str)),
 )
 
 #: Read-only records backed by a camera parameter: record -> (parameter, attribute, scale).

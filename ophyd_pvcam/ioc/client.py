@@ -45,6 +45,7 @@ import numpy as np
 from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO, Signal
 from ophyd.status import DeviceStatus, Status
+from ophyd.utils.errors import InvalidState
 
 from ophyd_pvcam.device import signals as S
 from ophyd_pvcam.device.status import FrameProgressStatus
@@ -544,8 +545,7 @@ class RemotePVCAMDetector(Device):
             self._put_acquire(run)
         except Exception as exc:  # noqa: BLE001 - reported through the status
             logger.error("%s: could not start acquiring: %s", self.name, exc)
-            if not status.done:
-                status.set_exception(exc)
+            _end(status, exc)
         return status
 
     def _put_acquire(self, run: _Run) -> None:
@@ -559,12 +559,9 @@ class RemotePVCAMDetector(Device):
             error = self._server_outcome(run)
         except Exception as exc:  # noqa: BLE001 - reading the outcome failed: that is the outcome
             error = exc
-        if run.paused and error is None or run.status.done:
+        if run.paused and error is None:
             return
-        if error is not None:
-            run.status.set_exception(error)
-        else:
-            run.status.set_finished()
+        _end(run.status, error)
 
     def _server_outcome(self, run: _Run) -> Optional[BaseException]:
         cam, hdf = self.cam, self.hdf1
@@ -748,13 +745,20 @@ class RemotePVCAMDetector(Device):
 
     def _finish_kickoff(self, kickoff_status: DeviceStatus, fly_status: Status) -> None:
         """Kickoff is done when the server reports Acquire (or the fly already ended)."""
+        settling = threading.Lock()
+        settled: list[bool] = []
+
         def settle(error: Optional[BaseException] = None) -> None:
-            if kickoff_status.done:
-                return
-            if error is not None:
-                kickoff_status.set_exception(error)
-            else:
-                kickoff_status.set_finished()
+            # Called from the CA monitor thread and from the fly's callbacks;
+            # ophyd marks a status done only after set_finished() returned.
+            with settling:
+                if settled or kickoff_status.done:
+                    return
+                settled.append(True)
+                if error is not None:
+                    kickoff_status.set_exception(error)
+                else:
+                    kickoff_status.set_finished()
 
         def acquiring(value: Any = None, **kwargs: Any) -> None:
             if value in (1, "Acquire"):
@@ -826,13 +830,24 @@ class RemotePVCAMDetector(Device):
         if run.target:
             remaining = run.initial + run.target - self._assets.frames_written
             if remaining <= 0:
-                run.status.set_finished()
+                _end(run.status, None)
                 return
         try:
             self._configure(remaining)
             self._put_acquire(run)
         except Exception as exc:  # noqa: BLE001 - reported through the status
-            run.status.set_exception(exc)
+            _end(run.status, exc)
+
+
+def _end(status: Status, error: Optional[BaseException]) -> None:
+    """Finish or fail ``status`` unless something (e.g. its timeout) already ended it."""
+    try:
+        if error is None:
+            status.set_finished()
+        else:
+            status.set_exception(error)
+    except InvalidState:
+        logger.debug("%r already ended; not ending it again with %r", status, error)
 
 
 def _wait_quietly(status: Status, timeout: float) -> None:

@@ -222,7 +222,21 @@ class CheckedSignal(EpicsSignal):
         return status
 
 
-class RegionSignal(Signal):
+class _Composite(Signal):
+    """A value computed from other signals: read it before describing it."""
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """Describe the current value (read first: ophyd infers dtype and shape from it).
+
+        Returns
+        -------
+        dict
+        """
+        self.get()
+        return super().describe()
+
+
+class RegionSignal(_Composite):
     """``roi``: ``(x, y, width, height)`` over ``MinX``/``MinY``/``SizeX``/``SizeY``.
 
     ``set`` moves the origin to 0 first, then sets the size, then the origin,
@@ -288,7 +302,7 @@ class RegionSignal(Signal):
         return _sequence(self, steps)
 
 
-class PairSignal(Signal):
+class PairSignal(_Composite):
     """A pair of records as one tuple (``binning``: BinX/BinY; ``sensor_size``).
 
     Parameters
@@ -336,7 +350,7 @@ class PairSignal(Signal):
         return _sequence(self, steps)
 
 
-class SensorSignal(Signal):
+class SensorSignal(_Composite):
     """``sensor``: ``"<model> (<chip>)"`` from ``Model_RBV`` and ``ChipName_RBV``.
 
     Parameters

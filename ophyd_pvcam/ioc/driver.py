@@ -301,6 +301,7 @@ class CameraDriver:
         self._acquiring = False
         self._stop_requested = False
         self._camera_settings: dict[str, Any] = {}
+        self._file_attributes: dict[str, Any] = {}
         self.simulated = _is_simulator(library)
         # Driver settings (areaDetector defaults where there is one).
         self.acquire_period = 0.0
@@ -616,6 +617,9 @@ class CameraDriver:
                 camera = self.open()
                 settings = camera.acquisition_settings()
                 self.capture.check_frame(settings.frame_shape, settings.dtype)
+                # Parameters must not be read while the camera acquires: take
+                # the file attributes now, not when the file opens at frame 1.
+                self._file_attributes = self._read_attributes(camera)
                 stream = Stream(camera, buffer_mode=BUFFER_MODES[self.buffer_mode],
                                 stall_timeout=self.stall_timeout or None,
                                 stall_count=self.stall_count,
@@ -785,10 +789,10 @@ class CameraDriver:
         return Region(**fields), (pair[0], pair[1])
 
     def _attributes(self) -> dict[str, Any]:
-        """Camera configuration stored in every file (best effort while acquiring)."""
-        camera = self._camera
-        if camera is None or camera.closed:
-            return {}
+        """Camera configuration stored in every file (snapshot of the acquisition start)."""
+        return dict(self._file_attributes)
+
+    def _read_attributes(self, camera: Camera) -> dict[str, Any]:
         info = camera.info
         return {"camera_name": self.name, "product": info.product, "serial": info.serial,
                 "chip": info.chip, "firmware": info.firmware,

@@ -6,6 +6,8 @@ Public names
     Appends :class:`~ophyd_pvcam.engine.frame.Frame` records to one NeXus/HDF5
     file per run and device from a dedicated thread (SWMR, chunk per frame,
     optional compression).
+:class:`FrameFile`
+    The synchronous, single-thread half of the writer (create, append, flush).
 :func:`make_file_path`, :func:`default_root`, :data:`DEFAULT_TEMPLATE`
     Where the file goes.
 :class:`StreamAssetComposer`, :class:`LegacyAssetComposer`, :func:`data_key`
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from .documents import HDF5_MIMETYPE, LegacyAssetComposer, StreamAssetComposer, data_key
 from .errors import FrameMismatchError, FrameNotAvailableError, StorageError, WriterStateError
+from .framefile import FrameFile
 from .handler import SPEC, PVCAMHDF5Handler, open_frame_file, read_frame_metadata
 from .hdf5 import HDF5FrameWriter, WriterStats
 from .layout import COMPRESSIONS, DATA_PATH, METADATA_GROUP, PER_FRAME_FIELDS
@@ -28,6 +31,7 @@ from .recovery import clear_swmr_flags
 __all__ = [
     "HDF5FrameWriter",
     "WriterStats",
+    "FrameFile",
     "make_file_path",
     "default_root",
     "DEFAULT_TEMPLATE",

@@ -14,7 +14,7 @@ from typing import Optional, Union
 
 from ophyd_pvcam.engine.errors import ValidationError
 
-__all__ = ["DEFAULT_TEMPLATE", "DATA_DIR_ENV", "default_root", "make_file_path"]
+__all__ = ["DEFAULT_TEMPLATE", "DATA_DIR_ENV", "default_data_dir", "default_root", "make_file_path"]
 
 #: Default file name template, relative to the root (``str.format`` fields:
 #: ``date`` (a datetime), ``run_uid``, ``device``).
@@ -26,25 +26,37 @@ DATA_DIR_ENV = "PVCAM_DATA_DIR"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def default_data_dir() -> Path:
+    """Return the ophyd-pvcam data directory (catalog and frames); not created here.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$PVCAM_DATA_DIR`` if set and non-empty, else
+        ``$XDG_DATA_HOME/ophyd-pvcam`` (when that is an absolute path, as the
+        XDG spec requires; relative values must be ignored), else
+        ``~/.local/share/ophyd-pvcam``. The local catalog
+        (:func:`ophyd_pvcam.catalog.default_path`) uses this same directory.
+    """
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser().absolute()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "ophyd-pvcam"
+
+
 def default_root() -> Path:
     """Return the default directory for frame files.
 
     Returns
     -------
     pathlib.Path
-        ``<data dir>/frames``, where the data dir is ``$PVCAM_DATA_DIR`` if set
-        and non-empty, else ``$XDG_DATA_HOME/ophyd-pvcam`` (when that is an
-        absolute path, as the XDG spec requires), else
-        ``~/.local/share/ophyd-pvcam``. This is the ``frames`` directory of
-        the default local catalog (:func:`ophyd_pvcam.catalog.frames_dir`),
-        i.e. its readable storage; the two rules must stay the same.
+        ``default_data_dir() / "frames"``: the ``frames`` directory of the
+        default local catalog (:func:`ophyd_pvcam.catalog.frames_dir`), i.e.
+        its readable storage.
     """
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser().absolute() / "frames"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
-    return base / "ophyd-pvcam" / "frames"
+    return default_data_dir() / "frames"
 
 
 def _safe_component(value: str, what: str) -> str:

@@ -19,7 +19,6 @@ from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.errors import AcquisitionError, CameraRemovedError, StallError
 from ophyd_pvcam.engine.stream import Stream, StreamState, rejected_buffer_modes
 from ophyd_pvcam.sdk import constants as C
-from ophyd_pvcam.sdk import load
 from ophyd_pvcam.sdk.errors import ConfigurationInvalidError, DeviceRemovedError
 
 # A run that should take well under a second may take this long on a loaded 2-core CI box.
@@ -27,11 +26,6 @@ GENEROUS = 60.0
 
 
 # ----------------------------------------------------------------- fixtures
-@pytest.fixture
-def library():
-    return load(simulated=True)
-
-
 @pytest.fixture
 def faults():
     """Set simulator faults for acquisitions started afterwards; cleared after the test."""
@@ -541,28 +535,24 @@ def test_100000_frame_small_roi_stream_loses_nothing(library, faults):
 
 
 @pytest.mark.slow
-def test_1000_frame_full_frame_kinetix_stream_loses_nothing(library, faults):
-    sim.set_cameras("kinetix")
-    try:
-        with Camera.open(library=library) as camera:
-            assert camera.sensor_size == (3200, 3200)
-            camera.exposure_time = 0.001
-            count = 1000
-            checked = [0]
+def test_1000_frame_full_frame_kinetix_stream_loses_nothing(open_model, faults):
+    camera = open_model("kinetix")
+    assert camera.sensor_size == (3200, 3200)
+    camera.exposure_time = 0.001
+    count = 1000
+    checked = [0]
 
-            def check(frame):
-                assert frame.data.shape == (3200, 3200)
-                if stamp(frame) != frame.frame_number:
-                    raise AssertionError(f"frame {frame.frame_number} holds {stamp(frame)}")
-                checked[0] += 1
-                stream.release(frame)
+    def check(frame):
+        assert frame.data.shape == (3200, 3200)
+        if stamp(frame) != frame.frame_number:
+            raise AssertionError(f"frame {frame.frame_number} holds {stamp(frame)}")
+        checked[0] += 1
+        stream.release(frame)
 
-            stream = Stream(camera, max_frames=count, queue_size=8)
-            stream.add_consumer(check)
-            stream.start()
-            assert stream.wait(600) is StreamState.COMPLETE
-            stats = stream.stats()
-    finally:
-        sim.set_cameras("prime-bsi")
+    stream = Stream(camera, max_frames=count, queue_size=8)
+    stream.add_consumer(check)
+    stream.start()
+    assert stream.wait(600) is StreamState.COMPLETE
+    stats = stream.stats()
     assert checked[0] == count
     assert stats.frames_delivered == count and stats.frames_lost == 0 and stats.overruns == 0

