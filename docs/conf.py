@@ -25,6 +25,8 @@ extensions = [
     "numpydoc",
     "myst_parser",
     "cli_help",  # docs/_ext/cli_help.py: ``ophyd-pvcam ... --help`` rendered at build time
+    "undocumented_data",  # docs/_ext/undocumented_data.py: constants without a doc comment
+    "ophyd_components",  # docs/_ext/ophyd_components.py: signal tables of ophyd devices
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "_ext", "images/*.py"]

@@ -217,3 +217,21 @@ def test_legacy_fly_reads_back_from_the_tiled_catalog(cam, RE, local_catalog):
     cam.asset_docs.put("legacy")
     (uid,) = RE(fly_stream([cam], 40))
     assert stamps(_images(local_catalog, uid)) == list(range(1, 41))
+
+
+def test_pause_and_resume_mid_count_keep_points_and_frames_aligned(cam, RE, local_catalog):
+    cam.exposure_time.put(0.005)
+    cam.frames_per_trigger.put(20)
+    pauser = _pause_soon(RE, delay=0.25)
+    with pytest.raises(RunEngineInterrupted):
+        RE(bp.count([cam], 5))
+    pauser.join()
+    RE.resume()
+    (start,) = _of(RE.docs, "start")
+    images = _images(local_catalog, start["uid"])
+    assert images.shape == (5, 20, 32, 64)
+    # The trigger replayed after the pause reused the point it interrupted:
+    # no orphan frames, every point is one whole acquisition.
+    assert [stamps(point) for point in images] == [list(range(1, 21))] * 5
+    metadata = read_frame_metadata(cam.file_path)
+    assert len(metadata["frame_number"]) == 100

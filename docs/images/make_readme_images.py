@@ -15,6 +15,8 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("PVCAM_LIBRARY", "sim")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -47,7 +49,9 @@ def main() -> None:
         finally:
             cam.close()
         frames = client[uid].v3["primary"]["cam_image"].read()
-        write_png(frames[-1], HERE / "frame.png")
+        frame = frames[-1]
+        # Background at the 1st percentile, the simulator's Gaussian spot unclipped.
+        write_png(frame, HERE / "frame.png", limits=(float(np.percentile(frame, 1)), float(frame.max())))
         catalog.close(folder)
 
     lines = [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", part).rstrip()

@@ -26,21 +26,18 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
-from ophyd import Component as Cpt
-from ophyd import Device, Signal
 from ophyd.status import DeviceStatus, Status
 
-from ophyd_pvcam import sdk
-from ophyd_pvcam.engine.bufmode import BUFFER_MODE_NAMES
 from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
-from ophyd_pvcam.engine.roi import Region
 from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE
 
 from . import signals as S
-from .controller import Acquisition, stream_factory
+from .signals import DetectorSignals
+from .acquisition import Acquisition
+from .controller import CameraController
 from .status import FrameProgressStatus
-from .writer import ASSET_MODES, AssetWriter, image_data_key
+from .writer import AssetWriter, image_data_key
 
 __all__ = ["PVCAMDetector", "FLY_STREAM_HINT"]
 
@@ -51,24 +48,7 @@ FLY_STREAM_HINT = ("use ophyd_pvcam.plans.fly_stream([{name}]) (bluesky.plans.fl
                    "stages nor declares the stream)")
 
 
-def _roi_tuple(region: Region) -> tuple[int, int, int, int]:
-    return (region.x, region.y, region.width, region.height)
-
-
-def _speed_info(camera: Camera) -> tuple[str, str]:
-    """Return the names of the current speed and gain (from the port/speed/gain table)."""
-    table = camera.port_speed_gain_table()
-    port = table.get(camera.readout_port, {})
-    speed_index, gain_index = camera.speed_index, camera.gain_index
-    for speed in port.get("speeds", []):
-        if speed.get("index") == speed_index:
-            gain_name = next((g.get("name", "") for g in speed.get("gains", [])
-                              if g.get("index") == gain_index), "")
-            return str(speed.get("name", "")), str(gain_name)
-    return "", ""
-
-
-class PVCAMDetector(Device):
+class PVCAMDetector(DetectorSignals):
     """A PVCAM camera as an ophyd device (step and fly scans, HDF5 files).
 
     The camera is opened at construction, so every setting reads back its
@@ -109,65 +89,11 @@ class PVCAMDetector(Device):
     run. Otherwise (or without a RunEngine) a fresh uuid names the file.
     """
 
-    # -- camera settings (configuration) -----------------------------------
-    exposure_time = Cpt(S.CameraSignal, attr="exposure_time", kind="config",
-                        doc="exposure time [s]")
-    roi = Cpt(S.CameraSignal, attr="roi", kind="config", from_camera=_roi_tuple,
-              doc="region of interest (x, y, width, height) in unbinned sensor pixels")
-    binning = Cpt(S.CameraSignal, attr="binning", kind="config", from_camera=tuple,
-                  doc="(serial, parallel) binning")
-    readout_port = Cpt(S.CameraSignal, attr="readout_port", kind="config",
-                       doc="readout port name")
-    speed_index = Cpt(S.CameraSignal, attr="speed_index", kind="config")
-    gain_index = Cpt(S.CameraSignal, attr="gain_index", kind="config")
-    clear_mode = Cpt(S.CameraSignal, attr="clear_mode", kind="config")
-    exposure_mode = Cpt(S.CameraSignal, attr="exposure_mode", kind="config",
-                        doc="trigger mode ('internal', 'software_edge', ...)")
-    temperature_setpoint = Cpt(S.CameraSignal, attr="temperature_setpoint", kind="config",
-                               doc="cooling setpoint [deg C]")
-    temperature = Cpt(S.CameraSignal, attr="temperature", read_only=True, kind="normal",
-                      doc="sensor temperature [deg C]")
-    # -- what is needed to interpret a frame (configuration, read-only) ------
-    camera_name = Cpt(S.CameraSignal, attr="name", read_only=True, kind="config")
-    sensor = Cpt(S.CameraSignal, attr="info", read_only=True, kind="config",
-                 from_camera=lambda info: f"{info.product} ({info.chip})".strip())
-    serial_number = Cpt(S.CameraSignal, attr="info", read_only=True, kind="config",
-                        from_camera=lambda info: info.serial)
-    sensor_size = Cpt(S.CameraSignal, attr="sensor_size", read_only=True, kind="config",
-                      from_camera=tuple)
-    bit_depth = Cpt(S.CameraSignal, attr="bit_depth", read_only=True, kind="config")
-    speed_name = Cpt(S.CameraSignal, attr="_speed_gain", read_only=True, kind="config",
-                     from_camera=lambda names: names[0])
-    gain_name = Cpt(S.CameraSignal, attr="_speed_gain", read_only=True, kind="config",
-                    from_camera=lambda names: names[1])
-    # -- acquisition options (configuration) --------------------------------
-    frames_per_trigger = Cpt(S.SettingSignal, value=1,
-                             validator=S.positive_int("frames_per_trigger"), kind="config")
-    stream_length = Cpt(S.SettingSignal, value=0,
-                        validator=S.non_negative_int("stream_length"), kind="config",
-                        doc="frames per fly; 0 = until complete() stops it")
-    buffer_mode = Cpt(S.SettingSignal, value="auto",
-                      validator=S.one_of("buffer_mode", tuple(BUFFER_MODE_NAMES)), kind="config")
-    stall_timeout = Cpt(S.SettingSignal, value=0.0,
-                        validator=S.seconds_or_auto("stall_timeout"), kind="config",
-                        doc="seconds without a frame that count as one timeout (0: automatic, "
-                            "max(2 s, 10 frame periods))")
-    stall_count = Cpt(S.SettingSignal, value=3, validator=S.positive_int("stall_count"),
-                      kind="config", doc="consecutive timeouts that make a stall")
-    asset_docs = Cpt(S.SettingSignal, value="stream",
-                     validator=S.one_of("asset_docs", ASSET_MODES), kind="config")
-    # -- data ---------------------------------------------------------------
-    frames_lost = Cpt(Signal, value=0, kind="normal",
-                      doc="frames the camera produced that never arrived, this staging")
-    frames_written = Cpt(Signal, value=0, kind="normal",
-                         doc="frames in this staging's file")
-    image = Cpt(S.ExternalImage, kind="normal")
-
     def __init__(self, name: str, camera_name: Optional[str] = None,
                  write_path: Union[str, os.PathLike, None] = None, *, library: Any = None,
                  asset_docs: str = "stream", file_template: str = DEFAULT_TEMPLATE,
                  compression: Optional[str] = None, flush_interval: float = 0.2, **kwargs: Any):
-        self._camera: Optional[Camera] = None
+        self._controller: Optional[CameraController] = None
         super().__init__("", name=name, **kwargs)
         if write_path is None:
             from ophyd_pvcam.catalog import frames_dir
@@ -179,7 +105,6 @@ class PVCAMDetector(Device):
                                    flush_interval=flush_interval)
         self._lock = threading.RLock()
         self._armed = False
-        self._settings: Any = None
         self._mode: Optional[str] = None           # "step" or "fly" within one staging
         self._declared = False                      # describe_collect() seen since stage
         self._points_read = 0
@@ -191,8 +116,7 @@ class PVCAMDetector(Device):
         self.asset_docs.subscribe(self._asset_mode_changed, run=False)
         self.asset_docs.put(asset_docs)
         self._asset_mode_changed()
-        self._camera = Camera.open(camera_name, library=_load_library(library))
-        self._speed_gain_cache: Optional[tuple[Any, tuple[str, str]]] = None
+        self._controller = CameraController(name, camera_name, library)
         for signal in (self.roi, self.binning, self.readout_port, self.speed_index,
                        self.gain_index, self.asset_docs):
             signal._guard = self._refuse_while_armed
@@ -201,25 +125,15 @@ class PVCAMDetector(Device):
     @property
     def camera(self) -> Camera:
         """The open engine :class:`~ophyd_pvcam.engine.camera.Camera`."""
-        if self._camera is None or self._camera.closed:
+        if self._controller is None:
             raise AcquisitionError(f"{self.name}: the camera is closed", None, "camera")
-        return self._camera
+        return self._controller.camera
 
     def _camera_for(self, signal: Any) -> Optional[Any]:
-        camera = self._camera
-        if camera is None or camera.closed:
+        controller = self._controller
+        if controller is None or not controller.is_open:
             return None
-        if signal.attr == "_speed_gain":
-            return self
-        return camera
-
-    @property
-    def _speed_gain(self) -> tuple[str, str]:
-        camera = self.camera
-        key = (camera.readout_port, camera.speed_index, camera.gain_index)
-        if self._speed_gain_cache is None or self._speed_gain_cache[0] != key:
-            self._speed_gain_cache = (key, _speed_info(camera))
-        return self._speed_gain_cache[1]
+        return controller if signal.attr == "speed_gain_names" else controller.camera
 
     def close(self) -> None:
         """Unstage if needed and close the camera (idempotent)."""
@@ -227,9 +141,8 @@ class PVCAMDetector(Device):
             if self._armed:
                 self.unstage()
         finally:
-            camera, self._camera = self._camera, None
-            if camera is not None:
-                camera.close()
+            if self._controller is not None:
+                self._controller.close()
 
     def destroy(self) -> None:
         """Close the camera, then let ophyd tear the device down."""
@@ -295,7 +208,7 @@ class PVCAMDetector(Device):
 
     def _arm(self) -> None:
         with self._lock:
-            self._settings = self.camera.acquisition_settings()
+            self._controller.arm()
             self._mode, self._declared, self._points_read = None, False, 0
             self._prepared_length, self._acquisition, self._lost_before = None, None, 0
             self.frames_lost.put(0)
@@ -307,7 +220,7 @@ class PVCAMDetector(Device):
     def _open_file(self) -> None:
         if self._writer.is_open:
             return
-        settings = self._settings
+        settings = self._controller.settings
         attributes = {key: _attribute(value) for key, value in self.read_configuration().items()}
         path = self._writer.open(settings.frame_shape, settings.dtype, run_uid=self._run_uid,
                                  mode=self.asset_docs.get(), attributes=attributes)
@@ -335,6 +248,8 @@ class PVCAMDetector(Device):
         _collect(errors, self._writer.close)
         with self._lock:
             self._armed = False
+            if self._controller is not None:
+                self._controller.disarm()
         try:
             result = super().unstage()
         except BaseException as exc:
@@ -355,33 +270,16 @@ class PVCAMDetector(Device):
                                    f"one staging; unstage first", None, mode)
         self._mode = mode
 
-    def _check_frame_format(self) -> None:
-        settings = self.camera.acquisition_settings()
-        if settings.frame_shape != self._settings.frame_shape or settings.dtype != self._settings.dtype:
-            raise ValidationError(
-                f"{self.name}: frames are now {settings.frame_shape} {settings.dtype} but this "
-                f"staging's file holds {self._settings.frame_shape} {self._settings.dtype}; "
-                f"unstage and stage again", None, "frame_format")
-
     def _start(self, target: Optional[int]) -> FrameProgressStatus:
         """Start an acquisition of ``target`` frames (None: until finished)."""
-        self._check_frame_format()
         self._open_file()
-        initial = self._writer.frames_written
-        status = FrameProgressStatus(self, None if not target else initial + target,
-                                     initial=initial, call_stop_on_failure=False)
-        factory = stream_factory(self.camera, buffer_mode=self.buffer_mode.get(),
-                                 stall_timeout=self.stall_timeout.get() or None,
-                                 stall_count=self.stall_count.get())
-        acquisition = Acquisition(self.name, factory, self._writer, status, target=target,
-                                  on_lost=self._frames_lost_changed)
-        status.add_callback(self._acquisition_ended)
+        acquisition = self._controller.start(
+            self, self._writer, target, buffer_mode=self.buffer_mode.get(),
+            stall_timeout=self.stall_timeout.get() or None, stall_count=self.stall_count.get(),
+            on_lost=self._frames_lost_changed)
         self._acquisition = acquisition
-        try:
-            acquisition.start()
-        except Exception as exc:  # noqa: BLE001 - reported through the status
-            logger.error("%s: could not start acquiring: %s", self.name, exc)
-        return status
+        acquisition.status.add_callback(self._acquisition_ended)
+        return acquisition.status
 
     def _frames_lost_changed(self, lost_now: int) -> None:
         self.frames_lost.put(self._lost_before + lost_now)
@@ -438,18 +336,14 @@ class PVCAMDetector(Device):
         return self._image_key(frames)
 
     def _image_key(self, frames_per_event: int) -> dict[str, Any]:
-        settings = self._settings if self._armed else self.camera.acquisition_settings()
-        return image_data_key(f"PVCAM:{self.camera.name}", settings.frame_shape, settings.dtype,
+        settings = self._controller.settings
+        return image_data_key(self._controller.source, settings.frame_shape, settings.dtype,
                               frames_per_event=frames_per_event, mode=self.asset_docs.get())
 
     def _read_image(self) -> Optional[tuple[str, float]]:
         if self.asset_docs.get() == "stream" or not self._armed:
             return None
-        index = self._writer.get_index()
-        if index == 0:
-            return None
-        point = index - 1
-        return self._writer.datum_id(point), self._writer.frame_time(point)
+        return self._writer.latest_datum()
 
     def _get_index(self) -> int:
         """Number of complete events in the file (stream mode's ``get_index``).
@@ -514,13 +408,17 @@ class PVCAMDetector(Device):
         Returns
         -------
         dict
-            Stream mode: ``{"{name}_image": DataKey}`` (singly nested, for
-            ``declare_stream``). Legacy mode: ``{"primary": {...}}``.
+            ``{"{name}_image": DataKey}`` (singly nested), as ``declare_stream``
+            needs before ``kickoff``. In legacy mode, when asked after an
+            undeclared ``kickoff`` (``bluesky.plans.fly``, which never declares
+            the stream), ``{"primary": {...}}`` instead, as that plan needs.
         """
-        if self._armed:
-            self._declared = True
         keys = {self.image.name: self._image_key(1)}
-        return keys if self.asset_docs.get() == "stream" else {"primary": keys}
+        if self._armed and self._mode != "fly":
+            self._declared = True      # declare_stream asks before kickoff
+        if self.asset_docs.get() == "legacy" and not self._declared:
+            return {"primary": keys}
+        return keys
 
     def kickoff(self) -> Status:
         """Start streaming; done once the camera acquires.
@@ -582,11 +480,7 @@ class PVCAMDetector(Device):
         dict
             ``{"time", "data", "timestamps", "filled"}`` with the datum id.
         """
-        key = self.image.name
-        for point, datum_id in self._writer.pending_events():
-            stamp = self._writer.frame_time(point)
-            yield {"time": stamp, "data": {key: datum_id}, "timestamps": {key: stamp},
-                   "filled": {key: False}}
+        yield from self._writer.events()
 
     # -- interruptions -----------------------------------------------------------
     def stop(self, *, success: bool = False) -> None:
@@ -631,16 +525,6 @@ class PVCAMDetector(Device):
     def file_path(self) -> Optional[Path]:
         """This staging's HDF5 file (the last one after unstage)."""
         return self._writer.path
-
-
-def _load_library(library: Any) -> Any:
-    if library is None:
-        return sdk.load()
-    if isinstance(library, str) and library == "sim":
-        return sdk.load(simulated=True)
-    if isinstance(library, (str, os.PathLike)):
-        return sdk.load(library)
-    return library
 
 
 def _attribute(reading: dict) -> Any:

@@ -27,13 +27,19 @@ import time
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+from ophyd import Component as Cpt
+from ophyd import Device
 from ophyd.signal import Signal
 from ophyd.status import Status
 from ophyd.utils.errors import ReadOnlyError
 
+from ophyd_pvcam.engine.bufmode import BUFFER_MODE_NAMES
 from ophyd_pvcam.engine.errors import ValidationError
 
+from .writer import ASSET_MODES
+
 __all__ = [
+    "DetectorSignals",
     "CameraSignal",
     "SettingSignal",
     "ExternalImage",
@@ -399,3 +405,68 @@ class ExternalImage(Signal):
         ReadOnlyError
         """
         raise ReadOnlyError(f"{self.name} is read-only")
+
+
+class DetectorSignals(Device):
+    """The signals of :class:`~ophyd_pvcam.device.detector.PVCAMDetector`, by kind.
+
+    ``config``: camera settings, what is needed to interpret a frame, and the
+    acquisition options. ``normal``: ``temperature``, ``frames_lost``,
+    ``frames_written`` and the image key ``{name}_image``. The subclass
+    provides ``_camera_for(signal)``, ``_describe_image()`` and ``_read_image()``.
+    """
+
+    # -- camera settings (configuration) -----------------------------------
+    exposure_time = Cpt(CameraSignal, attr="exposure_time", kind="config",
+                        doc="exposure time [s]")
+    roi = Cpt(CameraSignal, attr="roi", kind="config",
+              from_camera=lambda r: (r.x, r.y, r.width, r.height),
+              doc="region of interest (x, y, width, height) in unbinned sensor pixels")
+    binning = Cpt(CameraSignal, attr="binning", kind="config", from_camera=tuple,
+                  doc="(serial, parallel) binning")
+    readout_port = Cpt(CameraSignal, attr="readout_port", kind="config",
+                       doc="readout port name")
+    speed_index = Cpt(CameraSignal, attr="speed_index", kind="config")
+    gain_index = Cpt(CameraSignal, attr="gain_index", kind="config")
+    clear_mode = Cpt(CameraSignal, attr="clear_mode", kind="config")
+    exposure_mode = Cpt(CameraSignal, attr="exposure_mode", kind="config",
+                        doc="trigger mode ('internal', 'software_edge', ...)")
+    temperature_setpoint = Cpt(CameraSignal, attr="temperature_setpoint", kind="config",
+                               doc="cooling setpoint [deg C]")
+    temperature = Cpt(CameraSignal, attr="temperature", read_only=True, kind="normal",
+                      doc="sensor temperature [deg C]")
+    # -- what is needed to interpret a frame (configuration, read-only) ------
+    camera_name = Cpt(CameraSignal, attr="name", read_only=True, kind="config")
+    sensor = Cpt(CameraSignal, attr="info", read_only=True, kind="config",
+                 from_camera=lambda info: f"{info.product} ({info.chip})".strip())
+    serial_number = Cpt(CameraSignal, attr="info", read_only=True, kind="config",
+                        from_camera=lambda info: info.serial)
+    sensor_size = Cpt(CameraSignal, attr="sensor_size", read_only=True, kind="config",
+                      from_camera=tuple)
+    bit_depth = Cpt(CameraSignal, attr="bit_depth", read_only=True, kind="config")
+    speed_name = Cpt(CameraSignal, attr="speed_gain_names", read_only=True, kind="config",
+                     from_camera=lambda names: names()[0])
+    gain_name = Cpt(CameraSignal, attr="speed_gain_names", read_only=True, kind="config",
+                    from_camera=lambda names: names()[1])
+    # -- acquisition options (configuration) --------------------------------
+    frames_per_trigger = Cpt(SettingSignal, value=1,
+                             validator=positive_int("frames_per_trigger"), kind="config")
+    stream_length = Cpt(SettingSignal, value=0,
+                        validator=non_negative_int("stream_length"), kind="config",
+                        doc="frames per fly; 0 = until complete() stops it")
+    buffer_mode = Cpt(SettingSignal, value="auto",
+                      validator=one_of("buffer_mode", tuple(BUFFER_MODE_NAMES)), kind="config")
+    stall_timeout = Cpt(SettingSignal, value=0.0,
+                        validator=seconds_or_auto("stall_timeout"), kind="config",
+                        doc="seconds without a frame that count as one timeout (0: automatic, "
+                            "max(2 s, 10 frame periods))")
+    stall_count = Cpt(SettingSignal, value=3, validator=positive_int("stall_count"),
+                      kind="config", doc="consecutive timeouts that make a stall")
+    asset_docs = Cpt(SettingSignal, value="stream",
+                     validator=one_of("asset_docs", ASSET_MODES), kind="config")
+    # -- data ---------------------------------------------------------------
+    frames_lost = Cpt(Signal, value=0, kind="normal",
+                      doc="frames the camera produced that never arrived, this staging")
+    frames_written = Cpt(Signal, value=0, kind="normal",
+                         doc="frames in this staging's file")
+    image = Cpt(ExternalImage, kind="normal")

@@ -429,3 +429,32 @@ class AssetWriter:
         with self._lock:
             points, self._pending_events = self._pending_events, []
             return [(point, self._datums[point]["datum_id"]) for point in points]
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """Yield the legacy fly-scan events for the datums just collected.
+
+        Yields
+        ------
+        dict
+            ``{"time", "data", "timestamps", "filled"}`` with the datum id
+            under the image key, timed by the frame's host time.
+        """
+        key = self.image_key
+        for point, datum_id in self.pending_events():
+            stamp = self.frame_time(point)
+            yield {"time": stamp, "data": {key: datum_id}, "timestamps": {key: stamp},
+                   "filled": {key: False}}
+
+    def latest_datum(self) -> Optional[tuple[str, float]]:
+        """Return the datum id and time of the last complete event (legacy step scans).
+
+        Returns
+        -------
+        tuple of (str, float) or None
+            None before the first complete event.
+        """
+        index = self.get_index()
+        if index == 0:
+            return None
+        return self.datum_id(index - 1), self.frame_time(index - 1)
+

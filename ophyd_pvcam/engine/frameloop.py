@@ -169,12 +169,16 @@ class FrameLoop(RunControl):
         signal = self.signal
         if self.use_callbacks:
             with signal.cond:
-                while not (self._limit() > self._c or signal.stop_requested or signal.removed
-                           or signal.error is not None):
-                    remaining = min(self.health.deadline, self._next_safety) - _monotonic()
-                    if remaining <= 0:
-                        break
-                    signal.cond.wait(remaining)
+                signal.waiting = True  # before the check: a callback after it will notify
+                try:
+                    while not (self._limit() > self._c or signal.stop_requested
+                               or signal.removed or signal.error is not None):
+                        remaining = min(self.health.deadline, self._next_safety) - _monotonic()
+                        if remaining <= 0:
+                            break
+                        signal.cond.wait(remaining)
+                finally:
+                    signal.waiting = False
             woke = _perf_ns()
             if signal.latest > self._c:
                 if signal.last_ns:
@@ -264,9 +268,13 @@ class FrameLoop(RunControl):
             if in_zone:
                 newest = max(newest, self._sdk_latest())
                 if overwrite and newest >= n + capacity - 1:
-                    # CIRC_OVERWRITE returns overwritten slots without complaint: skip them.
+                    # CIRC_OVERWRITE returns overwritten slots without complaint: skip them,
+                    # and a quarter ring more, or every following copy would be torn by
+                    # the writer right behind it and thrown away too.
                     # (CIRC_NO_OVERWRITE reports 173 below, answered by a restart.)
-                    self._skip(n, min(newest - capacity + 1, max(limit, n)), "overwritten")
+                    headroom = max(1, capacity // 4)
+                    self._skip(n, min(newest - capacity + 1 + headroom, max(limit, n)),
+                               "overwritten")
                     progressed = True
                     limit = max(limit, self._c)
                     continue

@@ -12,6 +12,11 @@ or Error after a stall, a removal or a failure) and ``StatusMessage_RBV``,
 then ``Acquire_RBV`` = Done -- so a client that sees ``Acquire`` go to 0 reads
 final values.
 
+``BinX``/``BinY``: on a camera that lists only paired binnings (1x1, 2x2,
+...), a put of one factor sets both (its read-backs show it); otherwise they
+are independent. ``MinX``/``SizeX``/... are in unbinned pixels, and a region
+that leaves the sensor or does not divide by the binning is refused.
+
 Our additions (not in ADPvCam): ``ReadoutPort``, ``ClearMode``, ``FanSpeed``,
 ``ExposeOutMode``, ``BufferMode``, ``StallTimeout``, ``StallCount``, ``MaxRecoveries`` (each
 with ``_RBV``), ``SimFaults`` (simulated camera only), and the read-backs

@@ -198,6 +198,12 @@ class CheckedSignal(EpicsSignal):
         if _guarded(self, value, status):
             return status
         wanted = self._to_server(value)
+        choices = self.enum_strs
+        if choices and isinstance(wanted, str) and wanted not in choices:
+            status.set_exception(RemoteSettingError(
+                f"{self.name}: {value!r} is not one of {', '.join(map(repr, choices))}",
+                None, self.name))
+            return status
 
         def check() -> None:
             try:
@@ -218,7 +224,10 @@ class CheckedSignal(EpicsSignal):
         try:
             self.put(wanted, use_complete=True, callback=put_done)
         except Exception as exc:  # noqa: BLE001 - handed to the caller through the status
-            status.set_exception(exc)
+            error = RemoteSettingError(f"{self.name}: putting {value!r} failed: {exc}", None,
+                                       self.name)
+            error.__cause__ = exc
+            status.set_exception(error)
         return status
 
 
@@ -396,14 +405,28 @@ def _guarded(signal: Signal, value: Any, status: Status) -> bool:
 
 
 def _sequence(owner: Signal, steps: list[tuple[Any, Any]]) -> Status:
-    """Set signals one after the other (each confirmed) on a named thread."""
+    """Set signals one after the other (each confirmed) on the root's task worker.
+
+    When a step is refused, the steps already done are undone (newest first)
+    so the composite value is never left half-applied; the status fails with
+    the refusal.
+    """
     status = Status(owner)
 
     def run() -> None:
+        done: list[tuple[Any, Any]] = []
         try:
             for signal, value in steps:
+                previous = signal.get(use_monitor=False)
                 signal.set(value).wait()
+                done.append((signal, previous))
         except Exception as exc:  # noqa: BLE001 - handed to the caller through the status
+            for signal, previous in reversed(done):
+                try:
+                    signal.set(previous).wait()
+                except Exception as undo_exc:  # noqa: BLE001 - the refusal is what counts
+                    logger.error("%s: could not restore %s to %r: %s", owner.name, signal.name,
+                                 previous, undo_exc)
             status.set_exception(exc)
         else:
             status.set_finished()

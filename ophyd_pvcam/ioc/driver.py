@@ -444,6 +444,7 @@ class CameraDriver:
                                       None, key)
             if key in DRIVER_SETTINGS:
                 return self._apply_driver(key, value)
+            asked = key
             if key in ("min_x", "min_y", "size_x", "size_y", "bin_x", "bin_y"):
                 value = self._roi_with(key, value)
                 key = "roi"
@@ -455,7 +456,7 @@ class CameraDriver:
                           "speed_index": ("gain_index",)}.get(key, ()):
                 self._camera_settings.pop(reset, None)
             self._camera_settings[key] = value if key == "roi" else self.read(key)
-            return self.read(key)
+            return self.read(asked)
 
     def read(self, key: str) -> Any:
         """Return the current value of a setting (see :meth:`apply`).
@@ -780,10 +781,13 @@ class CameraDriver:
         number = _integer(value, key, 0 if key in ("min_x", "min_y") else 1, 2**16)
         fields = {"x": region.x, "y": region.y, "width": region.width, "height": region.height}
         pair = list(binning)
-        if key == "bin_x":
-            pair[0] = number
-        elif key == "bin_y":
-            pair[1] = number
+        if key in ("bin_x", "bin_y"):
+            pair[0 if key == "bin_x" else 1] = number
+            allowed = camera.binnings
+            if allowed is not None and tuple(pair) not in allowed and (number, number) in allowed:
+                # Cameras that list only paired binnings (1x1, 2x2, ...) cannot
+                # take BinX and BinY one at a time: a factor sets both.
+                pair = [number, number]
         else:
             fields[{"min_x": "x", "min_y": "y", "size_x": "width", "size_y": "height"}[key]] = number
         return Region(**fields), (pair[0], pair[1])

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Union
 
+from ophyd_pvcam.sdk.errors import LibraryNotFoundError, PVCAMError
+
 __all__ = [
     "MODELS",
     "FAULTS",
@@ -52,7 +54,7 @@ _lock = threading.Lock()
 _cdll: "ctypes.CDLL | None" = None
 
 
-class SimulatorConfigError(ValueError):
+class SimulatorConfigError(PVCAMError, ValueError):
     """The simulator rejected a camera list or fault specification.
 
     Parameters
@@ -61,11 +63,12 @@ class SimulatorConfigError(ValueError):
         The simulator's explanation (``pl_error_message`` with detail).
     code : int
         The PVCAM error code (164, PL_ERR_VALUE_INVALID, for bad names).
+    call : str
+        The simulator export that refused (``pvcam_sim_set_faults`` ...).
     """
 
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
+    def __init__(self, message: str, code: int, call: str = "pvcam_sim_config") -> None:
+        super().__init__(message, code, call)
 
 
 def library_dir() -> Path:
@@ -99,10 +102,10 @@ def _library() -> ctypes.CDLL:
         if _cdll is None:
             path = library_path()
             if not path.exists():
-                raise FileNotFoundError(
+                raise LibraryNotFoundError(
                     f"simulated PVCAM library not built: {path} is missing; run "
-                    "`pip install -e .` or `python ophyd_pvcam/sim/build.py`"
-                )
+                    "`pip install -e .` or `python ophyd_pvcam/sim/build.py`",
+                    None, "ophyd_pvcam.sim")
             lib = ctypes.CDLL(str(path))
             lib.pvcam_sim_set_cameras.argtypes = [ctypes.c_char_p]
             lib.pvcam_sim_set_cameras.restype = ctypes.c_ushort
@@ -118,11 +121,11 @@ def _library() -> ctypes.CDLL:
         return _cdll
 
 
-def _raise_last_error(lib: ctypes.CDLL) -> None:
+def _raise_last_error(lib: ctypes.CDLL, call: str) -> None:
     code = lib.pl_error_code()
     buf = ctypes.create_string_buffer(256)
     lib.pl_error_message(code, buf)
-    raise SimulatorConfigError(buf.value.decode(errors="replace"), code)
+    raise SimulatorConfigError(buf.value.decode(errors="replace"), code, call)
 
 
 def set_cameras(models: Union[str, Sequence[str], None]) -> None:
@@ -144,7 +147,7 @@ def set_cameras(models: Union[str, Sequence[str], None]) -> None:
     csv = None if models is None else models if isinstance(models, str) else ",".join(models)
     lib = _library()
     if not lib.pvcam_sim_set_cameras(None if csv is None else csv.encode()):
-        _raise_last_error(lib)
+        _raise_last_error(lib, "pvcam_sim_set_cameras")
     logger.debug("simulated cameras set to %r (effective at next pl_pvcam_init)", csv)
 
 
@@ -180,7 +183,7 @@ def set_faults(spec: Union[str, Mapping[str, Union[bool, int, float]], None]) ->
         text = spec
     lib = _library()
     if not lib.pvcam_sim_set_faults(None if text is None else text.encode()):
-        _raise_last_error(lib)
+        _raise_last_error(lib, "pvcam_sim_set_faults")
     logger.debug("simulator faults set to %r", text)
 
 
@@ -195,7 +198,7 @@ def get_faults() -> str:
     lib = _library()
     buf = ctypes.create_string_buffer(512)
     if not lib.pvcam_sim_get_faults(buf, len(buf)):
-        _raise_last_error(lib)
+        _raise_last_error(lib, "pvcam_sim_get_faults")
     return buf.value.decode()
 
 

@@ -1,7 +1,6 @@
 """PVCAMDetector on the simulator with a real RunEngine: count, fly, staging, failures, documents."""
 from __future__ import annotations
 
-import threading
 import time
 
 import bluesky.plan_stubs as bps
@@ -14,7 +13,6 @@ from bluesky.protocols import WritesStreamAssets
 from bluesky.utils import FailedStatus
 
 from ophyd_pvcam import sim
-from ophyd_pvcam.device.detector import PVCAMDetector
 from ophyd_pvcam.engine.errors import AcquisitionError, StallError, ValidationError
 from ophyd_pvcam.storage.handler import read_frame_metadata
 from ophyd_pvcam.storage.layout import DATA_PATH

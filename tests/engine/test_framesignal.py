@@ -38,13 +38,15 @@ def test_duplicates_and_late_numbers_do_not_move_latest():
     assert signal.latest == 5 and signal.duplicates == 1
 
 
-def test_the_callback_wakes_a_waiter():
+def test_the_callback_wakes_a_waiter_that_announced_it_waits():
     signal = FrameSignal()
     woke = []
 
-    def waiter():
+    def waiter():  # the frame loop's protocol: announce, then check, then wait
         with signal.cond:
+            signal.waiting = True
             woke.append(signal.cond.wait_for(lambda: signal.latest > 0, 10))
+            signal.waiting = False
 
     thread = threading.Thread(target=waiter)
     thread.start()

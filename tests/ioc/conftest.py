@@ -152,6 +152,8 @@ def ioc(ioc_root: Path) -> Any:
     process = IOCProcess(PREFIX, ioc_root)
     yield process
     process.stop()
+    if os.environ.get("IOC_TEST_DEBUG"):
+        print(process.output())
 
 
 @pytest.fixture(scope="session")

@@ -286,6 +286,11 @@ def run_cont(lib: Lib, h: int, frames_wanted: int, *, capacity: int = 8, region=
 
 
 def start_cont(lib: Lib, h: int, fb: int, capacity: int) -> np.ndarray:
+    """Start a continuous acquisition into a new buffer of capacity frames.
+
+    The caller must keep the returned buffer referenced until the acquisition
+    stops: the camera writes into it (tests bind it to ``_buffer`` for that).
+    """
     buf = make_buffer(fb * capacity)
     lib.call("pl_exp_start_cont", c_int16(h), c_void_p(buf.ctypes.data), c_uint32(buf.nbytes))
     return buf

@@ -16,6 +16,7 @@ from simabi import (
 )
 
 from ophyd_pvcam import sim
+from ophyd_pvcam.sdk.errors import PVCAMError
 
 QUIET_S = 0.15   # long enough for dozens of 64x64 frames (each ~1.3 ms)
 
@@ -71,7 +72,8 @@ def test_invalid_fault_specs_fail_164_with_a_readable_message_and_keep_the_old_f
         with pytest.raises(sim.SimulatorConfigError, match=needle) as info:
             sim.set_faults(spec)
         assert info.value.code == 164
-        assert str(info.value).startswith("Invalid value (PL_ERR_VALUE_INVALID) - ")
+        assert info.value.message.startswith("Invalid value (PL_ERR_VALUE_INVALID) - ")
+        assert info.value.call == "pvcam_sim_set_faults" and isinstance(info.value, PVCAMError)
         assert sim.get_faults() == "stall_after=9"
     finally:
         sim.set_faults(None)
@@ -101,7 +103,7 @@ def test_rereg_corrupts_stops_frames_and_callbacks_after_five_frames(pvcam):
     assert seen == [1, 2, 3, 4, 5]
     assert status in (EXPOSURE_IN_PROGRESS, READOUT_IN_PROGRESS)
     fb = lib.setup_cont(h)                   # only the next acquisition is affected
-    buf = start_cont(lib, h, fb, 4)
+    _buffer = start_cont(lib, h, fb, 4)
     try:
         lib.wait_latest(h, 20)
     finally:

@@ -30,7 +30,7 @@ def test_two_cameras_acquire_independently_at_once(pvcam):
     fa = lib.setup_cont(a, (0, 31, 1, 0, 31, 1), exposure=1)
     fb = lib.setup_cont(b, (0, 63, 1, 0, 63, 1))
     assert (fa, fb) == (32 * 32 * 2, 64 * 64)
-    ba, bb = start_cont(lib, a, fa, 4), start_cont(lib, b, fb, 8)
+    ba, _buffer_b = start_cont(lib, a, fa, 4), start_cont(lib, b, fb, 8)
     try:
         lib.wait_latest(a, 5)
         lib.wait_latest(b, 50)

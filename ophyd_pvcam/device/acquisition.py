@@ -1,0 +1,447 @@
+"""One :class:`Acquisition` per trigger or fly: engine streams into the file, ending a status.
+
+An :class:`Acquisition` feeds the frames of one or more engine
+:class:`~ophyd_pvcam.engine.stream.Stream` runs (more than one only across a
+pause/resume) into the detector's :class:`~ophyd_pvcam.device.writer.AssetWriter`,
+and ends a :class:`~ophyd_pvcam.device.status.FrameProgressStatus`:
+
+* finished once ``target`` frames are flushed to the file (or, for an
+  unbounded acquisition, once :meth:`Acquisition.finish` stopped the stream
+  and the last frame is flushed);
+* failed with the engine's error when the stream stalls or fails
+  (:class:`~ophyd_pvcam.engine.errors.StallError` with its diagnosis), with
+  the writer's error when the file cannot be written, or with
+  :class:`~ophyd_pvcam.engine.errors.AcquisitionError` when it is cancelled.
+
+Frames already captured are flushed to the file before the status fails, so
+a plan can still register them.
+
+Each stream run sets the camera up afresh (``pl_exp_setup_cont`` with the
+settings current at its start, buffers allocated, EOF callback registered
+once) and undoes all of it when it ends; see :mod:`ophyd_pvcam.engine.stream`.
+
+Threads. The engine calls the consumer on its dispatcher thread; the
+consumer only queues the frame to the writer and counts. A named monitor
+thread (``<device>-acquisition``) watches the stream and the writer, reports
+progress and ends the status; status callbacks therefore run on it, never on
+the SDK's or the engine's threads. :meth:`Acquisition.join` joins it.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from typing import Any, Callable, Optional
+
+from ophyd_pvcam.engine.errors import AcquisitionError
+from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.stream import Stream, StreamState
+
+from .status import FrameProgressStatus
+from .writer import AssetWriter
+
+__all__ = ["Acquisition", "AcquisitionPhase", "StreamFactory", "stream_factory"]
+
+logger = logging.getLogger(__name__)
+
+#: ``factory(max_frames) -> Stream`` (not started); ``max_frames`` None = unbounded.
+StreamFactory = Callable[[Optional[int]], Stream]
+
+# How often the monitor wakes to report progress and check the writer.
+_POLL_S = 0.05
+# Longest wait for the writer to flush the last frames at the end.
+_FLUSH_TIMEOUT_S = 60.0
+
+
+def stream_factory(camera: Any, *, buffer_mode: str = "auto", stall_timeout: Optional[float] = None,
+                   stall_count: int = 3, queue_size: int = 64) -> StreamFactory:
+    """Return a factory of engine streams with the detector's options.
+
+    Parameters
+    ----------
+    camera : Camera
+        The open engine camera.
+    buffer_mode : str
+        ``"auto"``, ``"overwrite"`` or ``"no_overwrite"``.
+    stall_timeout : float, optional
+        Seconds without a frame that count as one timeout (engine default when None).
+    stall_count : int
+        Consecutive timeouts that make a stall.
+    queue_size : int
+        Frames between the engine's frame loop and the file writer.
+
+    Returns
+    -------
+    callable
+        ``factory(max_frames) -> Stream``.
+    """
+    def make(max_frames: Optional[int]) -> Stream:
+        return Stream(camera, buffer_mode=buffer_mode, stall_timeout=stall_timeout,
+                      stall_count=stall_count, queue_size=queue_size, max_frames=max_frames)
+    return make
+
+
+class AcquisitionPhase(enum.Enum):
+    """Where an :class:`Acquisition` is in its life."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    FINISHING = "finishing"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Acquisition:
+    """Frames of one trigger or one fly, from engine streams into the file.
+
+    Parameters
+    ----------
+    name : str
+        Device name (thread names, messages).
+    factory : callable
+        ``factory(max_frames)`` returns a new, not yet started engine
+        :class:`~ophyd_pvcam.engine.stream.Stream` that completes after
+        ``max_frames`` frames (``None``: runs until stopped).
+    writer : AssetWriter
+        The open file.
+    status : FrameProgressStatus
+        Ended by this acquisition.
+    target : int or None
+        Frames to acquire; ``None`` (or 0) until :meth:`finish`.
+    on_lost : callable, optional
+        ``on_lost(total)``, called on the monitor thread when the count of
+        lost frames changes.
+    """
+
+    def __init__(self, name: str, factory: StreamFactory, writer: AssetWriter,
+                 status: FrameProgressStatus, *, target: Optional[int],
+                 on_lost: Optional[Callable[[int], None]] = None):
+        self.name = name
+        self._factory = factory
+        self._writer = writer
+        self.status = status
+        self.target = int(target) if target else None
+        self._on_lost = on_lost
+        self._initial = writer.frames_written
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._phase = AcquisitionPhase.STARTING
+        self._stream: Optional[Stream] = None
+        self._run_done = threading.Event()
+        self._cancel_reason: Optional[str] = None
+        self._cancel_error: Optional[BaseException] = None
+        self._cancel_fails = True
+        self._delivered = 0
+        self._lost_before_runs = 0   # exact counts of finished stream runs
+        self._lost_this_run = 0      # live count (sum of lost_before) of the current run
+        self._reported_lost = 0
+        self._stats: list[Any] = []
+        self._absorbed: Optional[Stream] = None
+        self._thread: Optional[threading.Thread] = None
+
+    # -- state -------------------------------------------------------------
+    @property
+    def phase(self) -> AcquisitionPhase:
+        """The current :class:`AcquisitionPhase`."""
+        return self._phase
+
+    @property
+    def frames_delivered(self) -> int:
+        """Frames the engine handed over (queued to the file)."""
+        return self._delivered
+
+    @property
+    def frames_lost(self) -> int:
+        """Frames the camera produced that never arrived (exact once a stream run ended)."""
+        return self._lost_before_runs + self._lost_this_run
+
+    @property
+    def frames_written(self) -> int:
+        """Frames of this acquisition flushed to the file."""
+        return self._writer.frames_written - self._initial
+
+    @property
+    def stream(self) -> Optional[Stream]:
+        """The engine stream of the current run (``None`` before :meth:`start`)."""
+        return self._stream
+
+    @property
+    def stream_stats(self) -> list[Any]:
+        """``StreamStats`` of every finished stream run of this acquisition."""
+        return list(self._stats)
+
+    @property
+    def done(self) -> bool:
+        """True once the status has ended."""
+        return self._phase in (AcquisitionPhase.DONE, AcquisitionPhase.FAILED)
+
+    # -- control (RunEngine / device thread) --------------------------------
+    def start(self) -> None:
+        """Start the first stream and the monitor thread.
+
+        Raises
+        ------
+        PVCAMError
+            When the stream cannot be started (the status is failed too).
+        """
+        try:
+            self._start_run(self.target)
+        except BaseException as exc:
+            self._phase = AcquisitionPhase.FAILED
+            self._fail(exc)
+            raise
+        self._phase = AcquisitionPhase.RUNNING
+        self._thread = threading.Thread(target=self._monitor, name=f"{self.name}-acquisition",
+                                        daemon=True)
+        self._thread.start()
+
+    def _start_run(self, max_frames: Optional[int]) -> None:
+        stream = self._factory(max_frames)
+        done = threading.Event()
+
+        def on_done(_stream: Stream) -> None:
+            # Runs on an engine thread once every frame was handed on: signal only.
+            done.set()
+            self._wake.set()
+
+        stream.add_consumer(self._consume)
+        stream.add_done_callback(on_done)
+        self._lost_this_run = 0
+        stream.start()
+        with self._lock:
+            self._stream, self._run_done = stream, done
+
+    def finish(self) -> None:
+        """Stop an unbounded acquisition; the status finishes once the last frame is written.
+
+        A bounded acquisition ends at ``target`` frames anyway; this then only
+        wakes the monitor.
+        """
+        with self._lock:
+            if self.done:
+                return
+            if self.target is None or self._phase is AcquisitionPhase.PAUSED:
+                self._phase = AcquisitionPhase.FINISHING
+            stream = self._stream if self._phase is AcquisitionPhase.FINISHING else None
+        if stream is not None:
+            stream.stop()
+        self._wake.set()
+
+    def pause(self) -> None:
+        """Stop the stream but keep the acquisition open for :meth:`resume`."""
+        with self._lock:
+            if self._phase is not AcquisitionPhase.RUNNING:
+                return
+            self._phase = AcquisitionPhase.PAUSED
+            stream = self._stream
+        stream.stop()
+        # Every frame captured before the pause goes into the file now, so a
+        # collect during the pause (or a final one after an abort) sees it.
+        self._writer.flush(_FLUSH_TIMEOUT_S)
+        logger.info("%s: paused the acquisition after %d frames", self.name, self._delivered)
+        self._wake.set()
+
+    def resume(self) -> None:
+        """Start a new stream for the frames still missing (same file, same status).
+
+        ``FrameNr`` restarts at 1 in the new stream; the file index keeps counting.
+        """
+        with self._lock:
+            if self._phase is not AcquisitionPhase.PAUSED:
+                return
+            remaining = None if self.target is None else self.target - self._delivered
+        if remaining is not None and remaining <= 0:
+            with self._lock:
+                self._phase = AcquisitionPhase.FINISHING
+            self._wake.set()
+            return
+        # The monitor must have taken the stopped run's statistics first.
+        self._run_done.wait()
+        self._absorb_run_stats()
+        logger.info("%s: resuming the acquisition (%s frames to go)", self.name,
+                    "unbounded" if remaining is None else remaining)
+        try:
+            self._start_run(remaining)
+        except BaseException as exc:
+            self.cancel(f"could not resume: {exc}", error=exc)
+            raise
+        with self._lock:
+            self._phase = AcquisitionPhase.RUNNING
+        self._wake.set()
+
+    def cancel(self, reason: str, error: Optional[BaseException] = None, *,
+               fail: bool = True) -> None:
+        """Stop the acquisition; frames captured so far stay in the file.
+
+        Parameters
+        ----------
+        reason : str
+            Why (logged; the :class:`AcquisitionError` message when failing).
+        error : BaseException, optional
+            Fail with this error instead.
+        fail : bool
+            True: the status fails. False: it finishes with the frames
+            captured so far (used by unstage: the plan is over, and a failure
+            now would replace the RunEngine's own outcome, e.g. an abort).
+        """
+        with self._lock:
+            if self.done:
+                return
+            self._cancel_reason = reason
+            self._cancel_error = error
+            self._cancel_fails = fail
+            stream = self._stream
+        if stream is not None:
+            stream.stop()
+        self._wake.set()
+        if self._thread is None:
+            self._end_cancelled()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        """Wait for the monitor thread to end (no-op from the monitor thread itself).
+
+        Parameters
+        ----------
+        timeout : float, optional
+        """
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                logger.error("%s: acquisition monitor did not end within %s s", self.name, timeout)
+
+    # -- engine dispatcher thread --------------------------------------------
+    def _consume(self, frame: Frame) -> None:
+        # Runs on the engine's dispatcher thread: queue and count, nothing more.
+        self._writer.submit(frame)
+        self._delivered += 1
+        if frame.lost_before:
+            self._lost_this_run += int(frame.lost_before)
+
+    # -- monitor thread ----------------------------------------------------
+    def _monitor(self) -> None:
+        try:
+            self._watch()
+        except BaseException as exc:  # noqa: BLE001 - ends the status instead of dying silently
+            logger.exception("%s: acquisition monitor failed", self.name)
+            self._stop_stream()
+            self._end_with_error(exc)
+
+    def _watch(self) -> None:
+        while True:
+            self._wake.wait(_POLL_S)
+            self._wake.clear()
+            self._report()
+            if self._writer.error is not None:
+                self._stop_stream()
+                self._end_with_error(self._writer.error)
+                return
+            with self._lock:
+                phase, cancel, stream, run_done = (self._phase, self._cancel_reason,
+                                                   self._stream, self._run_done)
+            if not run_done.is_set():
+                continue
+            # The run ended and every frame was handed to the writer.
+            self._absorb_run_stats()
+            state = stream.state
+            if state in (StreamState.STALLED, StreamState.FAILED):
+                self._end_with_error(stream.error or AcquisitionError(
+                    f"{self.name}: stream ended {state.name}", None, "stream"))
+                return
+            if cancel is not None:
+                self._end_cancelled()
+                return
+            if phase is AcquisitionPhase.PAUSED:
+                continue  # resume() starts a new run
+            if state is StreamState.COMPLETE or phase is AcquisitionPhase.FINISHING:
+                self._end_ok()
+                return
+            self._end_with_error(AcquisitionError(
+                f"{self.name}: stream stopped unexpectedly after {self._delivered} frames",
+                None, "stream"))
+            return
+
+    def _absorb_run_stats(self) -> None:
+        """Replace the live loss count of the ended run by its exact statistics (once)."""
+        with self._lock:
+            stream = self._stream
+            if stream is None or stream is self._absorbed:
+                return
+            self._absorbed = stream
+        try:
+            stats = stream.stats()
+        except Exception:  # noqa: BLE001 - statistics are informative; the live count stays
+            logger.exception("%s: stream statistics unavailable", self.name)
+            return
+        self._stats.append(stats)
+        self._lost_before_runs += int(stats.frames_lost)
+        self._lost_this_run = 0
+        self._report()
+
+    def _end_cancelled(self) -> None:
+        if self._cancel_fails:
+            self._end_with_error(self._cancel_error or AcquisitionError(
+                f"{self.name}: acquisition stopped ({self._cancel_reason}) after "
+                f"{self._delivered} frames", None, "stop"))
+            return
+        logger.warning("%s: acquisition ended (%s) after %d%s frames", self.name,
+                       self._cancel_reason, self._delivered,
+                       "" if self.target is None else f" of {self.target}")
+        self._end_ok(partial=True)
+
+    def _report(self) -> None:
+        self.status.update(self._writer.frames_written)
+        lost = self.frames_lost
+        if lost != self._reported_lost:
+            self._reported_lost = lost
+            logger.warning("%s: %d frame(s) lost so far", self.name, lost)
+            if self._on_lost is not None:
+                self._on_lost(lost)
+
+    def _stop_stream(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            try:
+                stream.stop()
+            except Exception:  # noqa: BLE001 - the original error is what the status reports
+                logger.exception("%s: stopping the stream failed", self.name)
+
+    def _end_ok(self, *, partial: bool = False) -> None:
+        try:
+            self._writer.flush(_FLUSH_TIMEOUT_S)
+        except BaseException as exc:  # noqa: BLE001 - becomes the status's error
+            self._end_with_error(exc)
+            return
+        self._report()
+        if not partial and self.target is not None and self._delivered < self.target:
+            self._end_with_error(AcquisitionError(
+                f"{self.name}: stream completed with {self._delivered} of {self.target} frames",
+                None, "stream"))
+            return
+        with self._lock:
+            self._phase = AcquisitionPhase.DONE
+        self.status.set_finished()
+
+    def _end_with_error(self, error: BaseException) -> None:
+        # Keep every frame captured so far: flush before failing, so a plan
+        # reacting to the failure can register them.
+        try:
+            self._writer.flush(_FLUSH_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - the first error is the one reported
+            logger.exception("%s: flushing the file after a failure failed", self.name)
+        self._report()
+        with self._lock:
+            self._phase = AcquisitionPhase.FAILED
+        self._fail(error)
+
+    def _fail(self, error: BaseException) -> None:
+        if self.status.done:
+            return
+        if not isinstance(error, Exception):
+            wrapped = AcquisitionError(f"{self.name}: {error!r}", None, "stream")
+            wrapped.__cause__ = error
+            error = wrapped
+        logger.error("%s: acquisition failed after %d frames: %s", self.name,
+                     self._delivered, error)
+        self.status.set_exception(error)
