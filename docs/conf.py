@@ -27,6 +27,7 @@ extensions = [
     "cli_help",  # docs/_ext/cli_help.py: ``ophyd-pvcam ... --help`` rendered at build time
     "undocumented_data",  # docs/_ext/undocumented_data.py: constants without a doc comment
     "ophyd_components",  # docs/_ext/ophyd_components.py: signal tables of ophyd devices
+    "ioc_records",  # docs/_ext/ioc_records.py: record tables of the EPICS server
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "_ext", "images/*.py"]

@@ -47,10 +47,14 @@ int sim_content_prepare(sim_content *c, size_t frame_pixels, int bpp, int bit_de
     if (sigma < 1.5)
         sigma = 1.5;
     int radius = (int)ceil(3.0 * sigma);
-    if (radius > 12)
-        radius = 12;
+    if (radius > 24)
+        radius = 24;
     if (radius > min_side / 2)
         radius = min_side / 2;
+    /* The patch is bounded (it is redrawn every frame); shrink the spot to
+     * fit it rather than truncate it into a square. */
+    if (sigma > radius / 3.0)
+        sigma = radius / 3.0;
     int side = 2 * radius + 1;
     c->kernel = malloc((size_t)side * (size_t)side * sizeof(float));
     if (!c->pool || !c->kernel) {
