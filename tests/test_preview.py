@@ -94,3 +94,24 @@ def test_live_preview_reads_the_newest_frame_named_by_stream_documents(tmp_path)
     preview("stop", {"exit_status": "success"})
     pixels = decode_png(tmp_path / "png" / "latest.png")
     assert pixels[0, 0] == 0 and pixels[3, 3] == 255
+
+
+def test_live_preview_subscribed_to_a_run_engine_renders_the_last_frame_of_a_fly_scan(tmp_path):
+    from bluesky import RunEngine
+
+    from ophyd_pvcam.device.detector import PVCAMDetector
+    from ophyd_pvcam.plans import fly_stream
+
+    run_engine = RunEngine({})
+    preview = LivePreview(output=tmp_path / "png", max_rate=50, interactive=False)
+    run_engine.subscribe(preview)
+    cam = PVCAMDetector("cam", write_path=tmp_path / "frames", library="sim")
+    try:
+        cam.roi.set((0, 0, 96, 48)).wait(10)
+        cam.exposure_time.set(0.001).wait(10)
+        run_engine(fly_stream([cam], num_frames=30))
+    finally:
+        cam.close()
+    pixels = decode_png(tmp_path / "png" / "latest.png")
+    assert pixels.shape == (48, 96)
+    assert preview.renderer.rendered >= 1
