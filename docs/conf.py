@@ -28,6 +28,7 @@ extensions = [
     "undocumented_data",  # docs/_ext/undocumented_data.py: constants without a doc comment
     "ophyd_components",  # docs/_ext/ophyd_components.py: signal tables of ophyd devices
     "ioc_records",  # docs/_ext/ioc_records.py: record tables of the EPICS server
+    "reference_pages",  # docs/_ext/reference_pages.py: one generated page per module
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "_ext", "images/*.py"]

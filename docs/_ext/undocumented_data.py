@@ -47,7 +47,10 @@ def undocumented_data(modname: str) -> list[str]:
         attr_docs = {}
     names = []
     for name in public:
-        obj = getattr(module, name)  # a name in __all__ that does not exist fails the build
+        try:
+            obj = getattr(module, name)
+        except AttributeError:
+            continue  # not defined: tests/test_docs.py reports it with the other gaps
         if isinstance(obj, (type, types.ModuleType)) or inspect.isroutine(obj):
             continue
         if ("", name) in attr_docs:

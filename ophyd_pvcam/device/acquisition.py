@@ -30,17 +30,20 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import threading
 from typing import Any, Callable, Optional
 
-from ophyd_pvcam.engine.errors import AcquisitionError
+from ophyd_pvcam.engine.buffers import plan_buffer_frames
+from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.stream import Stream, StreamState
 
 from .status import FrameProgressStatus
 from .writer import AssetWriter
 
-__all__ = ["Acquisition", "AcquisitionPhase", "StreamFactory", "stream_factory"]
+__all__ = ["Acquisition", "AcquisitionPhase", "StreamFactory", "stream_factory",
+           "fitted_ring_frames", "RING_HEADROOM_S", "RING_HEADROOM_FRAMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +54,60 @@ StreamFactory = Callable[[Optional[int]], Stream]
 _POLL_S = 0.05
 # Longest wait for the writer to flush the last frames at the end.
 _FLUSH_TIMEOUT_S = 60.0
+#: Seconds of frames a bounded acquisition's ring holds beyond its own frames.
+RING_HEADROOM_S = 0.05
+#: Lower bound of that headroom, in frames (the engine's own minimum ring).
+RING_HEADROOM_FRAMES = 8
+
+
+def fitted_ring_frames(max_frames: Optional[int], frame_bytes: int, frame_period_s: float, *,
+                       headroom_s: float = RING_HEADROOM_S,
+                       headroom_frames: int = RING_HEADROOM_FRAMES) -> Optional[int]:
+    """Circular-buffer size for an acquisition of ``max_frames`` frames.
+
+    The engine's default ring holds one second of frames, and setting it up
+    costs time in proportion to its bytes (the SDK touches or pins the whole
+    buffer at start, and frees it at stop): ~0.3 ms per MB on the simulator,
+    25 ms per trigger at 512 x 512. A bounded acquisition never needs more
+    than its own frames plus headroom, since no frame after the last wanted
+    one is kept.
+
+    Parameters
+    ----------
+    max_frames : int or None
+        Frames of the acquisition; None (unbounded) keeps the default.
+    frame_bytes : int
+        Bytes of one frame.
+    frame_period_s : float
+        Estimated seconds between frames.
+    headroom_s, headroom_frames : float, int
+        Frames beyond ``max_frames``: the larger of ``headroom_frames`` and
+        ``headroom_s`` worth of frames. Every frame may then wait at least
+        the whole acquisition plus ``headroom_s`` in the ring before the
+        camera overwrites it.
+
+    Returns
+    -------
+    int or None
+        ``max_frames + headroom``, or None when that is not smaller than the
+        engine's default ring (which then applies, as for unbounded streams).
+    """
+    if not max_frames:
+        return None
+    try:
+        default = plan_buffer_frames(frame_bytes, frame_period_s)
+    except ValidationError:
+        return None  # a frame too large for any ring: the stream reports it at start
+    headroom = headroom_frames
+    if frame_period_s > 0:
+        headroom = max(headroom, math.ceil(headroom_s / frame_period_s))
+    wanted = int(max_frames) + headroom
+    return wanted if wanted < default else None
 
 
 def stream_factory(camera: Any, *, buffer_mode: str = "auto", stall_timeout: Optional[float] = None,
-                   stall_count: int = 3, queue_size: int = 64) -> StreamFactory:
+                   stall_count: int = 3, queue_size: int = 64,
+                   fit_buffer: bool = True) -> StreamFactory:
     """Return a factory of engine streams with the detector's options.
 
     Parameters
@@ -69,6 +122,11 @@ def stream_factory(camera: Any, *, buffer_mode: str = "auto", stall_timeout: Opt
         Consecutive timeouts that make a stall.
     queue_size : int
         Frames between the engine's frame loop and the file writer.
+    fit_buffer : bool
+        True: a bounded stream's circular buffer holds its frames plus
+        headroom (:func:`fitted_ring_frames`). False: the engine's default
+        one second of frames (what every trigger paid before; kept for
+        ``benchmarks/bench_device.py``).
 
     Returns
     -------
@@ -76,8 +134,16 @@ def stream_factory(camera: Any, *, buffer_mode: str = "auto", stall_timeout: Opt
         ``factory(max_frames) -> Stream``.
     """
     def make(max_frames: Optional[int]) -> Stream:
+        ring = None
+        if fit_buffer and max_frames:
+            settings = camera.acquisition_settings()
+            ring = fitted_ring_frames(max_frames, settings.frame_bytes, settings.frame_period_s)
+        sizing: dict[str, Any] = {}
+        if ring is not None:
+            sizing = {"buffer_seconds": 0.0, "min_buffer_frames": ring}
         return Stream(camera, buffer_mode=buffer_mode, stall_timeout=stall_timeout,
-                      stall_count=stall_count, queue_size=queue_size, max_frames=max_frames)
+                      stall_count=stall_count, queue_size=queue_size, max_frames=max_frames,
+                      **sizing)
     return make
 
 
@@ -113,6 +179,11 @@ class Acquisition:
         ``on_lost(total)``, called on the monitor thread when the count of
         lost frames changes.
     """
+
+    #: True: a bounded acquisition's status finishes once its frames are flushed,
+    #: while its stream still stops; False: only after the stream stopped (the
+    #: behaviour before; kept for ``benchmarks/bench_device.py``).
+    finish_before_stop: bool = True
 
     def __init__(self, name: str, factory: StreamFactory, writer: AssetWriter,
                  status: FrameProgressStatus, *, target: Optional[int],
@@ -154,7 +225,8 @@ class Acquisition:
     @property
     def frames_lost(self) -> int:
         """Frames the camera produced that never arrived (exact once a stream run ended)."""
-        return self._lost_before_runs + self._lost_this_run
+        with self._lock:  # status callbacks read this while the monitor absorbs a run
+            return self._lost_before_runs + self._lost_this_run
 
     @property
     def frames_written(self) -> int:
@@ -315,9 +387,11 @@ class Acquisition:
     def _consume(self, frame: Frame) -> None:
         # Runs on the engine's dispatcher thread: queue and count, nothing more.
         self._writer.submit(frame)
-        self._delivered += 1
         if frame.lost_before:
             self._lost_this_run += int(frame.lost_before)
+        self._delivered += 1
+        if self.target is not None and self._delivered == self.target:
+            self._wake.set()  # the monitor finishes the status without waiting for the stop
 
     # -- monitor thread ----------------------------------------------------
     def _monitor(self) -> None:
@@ -341,10 +415,22 @@ class Acquisition:
                 phase, cancel, stream, run_done = (self._phase, self._cancel_reason,
                                                    self._stream, self._run_done)
             if not run_done.is_set():
+                if (self.finish_before_stop and phase is AcquisitionPhase.RUNNING
+                        and cancel is None and self._all_delivered()):
+                    # Every frame is with the writer: finish the status as soon as
+                    # they are flushed, while the stream tears down (SDK stop, buffer
+                    # release, thread joins) instead of after it.
+                    self._end_ok()
                 continue
             # The run ended and every frame was handed to the writer.
             self._absorb_run_stats()
             state = stream.state
+            if self.done:
+                # Finished early (above): nothing may fail the status any more.
+                if state in (StreamState.STALLED, StreamState.FAILED):
+                    logger.error("%s: the stream failed while stopping after its %d frames "
+                                 "were written: %s", self.name, self._delivered, stream.error)
+                return
             if state in (StreamState.STALLED, StreamState.FAILED):
                 self._end_with_error(stream.error or AcquisitionError(
                     f"{self.name}: stream ended {state.name}", None, "stream"))
@@ -362,6 +448,10 @@ class Acquisition:
                 None, "stream"))
             return
 
+    def _all_delivered(self) -> bool:
+        """True once a bounded acquisition handed its ``target`` frames to the writer."""
+        return self.target is not None and self._delivered >= self.target
+
     def _absorb_run_stats(self) -> None:
         """Replace the live loss count of the ended run by its exact statistics (once)."""
         with self._lock:
@@ -374,9 +464,10 @@ class Acquisition:
         except Exception:  # noqa: BLE001 - statistics are informative; the live count stays
             logger.exception("%s: stream statistics unavailable", self.name)
             return
-        self._stats.append(stats)
-        self._lost_before_runs += int(stats.frames_lost)
-        self._lost_this_run = 0
+        with self._lock:
+            self._stats.append(stats)
+            self._lost_before_runs += int(stats.frames_lost)
+            self._lost_this_run = 0
         self._report()
 
     def _end_cancelled(self) -> None:
@@ -394,6 +485,13 @@ class Acquisition:
         self.status.update(self._writer.frames_written)
         lost = self.frames_lost
         if lost != self._reported_lost:
+            if self.status.done:
+                # The detector has already taken the final count (status callback).
+                logger.warning("%s: the stream's statistics count %d lost frame(s), %d "
+                               "were reported with the frames", self.name, lost,
+                               self._reported_lost)
+                self._reported_lost = lost
+                return
             self._reported_lost = lost
             logger.warning("%s: %d frame(s) lost so far", self.name, lost)
             if self._on_lost is not None:
@@ -424,6 +522,10 @@ class Acquisition:
         self.status.set_finished()
 
     def _end_with_error(self, error: BaseException) -> None:
+        if self.done:
+            # Finished early; the frames are flushed and the status is final.
+            logger.error("%s: %s (after the acquisition had finished)", self.name, error)
+            return
         # Keep every frame captured so far: flush before failing, so a plan
         # reacting to the failure can register them.
         try:

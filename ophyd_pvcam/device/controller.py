@@ -21,7 +21,7 @@ from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
 from ophyd_pvcam.engine.roi import Region
 from ophyd_pvcam.engine.settings import AcquisitionSettings
 
-from .acquisition import Acquisition, stream_factory
+from .acquisition import Acquisition, StreamFactory, stream_factory
 from .status import FrameProgressStatus
 from .writer import AssetWriter
 
@@ -85,6 +85,11 @@ class CameraController:
         self._camera: Optional[Camera] = Camera.open(camera_name, library=load_library(library))
         self._armed: Optional[AcquisitionSettings] = None
         self._names_cache: Optional[tuple[tuple, tuple[str, str]]] = None
+        #: ``make_factory(camera, *, buffer_mode, stall_timeout, stall_count)`` returns
+        #: the :data:`~ophyd_pvcam.device.acquisition.StreamFactory` of each
+        #: acquisition; :func:`~ophyd_pvcam.device.acquisition.stream_factory` unless
+        #: replaced (``benchmarks/bench_device.py`` compares trigger mechanisms so).
+        self.make_factory: Callable[..., StreamFactory] = stream_factory
 
     # -- camera ---------------------------------------------------------------
     @property
@@ -204,8 +209,8 @@ class CameraController:
         initial = writer.frames_written
         status = FrameProgressStatus(device, None if not target else initial + target,
                                      initial=initial, call_stop_on_failure=False)
-        factory = stream_factory(self.camera, buffer_mode=buffer_mode,
-                                 stall_timeout=stall_timeout, stall_count=stall_count)
+        factory = self.make_factory(self.camera, buffer_mode=buffer_mode,
+                                    stall_timeout=stall_timeout, stall_count=stall_count)
         acquisition = Acquisition(self.name, factory, writer, status, target=target,
                                   on_lost=on_lost)
         try:

@@ -43,6 +43,9 @@ __all__ = ["PVCAMDetector", "FLY_STREAM_HINT"]
 
 logger = logging.getLogger(__name__)
 
+# Longest wait for the previous acquisition's stream to stop before the next starts.
+_PREVIOUS_STOP_TIMEOUT_S = 30.0
+
 #: What a refused ``kickoff`` tells the user (one line).
 FLY_STREAM_HINT = ("use ophyd_pvcam.plans.fly_stream([{name}]) (bluesky.plans.fly neither "
                    "stages nor declares the stream)")
@@ -273,6 +276,11 @@ class PVCAMDetector(DetectorSignals):
     def _start(self, target: Optional[int]) -> FrameProgressStatus:
         """Start an acquisition of ``target`` frames (None: until finished)."""
         self._open_file()
+        previous = self._acquisition
+        if previous is not None:
+            # A finished trigger's stream may still be stopping (its status ends
+            # as soon as the frames are flushed): the camera must be idle again.
+            previous.join(_PREVIOUS_STOP_TIMEOUT_S)
         acquisition = self._controller.start(
             self, self._writer, target, buffer_mode=self.buffer_mode.get(),
             stall_timeout=self.stall_timeout.get() or None, stall_count=self.stall_count.get(),
@@ -515,6 +523,14 @@ class PVCAMDetector(DetectorSignals):
         acquisition = self._acquisition
         if self._mode == "fly" and acquisition is not None:
             acquisition.resume()
+
+    @property
+    def controller(self) -> CameraController:
+        """The :class:`~ophyd_pvcam.device.controller.CameraController` (camera, armed settings).
+
+        It outlives :meth:`close`; its ``camera`` property then raises.
+        """
+        return self._controller
 
     @property
     def acquisition(self) -> Optional[Acquisition]:

@@ -11,7 +11,8 @@ consumer counter ``c`` it mirrors from the SDK, because
 §7.2). What the loop learns goes to the pure :class:`HealthMonitor`, which
 decides timeouts, stalls and recoveries.
 
-Loss is never silent:
+Loss is never silent (in polling mode, FrameNr gaps are invisible: the SDK
+reports only the latest frame's info; callbacks are the default for that reason):
 
 * a FrameNr the camera skipped (a gap between callbacks) is counted lost and
   its slot is unlocked without being copied;

@@ -23,10 +23,11 @@ _LAZY = {
     "CameraIOC": "ophyd_pvcam.ioc.server",
     "CameraDriver": "ophyd_pvcam.ioc.driver",
     "RemotePVCAMDetector": "ophyd_pvcam.ioc.client",
-    "RemoteDetectorError": "ophyd_pvcam.ioc.client",
+    "RemoteSettingError": "ophyd_pvcam.ioc.client_signals",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = ["CameraDriver", "CameraIOC", "RemotePVCAMDetector", "RemoteSettingError",
+           "build_iocs", "main", "run_server"]
 
 
 def __getattr__(name: str) -> Any:

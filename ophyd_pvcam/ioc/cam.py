@@ -30,17 +30,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-import numpy as np
 from caproto import AlarmSeverity, AlarmStatus, ChannelType
 from caproto.server import pvproperty
 
 import ophyd_pvcam
 from ophyd_pvcam.sdk.errors import PVCAMError
 
-from .driver import BUFFER_MODES, IMAGE_MODES, AcquisitionResult, CameraDriver
+from .cam_tables import (
+    CAM_SETTINGS,
+    DRIVER_KEYS,
+    DYNAMIC_PARAMETERS,
+    PARAMETER_RECORDS,
+    TEMPERATURE_RECORDS,
+    SettingSpec,
+    dtype_label,
+    format_parameter,
+    parameter_records,
+    setting_records,
+)
+from .driver import AcquisitionResult, CameraDriver
 from .records import (
     COLOR_MODES,
     DATA_TYPES,
@@ -54,7 +64,6 @@ from .records import (
     long_string,
     readback,
     refuse,
-    setting,
     update,
 )
 
@@ -67,185 +76,6 @@ ACQUIRE_MENU = ("Done", "Acquire")
 _ACTIVE_PERIOD = 0.1
 _IDLE_PERIOD = 1.0
 _TEMPERATURE_PERIOD = 2.0
-
-
-@dataclass(frozen=True)
-class SettingSpec:
-    """How an ``X``/``X_RBV`` pair maps onto a driver setting.
-
-    Attributes
-    ----------
-    pv : str
-        Record name of the setpoint.
-    key : str
-        Driver key (:data:`~ophyd_pvcam.ioc.driver.SETTING_KEYS`).
-    value : object
-        Initial value.
-    menu : tuple of str or None
-        Fixed menu; ``()`` for a menu built from the camera at start-up.
-    index : bool
-        The driver takes the menu index (a flag) rather than the label.
-    kwargs : dict
-        More :func:`~.records.setting` keywords (units, precision, dtype).
-    """
-
-    pv: str
-    key: str
-    value: Any
-    menu: Optional[tuple] = None
-    index: bool = False
-    kwargs: Optional[dict] = None
-
-
-#: Every cam1: setting pair.
-CAM_SETTINGS = (
-    SettingSpec("AcquireTime", "exposure_time", 0.01, kwargs=dict(units="s", precision=6)),
-    SettingSpec("AcquirePeriod", "acquire_period", 0.0, kwargs=dict(units="s", precision=6)),
-    SettingSpec("ImageMode", "image_mode", "Single", menu=IMAGE_MODES),
-    SettingSpec("NumImages", "num_images", 1),
-    SettingSpec("NumExposures", "num_exposures", 1),
-    SettingSpec("TriggerMode", "trigger_mode", "Internal", menu=()),
-    SettingSpec("MinX", "min_x", 0),
-    SettingSpec("MinY", "min_y", 0),
-    SettingSpec("SizeX", "size_x", 1),
-    SettingSpec("SizeY", "size_y", 1),
-    SettingSpec("BinX", "bin_x", 1),
-    SettingSpec("BinY", "bin_y", 1),
-    SettingSpec("ArrayCounter", "array_counter", 0),
-    SettingSpec("ArrayCallbacks", "array_callbacks", "Enable", menu=DISABLE_ENABLE, index=True),
-    SettingSpec("Temperature", "temperature_setpoint", 0.0,
-                kwargs=dict(units="C", precision=2)),
-    SettingSpec("SetTemperature", "temperature_setpoint", 0.0,
-                kwargs=dict(units="C", precision=2)),
-    SettingSpec("SpeedTableIndex", "speed_index", 0),
-    SettingSpec("GainIndex", "gain_index", 1),
-    SettingSpec("ReadoutPort", "readout_port", "", menu=()),
-    SettingSpec("ClearMode", "clear_mode", "", menu=()),
-    SettingSpec("FanSpeed", "fan_speed", "", menu=()),
-    SettingSpec("ExposeOutMode", "expose_out_mode", "", menu=()),
-    SettingSpec("TriggerEdge", "edge_trigger", "", menu=()),
-    SettingSpec("OpenDelay", "shutter_open_delay", 0),
-    SettingSpec("CloseDelay", "shutter_close_delay", 0),
-    SettingSpec("BufferMode", "buffer_mode", "Auto", menu=tuple(BUFFER_MODES)),
-    SettingSpec("StallTimeout", "stall_timeout", 0.0, kwargs=dict(units="s", precision=3)),
-    SettingSpec("StallCount", "stall_count", 3),
-    SettingSpec("MaxRecoveries", "max_recoveries", 0),
-    # DBR_STRING, not a CHAR waveform: caproto's server cannot take an empty
-    # string written to a CHAR waveform, and "" is how faults are cleared.
-    SettingSpec("SimFaults", "sim_faults", "", kwargs=dict(dtype=str)),
-)
-
-#: Read-only records backed by a camera parameter: record -> (parameter, attribute, scale).
-_PARAMETER_RECORDS = {
-    "ChipName_RBV": ("chip_name", "value", None),
-    "HeadSerNum_RBV": ("head_ser_num_alpha", "value", None),
-    "SerialNum_RBV": ("head_ser_num_alpha", "value", None),
-    "FullWellCapacity_RBV": ("fwell_capacity", "value", None),
-    "FrameTransferCapable_RBV": ("frame_capable", "value", int),
-    "PixelParallelSize_RBV": ("pix_par_size", "value", None),
-    "PixelSerialSize_RBV": ("pix_ser_size", "value", None),
-    "PixelParallelDist_RBV": ("pix_par_dist", "value", None),
-    "PixelSerialDist_RBV": ("pix_ser_dist", "value", None),
-    "PreMask_RBV": ("premask", "value", None),
-    "PostMask_RBV": ("postmask", "value", None),
-    "PreScan_RBV": ("prescan", "value", None),
-    "PostScan_RBV": ("postscan", "value", None),
-    "NumSerialPixels_RBV": ("ser_size", "value", None),
-    "NumParallelPixels_RBV": ("par_size", "value", None),
-    "ChipWidth_RBV": ("ser_size", "value", None),
-    "ChipHeight_RBV": ("par_size", "value", None),
-    "CameraFirmwareVers_RBV": ("cam_fw_version", "value", "version"),
-    "DevDrvVers_RBV": ("dd_version", "value", "ddversion"),
-    "PCIFWVers_RBV": ("pci_fw_version", "value", "version"),
-    "MinSetTemperature": ("temp_setpoint", "min", 0.01),
-    "MaxSetTemperature": ("temp_setpoint", "max", 0.01),
-    "MinShutterOpenDelay_RBV": ("shtr_open_delay", "min", None),
-    "MaxShutterOpenDelay_RBV": ("shtr_open_delay", "max", None),
-    "MinShutterCloseDelay_RBV": ("shtr_close_delay", "min", None),
-    "MaxShutterCloseDelay_RBV": ("shtr_close_delay", "max", None),
-    "MaxGainIndex_RBV": ("gain_index", "max", None),
-    "BitDepth_RBV": ("bit_depth", "value", None),
-    "PixelTime_RBV": ("pix_time", "value", None),
-    "SpeedName_RBV": ("spdtab_name", "value", None),
-    "GainName_RBV": ("gain_name", "value", None),
-    "MeasuredTemperature_RBV": ("temp", "value", 0.01),
-    "TemperatureActual": ("temp", "value", 0.01),
-}
-# Of those, the ones that change with port / speed / gain (re-read after puts).
-_DYNAMIC_PARAMETERS = ("MaxGainIndex_RBV", "BitDepth_RBV", "PixelTime_RBV", "SpeedName_RBV",
-                       "GainName_RBV", "MinSetTemperature", "MaxSetTemperature")
-_TEMPERATURE_RECORDS = ("MeasuredTemperature_RBV", "TemperatureActual")
-_STRING_RECORDS = ("ChipName_RBV", "HeadSerNum_RBV", "SerialNum_RBV", "SpeedName_RBV",
-                   "GainName_RBV")
-
-
-def dtype_label(dtype: Any) -> str:
-    """``NDDataType`` label of a numpy dtype (``uint16`` -> ``"UInt16"``).
-
-    Parameters
-    ----------
-    dtype : numpy dtype-like
-
-    Returns
-    -------
-    str
-    """
-    name = np.dtype(dtype).name
-    return {"uint8": "UInt8", "int8": "Int8", "uint16": "UInt16", "int16": "Int16",
-            "uint32": "UInt32", "int32": "Int32", "uint64": "UInt64", "int64": "Int64",
-            "float32": "Float32", "float64": "Float64"}[name]
-
-
-def _format(value: Any, how: Any) -> Any:
-    if how is None or value is None:
-        return value
-    if how == "version":      # 0xMMmm
-        return f"{int(value) >> 8}.{int(value) & 0xFF}"
-    if how == "ddversion":    # MMmn nibbles
-        number = int(value)
-        return f"{number >> 8}.{(number >> 4) & 0xF}.{number & 0xF}"
-    if how is int:
-        return int(value)
-    return round(float(value) * how, 4)
-
-
-def _setting_put(spec: SettingSpec) -> Callable:
-    async def put(group: "CamGroup", instance: Any, value: Any) -> Any:
-        return await group.put_setting(instance, spec, value)
-    return put
-
-
-def _setting_records() -> dict[str, pvproperty]:
-    """The pvproperties of :data:`CAM_SETTINGS` (``X`` and ``X_RBV``)."""
-    records: dict[str, pvproperty] = {}
-    for spec in CAM_SETTINGS:
-        kwargs = dict(spec.kwargs or {})
-        if spec.menu is not None:
-            # caproto needs a valid initial menu; start-up replaces camera menus.
-            menu = spec.menu or (spec.value or "-",)
-            kwargs["enum_strings"] = menu
-        value = spec.value if spec.menu is None else (spec.value or kwargs["enum_strings"][0])
-        attr = _attr(spec.pv)
-        records[attr] = setting(spec.pv, value, put=_setting_put(spec), **kwargs)
-        records[attr + "_rbv"] = readback(spec.pv + "_RBV", value, **kwargs)
-    return records
-
-
-def _parameter_records() -> dict[str, pvproperty]:
-    """The read-only records of :data:`_PARAMETER_RECORDS`."""
-    records: dict[str, pvproperty] = {}
-    for name, (_parameter, _attribute, how) in _PARAMETER_RECORDS.items():
-        if how in ("version", "ddversion") or name in _STRING_RECORDS:
-            records[_attr(name)] = readback(name, "", dtype=str)
-        elif isinstance(how, float):
-            records[_attr(name)] = readback(name, 0.0, units="C", precision=2)
-        else:
-            records[_attr(name)] = readback(name, 0)
-    return records
-
-
-def _attr(pv: str) -> str:
-    return "".join(("_" + c.lower()) if c.isupper() else c for c in pv).lstrip("_")
 
 
 class _CamRecords(DriverGroup):
@@ -303,6 +133,7 @@ class _CamRecords(DriverGroup):
     # ---------------------------------------------------------------- puts
     @acquire.putter
     async def acquire(self, instance: Any, value: Any) -> str:
+        """Busy record: start an acquisition and complete when it ends; 0 stops it."""
         value = enum_value(instance, value)
         if value in ("Done", 0):
             if self._acquisition is not None:
@@ -331,6 +162,7 @@ class _CamRecords(DriverGroup):
 
     @initialize.putter
     async def initialize(self, instance: Any, value: Any) -> int:
+        """1: close the camera, re-initialise the SDK if no other camera holds it, reopen."""
         if int(value) != 1:
             return 0
         if self._acquisition is not None:
@@ -351,6 +183,7 @@ class _CamRecords(DriverGroup):
 
     @data_type.putter
     async def data_type(self, instance: Any, value: Any) -> str:
+        """Accept only the pixel type the camera delivers (it follows port and speed)."""
         value = enum_value(instance, value)
         if value != self.data_type_rbv.value:
             await refuse(instance, self.status_message,
@@ -361,6 +194,7 @@ class _CamRecords(DriverGroup):
 
     @color_mode.putter
     async def color_mode(self, instance: Any, value: Any) -> str:
+        """Accept only Mono."""
         value = enum_value(instance, value)
         if value != "Mono":
             await refuse(instance, self.status_message,
@@ -370,6 +204,7 @@ class _CamRecords(DriverGroup):
 
     @detector_state.startup
     async def detector_state(self, instance: Any, async_lib: Any) -> None:
+        """Start-up hook: run the status loop for the life of the server."""
         await self.status_loop()
 
     # ------------------------------------------------------------ behaviour
@@ -446,12 +281,12 @@ class _CamRecords(DriverGroup):
             "PVCamVers_RBV": driver.library.pvcam_get_ver(),
             "MaxSizeX_RBV": camera.sensor_size[0], "MaxSizeY_RBV": camera.sensor_size[1],
         })
-        for name, (parameter, attribute, how) in _PARAMETER_RECORDS.items():
+        for name, (parameter, attribute, how) in PARAMETER_RECORDS.items():
             value = driver.parameter(parameter, attribute)
             if value is None:
                 missing.append(name)
             else:
-                values[name] = _format(value, how)
+                values[name] = format_parameter(value, how)
         ports = driver.parameter("readout_port", "items")
         values["NumPorts_RBV"] = len(ports) if ports else 1
         menus: dict[str, list[str]] = {}
@@ -484,12 +319,8 @@ class _CamRecords(DriverGroup):
         driver: CameraDriver = self.driver
         values: dict[str, Any] = {}
         for spec in CAM_SETTINGS:
-            if spec.key in ("image_mode", "num_images", "acquire_period", "num_exposures",
-                            "buffer_mode", "stall_timeout", "stall_count", "max_recoveries",
-                            "array_callbacks",
-                            "sim_faults"):
-                if driver.has_setting(spec.key):
-                    values[spec.pv + "_RBV"] = self._initial(spec, driver)
+            if spec.key in DRIVER_KEYS and driver.has_setting(spec.key):
+                values[spec.pv + "_RBV"] = self._initial(spec, driver)
         if not driver.connected or driver.acquiring:
             return values
         for spec in CAM_SETTINGS:
@@ -506,11 +337,11 @@ class _CamRecords(DriverGroup):
         })
         speeds = driver.parameter("spdtab_index", "max")
         values["NumSpeedTableEntries_RBV"] = int(speeds) + 1 if speeds is not None else 1
-        for name in _DYNAMIC_PARAMETERS:
-            parameter, attribute, how = _PARAMETER_RECORDS[name]
+        for name in DYNAMIC_PARAMETERS:
+            parameter, attribute, how = PARAMETER_RECORDS[name]
             value = driver.parameter(parameter, attribute)
             if value is not None:
-                values[name] = _format(value, how)
+                values[name] = format_parameter(value, how)
         return values
 
     async def apply_values(self, values: dict[str, Any]) -> None:
@@ -600,15 +431,15 @@ class _CamRecords(DriverGroup):
             return
         if celsius is None:
             return
-        for name in _TEMPERATURE_RECORDS:
+        for name in TEMPERATURE_RECORDS:
             record = self.pvdb.get(self.prefix + name)
             if record is not None:
                 await update(record, round(celsius, 2))
 
 
 CamGroup = type("CamGroup", (_CamRecords,), {
-    **_setting_records(),
-    **_parameter_records(),
+    **setting_records(),
+    **parameter_records(),
     "__doc__": "The ``cam1:`` records of one camera (see the module docstring).",
     "__module__": __name__,
 })

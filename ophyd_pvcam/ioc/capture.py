@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -36,58 +36,25 @@ from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
 
+from .capture_state import (
+    COMPRESSIONS,
+    DEFAULT_TEMPLATE,
+    WRITE_MODES,
+    WRITER_COMPRESSION,
+    CaptureState,
+    format_template,
+    non_negative_int,
+)
+
 __all__ = ["CaptureFile", "CaptureState", "WRITE_MODES", "COMPRESSIONS", "DEFAULT_TEMPLATE",
            "format_template"]
 
 logger = logging.getLogger(__name__)
 
-#: NDFileHDF5 ``FileWriteMode`` menu.
-WRITE_MODES = ("Single", "Capture", "Stream")
-#: NDFileHDF5 ``Compression`` menu; the writer supports the first, "blosc" and "bslz4".
-COMPRESSIONS = ("None", "N-bit", "szip", "zlib", "blosc", "bslz4", "lz4", "jpeg")
-_WRITER_COMPRESSION = {"None": None, "blosc": "blosc", "bslz4": "bitshuffle-lz4"}
-#: areaDetector's usual HDF5 template (also what ophyd's FileStoreHDF5 stages).
-DEFAULT_TEMPLATE = "%s%s_%6.6d.h5"
 # Longest wait for the writer at the end of an acquisition or capture.
 _FLUSH_TIMEOUT_S = 60.0
 # Longest time a written frame waits unflushed (NumWritten_RBV's pace).
 _FLUSH_INTERVAL_S = 0.2
-
-
-@dataclass(frozen=True)
-class CaptureState:
-    """A snapshot of the capture state, for the read-back records.
-
-    Attributes
-    ----------
-    capturing : bool
-        ``Capture_RBV``.
-    file_number : int
-        ``FileNumber_RBV`` (the number the *next* file takes).
-    full_file_name : str
-        ``FullFileName_RBV``: the file being (or last) written.
-    num_captured : int
-        ``NumCaptured_RBV``: frames handed to the current file.
-    num_written : int
-        ``NumWritten_RBV``: frames of the current file flushed to disk
-        (readable; what documents may point at).
-    file_path_exists : bool
-        ``FilePathExists_RBV``.
-    write_error : str
-        Empty when writing is fine, else the writer's error
-        (``WriteStatus``/``WriteMessage``).
-    frame_shape : tuple of int or None
-        ``(height, width)`` of the open file, ``None`` when none is open.
-    """
-
-    capturing: bool = False
-    file_number: int = 0
-    full_file_name: str = ""
-    num_captured: int = 0
-    num_written: int = 0
-    file_path_exists: bool = False
-    write_error: str = ""
-    frame_shape: Optional[tuple[int, int]] = None
 
 
 class CaptureFile:
@@ -222,7 +189,7 @@ class CaptureFile:
         -------
         int
         """
-        number = _non_negative_int(value, "FileNumber")
+        number = non_negative_int(value, "FileNumber")
         with self._lock:
             self._state = replace(self._state, file_number=number)
         return number
@@ -238,7 +205,7 @@ class CaptureFile:
         -------
         int
         """
-        number = _non_negative_int(value, "NumCapture")
+        number = non_negative_int(value, "NumCapture")
         with self._lock:
             self.num_capture = number
         return number
@@ -273,9 +240,9 @@ class CaptureFile:
         -------
         str
         """
-        if value not in _WRITER_COMPRESSION:
+        if value not in WRITER_COMPRESSION:
             raise ValidationError(f"Compression {value!r} is not supported; choose one of "
-                                  f"{', '.join(_WRITER_COMPRESSION)}", None, "Compression")
+                                  f"{', '.join(WRITER_COMPRESSION)}", None, "Compression")
         with self._lock:
             self._check_not_capturing("Compression")
             self.compression = value
@@ -353,8 +320,7 @@ class CaptureFile:
             self._pending = path
             self._state = replace(self._state, capturing=True, file_number=number,
                                   full_file_name=name, num_captured=0, num_written=0,
-                                  write_error="",
-                                  file_path_exists=True, frame_shape=None)
+                                  write_error="", frame_shape=None)
             logger.info("%s: capture to %s", self.device, path)
             return self._state
 
@@ -480,11 +446,12 @@ class CaptureFile:
                                   None, what) from None
         path = self._inside_root(Path(name) if os.path.isabs(name) else self.write_root / name,
                                  "FullFileName")
-        if not path.parent.is_dir():
-            if self.create_directory == 0 or not self._make_directory(path.parent):
-                self._state = replace(self._state, file_path_exists=False)
-                raise ValidationError(f"directory {str(path.parent)!r} does not exist "
-                                      "(set CreateDirectory to create it)", None, what)
+        if not path.parent.is_dir() and self.create_directory != 0:
+            self._make_directory(path.parent)
+        # As areaDetector: a missing directory does not refuse Capture (ophyd
+        # checks FilePathExists_RBV after staging and raises); the first
+        # frame then fails to open the file (WriteStatus).
+        self._state = replace(self._state, file_path_exists=path.parent.is_dir())
         if path.exists():
             raise ValidationError(f"{name!r} exists; files are never overwritten "
                                   "(change FileName or FileNumber)", None, what)
@@ -493,9 +460,12 @@ class CaptureFile:
     def _open(self, path: Optional[Path], frame: Frame) -> HDF5FrameWriter:
         if path is None:
             raise ValidationError("no file named for this capture", None, "Capture")
+        if not path.parent.is_dir():
+            raise ValidationError(f"directory {str(path.parent)!r} does not exist (set "
+                                  "CreateDirectory to create it)", None, "FilePath")
         attributes = self._attributes() if callable(self._attributes) else None
         writer = HDF5FrameWriter(path, frame.data.shape, frame.data.dtype,
-                                 compression=_WRITER_COMPRESSION[self.compression],
+                                 compression=WRITER_COMPRESSION[self.compression],
                                  flush_interval=_FLUSH_INTERVAL_S, attributes=attributes)
         writer.start()
         self._state = replace(self._state, frame_shape=tuple(frame.data.shape))
@@ -545,45 +515,3 @@ class CaptureFile:
         if self._state.capturing:
             raise ValidationError(f"cannot change {what} while capturing", None, what)
 
-
-def format_template(template: str, path: str, name: str, number: int) -> str:
-    """Fill an areaDetector file template as C's ``printf`` would.
-
-    ``printf`` ignores surplus arguments, so templates that use only the path
-    and name (``"%s%s.h5"``) are valid; Python's ``%`` is not that lenient.
-
-    Parameters
-    ----------
-    template : str
-        E.g. ``"%s%s_%6.6d.h5"``.
-    path, name : str
-    number : int
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    TypeError, ValueError
-        When the template takes other conversions (or more than three).
-    """
-    arguments: tuple = (path, name, number)
-    while True:
-        try:
-            return template % arguments
-        except TypeError as exc:
-            if "not all arguments converted" not in str(exc) or not arguments:
-                raise
-            arguments = arguments[:-1]
-
-
-def _non_negative_int(value: Any, what: str) -> int:
-    try:
-        number = int(value)
-        whole = float(value) == number
-    except (TypeError, ValueError, OverflowError):
-        whole = False
-    if isinstance(value, bool) or not whole or number < 0:
-        raise ValidationError(f"{what} must be an integer >= 0, got {value!r}", None, what)
-    return number

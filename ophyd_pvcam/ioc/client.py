@@ -43,28 +43,28 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
 from ophyd import Component as Cpt
-from ophyd import Device, EpicsSignal, EpicsSignalRO, Signal
-from ophyd.status import DeviceStatus, Status
-from ophyd.utils.errors import InvalidState
+from ophyd import Device, EpicsSignalRO, Signal
+from ophyd.status import Status
 
 from ophyd_pvcam.device import signals as S
 from ophyd_pvcam.device.status import FrameProgressStatus
 from ophyd_pvcam.device.writer import ASSET_MODES, image_data_key
 from ophyd_pvcam.engine.errors import (
     AcquisitionError,
-    CameraRemovedError,
-    StallError,
     ValidationError,
 )
 from ophyd_pvcam.storage.errors import StorageError
 from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE, make_file_path
 
+from .client_assets import RemoteAssetWriter
+from .client_fly import FlyMixin
+from .client_records import RemoteCam, RemoteHDF5, RemotePreview, _Run, remote_error
+from .client_records import end_status as _end
 from .client_signals import (
     PUT_TIMEOUT,
     CheckedSignal,
     PairSignal,
     RegionSignal,
-    RemoteAssetWriter,
     SensorSignal,
     engine_name,
     estimated_timeout,
@@ -80,127 +80,9 @@ _BUFFER_LABELS = {"auto": "Auto", "overwrite": "Overwrite", "no_overwrite": "No 
 _COMPRESSIONS = {None: "None", "none": "None", "blosc": "blosc", "bitshuffle-lz4": "bslz4"}
 # Seconds added to the estimated duration of a bounded acquisition.
 _ACQUIRE_MARGIN = 30.0
-_HDF = "hdf1.write_message"
 
 
-def remote_error(message: str, detail: str = "") -> Exception:
-    """Rebuild the engine error a server reported (``StatusMessage_RBV`` / ``LastError_RBV``).
-
-    Parameters
-    ----------
-    message : str
-        ``StatusMessage_RBV``: ``"STALL: ..."``, ``"REMOVED: ..."`` or ``"FAILED: ..."``.
-    detail : str
-        ``LastError_RBV``: the message then ``key: value`` diagnostic lines.
-
-    Returns
-    -------
-    Exception
-        :class:`StallError` (with the server's diagnostics as strings),
-        :class:`CameraRemovedError` or :class:`AcquisitionError`.
-    """
-    lines = detail.splitlines()[1:] if detail else []
-    diagnostics = dict(line.split(": ", 1) for line in lines if ": " in line)
-    text = message.split(":", 1)[1].strip() if ":" in message else message
-    if message.startswith("STALL:"):
-        return StallError(text, diagnostics, "server")
-    if message.startswith("REMOVED:"):
-        return CameraRemovedError(text, None, "server")
-    return AcquisitionError(text or "acquisition failed on the server", None, "server")
-
-
-class RemoteCam(Device):
-    """The ``cam1:`` records the client drives (low level; not read in events)."""
-
-    acquire = Cpt(EpicsSignal, "Acquire")
-    acquire_rbv = Cpt(EpicsSignalRO, "Acquire_RBV")
-    detector_state = Cpt(EpicsSignalRO, "DetectorState_RBV", string=True)
-    status_message = Cpt(EpicsSignalRO, "StatusMessage_RBV", string=True)
-    last_error = Cpt(EpicsSignalRO, "LastError_RBV", string=True)
-    image_mode = Cpt(CheckedSignal, "ImageMode", string=True)
-    num_images = Cpt(CheckedSignal, "NumImages")
-    array_callbacks = Cpt(CheckedSignal, "ArrayCallbacks", string=True)
-    min_x = Cpt(CheckedSignal, "MinX")
-    min_y = Cpt(CheckedSignal, "MinY")
-    size_x = Cpt(CheckedSignal, "SizeX")
-    size_y = Cpt(CheckedSignal, "SizeY")
-    bin_x = Cpt(CheckedSignal, "BinX")
-    bin_y = Cpt(CheckedSignal, "BinY")
-    max_size_x = Cpt(EpicsSignalRO, "MaxSizeX_RBV")
-    max_size_y = Cpt(EpicsSignalRO, "MaxSizeY_RBV")
-    array_size_x = Cpt(EpicsSignalRO, "ArraySizeX_RBV")
-    array_size_y = Cpt(EpicsSignalRO, "ArraySizeY_RBV")
-    data_type = Cpt(EpicsSignalRO, "DataType_RBV", string=True)
-    frame_period = Cpt(EpicsSignalRO, "FramePeriod_RBV")
-    model = Cpt(EpicsSignalRO, "Model_RBV", string=True)
-    chip_name = Cpt(EpicsSignalRO, "ChipName_RBV", string=True)
-    lost_frames = Cpt(EpicsSignalRO, "LostFrames_RBV")
-    stalls = Cpt(EpicsSignalRO, "Stalls_RBV")
-    sim_faults = Cpt(CheckedSignal, "SimFaults", string=True, lazy=True)
-
-
-class RemoteHDF5(Device):
-    """The ``HDF1:`` records the client drives (low level)."""
-
-    enable = Cpt(CheckedSignal, "EnableCallbacks", string=True, message=_HDF)
-    write_root = Cpt(EpicsSignalRO, "WriteRoot_RBV", string=True)
-    file_path = Cpt(CheckedSignal, "FilePath", string=True, message=_HDF)
-    file_name = Cpt(CheckedSignal, "FileName", string=True, message=_HDF)
-    file_template = Cpt(CheckedSignal, "FileTemplate", string=True, message=_HDF)
-    file_number = Cpt(CheckedSignal, "FileNumber", message=_HDF)
-    auto_increment = Cpt(CheckedSignal, "AutoIncrement", string=True, message=_HDF)
-    file_write_mode = Cpt(CheckedSignal, "FileWriteMode", string=True, message=_HDF)
-    num_capture = Cpt(CheckedSignal, "NumCapture", message=_HDF)
-    create_directory = Cpt(CheckedSignal, "CreateDirectory", message=_HDF)
-    compression = Cpt(CheckedSignal, "Compression", string=True, message=_HDF)
-    capture = Cpt(CheckedSignal, "Capture", string=True, message=_HDF)
-    full_file_name = Cpt(EpicsSignalRO, "FullFileName_RBV", string=True)
-    num_captured = Cpt(EpicsSignalRO, "NumCaptured_RBV")
-    num_written = Cpt(EpicsSignalRO, "NumWritten_RBV")
-    write_status = Cpt(EpicsSignalRO, "WriteStatus", string=True)
-    write_message = Cpt(EpicsSignalRO, "WriteMessage", string=True)
-
-
-class RemotePreview(Device):
-    """The ``image1:`` preview records."""
-
-    array_data = Cpt(EpicsSignalRO, "ArrayData")
-    width = Cpt(EpicsSignalRO, "ArraySize0_RBV")
-    height = Cpt(EpicsSignalRO, "ArraySize1_RBV")
-    array_counter = Cpt(EpicsSignalRO, "ArrayCounter_RBV")
-    unique_id = Cpt(EpicsSignalRO, "UniqueId_RBV")
-    decimation = Cpt(EpicsSignalRO, "Decimation_RBV")
-    min_callback_time = Cpt(CheckedSignal, "MinCallbackTime", message="preview.write_message")
-    write_message = Cpt(EpicsSignalRO, "WriteMessage", string=True)
-
-    def image(self) -> np.ndarray:
-        """The latest preview as a 2-D ``uint16`` array.
-
-        Returns
-        -------
-        numpy.ndarray
-        """
-        height, width = int(self.height.get()), int(self.width.get())
-        data = np.asarray(self.array_data.get(), dtype=np.int16)
-        return data[:height * width].view(np.uint16).reshape(height, width)
-
-
-class _Run:
-    """One remote acquisition (a trigger, or a fly across pauses)."""
-
-    def __init__(self, status: FrameProgressStatus, target: Optional[int], initial: int):
-        self.status = status
-        self.target = target
-        self.initial = initial
-        self.paused = False
-        self.cancel_reason: Optional[str] = None
-
-    @property
-    def done(self) -> bool:
-        return self.status.done
-
-
-class RemotePVCAMDetector(Device):
+class RemotePVCAMDetector(FlyMixin, Device):
     """A PVCAM camera served by ``python -m ophyd_pvcam.ioc``, as an ophyd device.
 
     Parameters
@@ -481,7 +363,7 @@ class RemotePVCAMDetector(Device):
             self._run = None
         try:
             result = super().unstage()
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after cleanup
             errors.append(exc)
             result = [self]
         if errors:
@@ -683,123 +565,6 @@ class RemotePVCAMDetector(Device):
         else:
             yield from self._assets.collect_legacy_docs(new_events=self._mode == "fly")
 
-    # -- fly scans ----------------------------------------------------------------
-    def prepare(self, value: int) -> Status:
-        """Set the number of frames of the next fly (this staging only).
-
-        Parameters
-        ----------
-        value : int
-
-        Returns
-        -------
-        Status
-        """
-        status = Status(self)
-        try:
-            self._prepared_length = S.non_negative_int("stream_length")(value)
-        except Exception as exc:  # noqa: BLE001 - reported through the status
-            status.set_exception(exc)
-        else:
-            status.set_finished()
-        return status
-
-    def describe_collect(self) -> dict[str, Any]:
-        """Describe the fly-scan data (as PVCAMDetector's).
-
-        Returns
-        -------
-        dict
-        """
-        if self._armed:
-            self._declared = True
-        keys = {self.image.name: self._image_key(1)}
-        return keys if self.asset_docs.get() == "stream" else {"primary": keys}
-
-    def kickoff(self) -> Status:
-        """Start the server streaming; done once it acquires.
-
-        Returns
-        -------
-        Status
-        """
-        hint = (f"use ophyd_pvcam.plans.fly_stream([{self.name}]) (bluesky.plans.fly neither "
-                "stages nor declares the stream)")
-        if not self._armed:
-            raise AcquisitionError(f"{self.name} is not staged: {hint}", None, "kickoff")
-        if self.asset_docs.get() == "stream" and not self._declared:
-            raise AcquisitionError(f"{self.name}'s stream was not declared: {hint}", None,
-                                   "kickoff")
-        self._enter_mode("fly")
-        with self._lock:
-            if self._run is not None and not self._run.done:
-                raise AcquisitionError(f"{self.name} is already flying; complete() first",
-                                       None, "kickoff")
-            self._assets.set_frames_per_event(1)
-            length = (self._prepared_length if self._prepared_length is not None
-                      else self.stream_length.get())
-            kickoff_status = DeviceStatus(self, timeout=self.put_timeout)
-            fly_status = self._start(length or None)
-        self._finish_kickoff(kickoff_status, fly_status)
-        return kickoff_status
-
-    def _finish_kickoff(self, kickoff_status: DeviceStatus, fly_status: Status) -> None:
-        """Kickoff is done when the server reports Acquire (or the fly already ended)."""
-        settling = threading.Lock()
-        settled: list[bool] = []
-
-        def settle(error: Optional[BaseException] = None) -> None:
-            # Called from the CA monitor thread and from the fly's callbacks;
-            # ophyd marks a status done only after set_finished() returned.
-            with settling:
-                if settled or kickoff_status.done:
-                    return
-                settled.append(True)
-                if error is not None:
-                    kickoff_status.set_exception(error)
-                else:
-                    kickoff_status.set_finished()
-
-        def acquiring(value: Any = None, **kwargs: Any) -> None:
-            if value in (1, "Acquire"):
-                settle()
-
-        def fly_ended(status: Status) -> None:
-            settle(None if status.success else status.exception())
-
-        token = self.cam.acquire_rbv.subscribe(acquiring, run=True)
-        kickoff_status.add_callback(lambda status: self.cam.acquire_rbv.unsubscribe(token))
-        fly_status.add_callback(fly_ended)
-
-    def complete(self) -> FrameProgressStatus:
-        """Finish the fly; done when its frames are in the server's file.
-
-        With ``stream_length`` 0 this stops the server's acquisition.
-
-        Returns
-        -------
-        FrameProgressStatus
-        """
-        run = self._run
-        if self._mode != "fly" or run is None:
-            raise AcquisitionError(f"{self.name}.complete() without kickoff()", None, "complete")
-        if run.target is None and not run.done:
-            self.cam.acquire.put(0)
-        return run.status
-
-    def collect(self) -> Iterator[dict[str, Any]]:
-        """Yield one event per newly documented frame (legacy mode).
-
-        Yields
-        ------
-        dict
-        """
-        key = self.image.name
-        for point, datum_id in self._assets.pending_events():
-            stamp = self._assets.frame_time(point)
-            yield {"time": stamp, "data": {key: datum_id}, "timestamps": {key: stamp},
-                   "filled": {key: False}}
-
     # -- interruptions -----------------------------------------------------------
     def stop(self, *, success: bool = False) -> None:
         """Stop any acquisition (its status fails); the file stays open until unstage.
@@ -813,48 +578,11 @@ class RemotePVCAMDetector(Device):
         if run is not None and not run.done:
             self._cancel(run, "stop() called")
 
-    def pause(self) -> None:
-        """RunEngine pause: a fly stops acquiring until :meth:`resume` (same file)."""
-        run = self._run
-        if self._mode == "fly" and run is not None and not run.done:
-            run.paused = True
-            self.cam.acquire.put(0)
-
-    def resume(self) -> None:
-        """RunEngine resume: a paused fly acquires its remaining frames."""
-        run = self._run
-        if self._mode != "fly" or run is None or not run.paused or run.done:
-            return
-        run.paused = False
-        remaining = None
-        if run.target:
-            remaining = run.initial + run.target - self._assets.frames_written
-            if remaining <= 0:
-                _end(run.status, None)
-                return
-        try:
-            self._configure(remaining)
-            self._put_acquire(run)
-        except Exception as exc:  # noqa: BLE001 - reported through the status
-            _end(run.status, exc)
-
-
-def _end(status: Status, error: Optional[BaseException]) -> None:
-    """Finish or fail ``status`` unless something (e.g. its timeout) already ended it."""
-    try:
-        if error is None:
-            status.set_finished()
-        else:
-            status.set_exception(error)
-    except InvalidState:
-        logger.debug("%r already ended; not ending it again with %r", status, error)
-
-
 def _wait_quietly(status: Status, timeout: float) -> None:
     """Wait for a status that is expected to fail (a cancelled acquisition)."""
     try:
         status.wait(timeout)
-    except Exception as exc:  # noqa: BLE001 - only a timeout matters here
+    except Exception as exc:  # the expected failure; only a timeout matters here
         if not status.done:
             raise
         logger.debug("cancelled acquisition ended: %s", exc)
@@ -863,6 +591,6 @@ def _wait_quietly(status: Status, timeout: float) -> None:
 def _collect(errors: list[BaseException], func: Any, *args: Any) -> None:
     try:
         func(*args)
-    except BaseException as exc:  # noqa: BLE001 - re-raised by unstage after cleanup
+    except BaseException as exc:  # re-raised by unstage after cleanup
         logger.exception("%s failed during unstage", getattr(func, "__name__", func))
         errors.append(exc)

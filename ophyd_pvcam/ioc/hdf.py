@@ -124,6 +124,7 @@ class PluginRecords(DriverGroup):
 
     @nd_array_port.putter
     async def nd_array_port(self, instance: Any, value: Any) -> str:
+        """Accept only the camera's port (the one source of frames)."""
         source = self.ioc.cam.port_name.value
         if value != source:
             await refuse(instance, self.write_message,
@@ -134,6 +135,7 @@ class PluginRecords(DriverGroup):
 
     @enable.putter
     async def enable(self, instance: Any, value: Any) -> str:
+        """Enable or disable the plugin (the HDF5 plugin then ignores frames)."""
         value = enum_value(instance, value)
         await self.set_enabled(value == "Enable")
         await update(self.enable_rbv, value)
@@ -144,12 +146,14 @@ class PluginRecords(DriverGroup):
         # Frames reach the plugins on the engine's delivery thread, never the
         # camera's: blocking or not makes no difference here. Accepted for
         # ophyd, which stages BlockingCallbacks=Yes.
+        """Accept and store BlockingCallbacks (no effect: see the comment)."""
         value = enum_value(instance, value)
         await update(self.blocking_rbv, value)
         return value
 
     @array_counter.putter
     async def array_counter(self, instance: Any, value: Any) -> int:
+        """Reset (or set) the plugin's frame counter."""
         try:
             number = int(value)
         except (TypeError, ValueError):
@@ -288,6 +292,7 @@ class _HDF5Records(PluginRecords):
 
     @capture.putter
     async def capture(self, instance: Any, value: Any) -> str:
+        """1: name the next file and start capturing; 0: close the file."""
         value = enum_value(instance, value)
         if value in ("Capture", 1):
             try:
@@ -304,9 +309,11 @@ class _HDF5Records(PluginRecords):
         return "Done"
 
     async def set_enabled(self, enabled: bool) -> None:
+        """Tell the capture file whether frames reach it."""
         await self.call(self.capture_file.set_flag, "enabled", enabled)
 
     async def initialize(self) -> None:
+        """Publish the identity, the write root and the file settings."""
         await super().initialize()
         capture = self.capture_file
         for record, value in ((self.write_root, str(capture.write_root)),

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 # Backlog of queued preview updates per subscriber: a slow client gets the
 # newest previews, not an ever-growing queue of stale ones.
 _PREVIEW_BACKLOG = 2
+# Polls of the preview slot per preview interval, and the shortest poll period [s].
+_POLLS_PER_INTERVAL = 4
+_MIN_POLL_S = 0.005
 
 
 class _ImageRecords(PluginRecords):
@@ -49,6 +52,7 @@ class _ImageRecords(PluginRecords):
 
     @min_callback_time.putter
     async def min_callback_time(self, instance: Any, value: Any) -> float:
+        """Set the preview interval (1/rate, > 0)."""
         try:
             rate = self.driver.preview.set_rate(1.0 / float(value)) if float(value) > 0 else None
         except (PVCAMError, ValueError, ZeroDivisionError, OverflowError) as exc:
@@ -61,6 +65,7 @@ class _ImageRecords(PluginRecords):
         return float(value)
 
     async def initialize(self) -> None:
+        """Publish the identity and the preview interval."""
         await super().initialize()
         interval = self.driver.preview.interval
         await update(self.min_callback_time, interval)
@@ -70,7 +75,10 @@ class _ImageRecords(PluginRecords):
         """Publish the newest preview every ``MinCallbackTime`` (paced)."""
         slot = self.driver.preview
         while True:
-            await asyncio.sleep(slot.interval)
+            # The slot itself limits previews to the rate; polling it a few
+            # times per interval keeps its clock and ours from beating (a
+            # poll just before each preview would halve the rate).
+            await asyncio.sleep(max(_MIN_POLL_S, slot.interval / _POLLS_PER_INTERVAL))
             preview = slot.take()
             if preview is None or not self.plugin_enabled():
                 continue
@@ -89,6 +97,7 @@ class _ImageRecords(PluginRecords):
 
     async def refresh_array(self) -> None:
         # The preview's own geometry is published with each preview.
+        """Nothing: the preview's geometry is published with each preview."""
         return None
 
 

@@ -209,7 +209,7 @@ def configure_network(interfaces: Sequence[str]) -> dict[str, str]:
     return changed
 
 
-def build_iocs(prefix: str, camera_names_: Sequence[str], write_root: Any, *,
+def build_iocs(prefix: str, camera_names_: Optional[Sequence[str]], write_root: Any, *,
                library: Any = None, preview_size: int = 256,
                preview_rate: float = 5.0) -> list[CameraIOC]:
     """Open the cameras and build their record groups.
@@ -223,9 +223,10 @@ def build_iocs(prefix: str, camera_names_: Sequence[str], write_root: Any, *,
     write_root : path-like
         Directory all files go under; each camera writes into
         ``<write_root>`` (its ``FilePath`` must stay inside it).
-    library : PVCAMLibrary, optional
-        Default: :func:`ophyd_pvcam.sdk.load`'s choice (``PVCAM_LIBRARY=sim``
-        for the simulator).
+    library : PVCAMLibrary, path-like or "sim", optional
+        The SDK binding, a library path, or ``"sim"`` for the bundled
+        simulator. Default: :func:`ophyd_pvcam.sdk.load`'s choice
+        (``PVCAM_LIBRARY``).
     preview_size : int
         Largest side of the preview.
     preview_rate : float
@@ -236,8 +237,8 @@ def build_iocs(prefix: str, camera_names_: Sequence[str], write_root: Any, *,
     list of CameraIOC
         Opened; call :meth:`CameraIOC.close` on each when done.
     """
-    lib = library if library is not None else sdk.load()
-    specs = list(camera_names_)
+    lib = _load_library(library)
+    specs = list(camera_names_ or [])
     if not specs:
         with session(lib):
             specs = camera_names(lib)
@@ -254,6 +255,16 @@ def build_iocs(prefix: str, camera_names_: Sequence[str], write_root: Any, *,
             ioc.close()
         raise
     return iocs
+
+
+def _load_library(library: Any) -> Any:
+    if library is None:
+        return sdk.load()
+    if isinstance(library, str) and library == "sim":
+        return sdk.load(simulated=True)
+    if isinstance(library, (str, os.PathLike)):
+        return sdk.load(library)
+    return library
 
 
 async def serve(iocs: Sequence[CameraIOC], interfaces: Sequence[str],
@@ -285,7 +296,7 @@ async def serve(iocs: Sequence[CameraIOC], interfaces: Sequence[str],
     await context.run(startup_hook=on_bound)
 
 
-def run_server(prefix: str, camera_names: Sequence[str], write_root: Any,
+def run_server(prefix: str, camera_names: Optional[Sequence[str]], write_root: Any,
                interfaces: Sequence[str] = ("127.0.0.1",), library: Any = None,
                preview_size: int = 256, preview_rate: float = 5.0) -> None:
     """Serve cameras until SIGINT/SIGTERM, then close everything.
@@ -300,8 +311,8 @@ def run_server(prefix: str, camera_names: Sequence[str], write_root: Any,
         Directory all frame files go under.
     interfaces : sequence of str
         Addresses to bind (and beacon to).
-    library : PVCAMLibrary, optional
-        The SDK to use.
+    library : PVCAMLibrary, path-like or "sim", optional
+        The SDK to use (see :func:`build_iocs`).
     preview_size : int
         Largest side of the ``image1:`` preview.
     preview_rate : float
@@ -345,6 +356,7 @@ class _LoopbackBeaconFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Drop connection-refused beacon tracebacks; pass every other record."""
         if record.getMessage().startswith("Failed to send beacon") and record.exc_info:
             cause = record.exc_info[1]
             while cause is not None:

@@ -8,6 +8,10 @@ from ophyd_pvcam import sim
 
 @pytest.fixture(autouse=True)
 def restore_environment():
+    # Earlier tests may have set in-process overrides, which beat the
+    # PVCAM_SIM_* variables these tests (like a user) set.
+    sim.set_faults(None)
+    sim.set_cameras(None)
     saved = dict(os.environ)
     yield
     os.environ.clear()

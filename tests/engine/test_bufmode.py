@@ -3,7 +3,6 @@
 The fallback itself (setup + start against a camera that refuses CIRC_OVERWRITE)
 runs against the simulator in test_stream.py.
 """
-import logging
 
 import pytest
 

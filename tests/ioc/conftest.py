@@ -56,7 +56,7 @@ os.environ.update({
 })
 CONTROL_LAYER = os.environ.get("OPHYD_CONTROL_LAYER", "caproto")
 
-import ophyd  # noqa: E402 - the environment above must be set first
+import ophyd  # the environment above must be set first
 
 ophyd.set_cl(CONTROL_LAYER)
 

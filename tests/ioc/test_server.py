@@ -1,10 +1,8 @@
-"""The caproto server (ophyd_pvcam/ioc/server.py and its record groups), seen over Channel Access."""
+"""The caproto server (ophyd_pvcam/ioc/server.py and its record groups), over Channel Access."""
 from __future__ import annotations
 
 import os
 import threading
-import time
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -241,6 +239,24 @@ def test_an_existing_file_is_never_overwritten(ioc, det, ioc_root):
     assert pv("HDF1:Capture_RBV").get() == 0
     assert "never overwritten" in pv("HDF1:WriteMessage", string=True).get()
     assert (ioc_root / "once.h5").read_bytes() == b"precious"
+
+
+def test_a_missing_directory_is_created_only_when_allowed(ioc, det, ioc_root):
+    put_and_wait("HDF1:CreateDirectory", 0)
+    missing = ioc_root / "missing" / "deeper"
+    put_and_wait("HDF1:FilePath", str(missing), string=True)
+    assert pv("HDF1:FilePathExists_RBV", string=True).get() == "No"
+    put_and_wait("HDF1:FileName", "nowhere", string=True)
+    put_and_wait("HDF1:Capture", 1)             # accepted, as areaDetector does
+    put_and_wait("cam1:ImageMode", "Single", string=True)
+    put_and_wait("cam1:Acquire", 1)
+    assert pv("HDF1:WriteStatus", string=True).get() == "Write error"
+    assert "does not exist" in pv("HDF1:WriteMessage", string=True).get()
+    assert not missing.exists()
+    put_and_wait("HDF1:CreateDirectory", -3)
+    put_and_wait("HDF1:FilePath", str(missing), string=True)
+    assert missing.is_dir()
+    assert pv("HDF1:FilePathExists_RBV", string=True).get() == "Yes"
 
 
 def test_preview_is_decimated_and_slower_than_the_camera(ioc, det, wait_until):

@@ -1,0 +1,103 @@
+"""What the ``HDF1:`` read-backs show, and areaDetector's file-name rules.
+
+:class:`CaptureState` is the snapshot :class:`~ophyd_pvcam.ioc.capture.CaptureFile`
+publishes; :func:`format_template` fills a ``FileTemplate`` as C's ``printf``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+
+from ophyd_pvcam.engine.errors import ValidationError
+
+__all__ = ["CaptureState", "WRITE_MODES", "COMPRESSIONS", "WRITER_COMPRESSION",
+           "DEFAULT_TEMPLATE", "format_template", "non_negative_int"]
+
+#: NDFileHDF5 ``FileWriteMode`` menu.
+WRITE_MODES = ("Single", "Capture", "Stream")
+#: NDFileHDF5 ``Compression`` menu; the writer supports the first, "blosc" and "bslz4".
+COMPRESSIONS = ("None", "N-bit", "szip", "zlib", "blosc", "bslz4", "lz4", "jpeg")
+WRITER_COMPRESSION = {"None": None, "blosc": "blosc", "bslz4": "bitshuffle-lz4"}
+#: areaDetector's usual HDF5 template (also what ophyd's FileStoreHDF5 stages).
+DEFAULT_TEMPLATE = "%s%s_%6.6d.h5"
+
+
+@dataclass(frozen=True)
+class CaptureState:
+    """A snapshot of the capture state, for the read-back records.
+
+    Attributes
+    ----------
+    capturing : bool
+        ``Capture_RBV``.
+    file_number : int
+        ``FileNumber_RBV`` (the number the *next* file takes).
+    full_file_name : str
+        ``FullFileName_RBV``: the file being (or last) written.
+    num_captured : int
+        ``NumCaptured_RBV``: frames handed to the current file.
+    num_written : int
+        ``NumWritten_RBV``: frames of the current file flushed to disk
+        (readable; what documents may point at).
+    file_path_exists : bool
+        ``FilePathExists_RBV``.
+    write_error : str
+        Empty when writing is fine, else the writer's error
+        (``WriteStatus``/``WriteMessage``).
+    frame_shape : tuple of int or None
+        ``(height, width)`` of the open file, ``None`` when none is open.
+    """
+
+    capturing: bool = False
+    file_number: int = 0
+    full_file_name: str = ""
+    num_captured: int = 0
+    num_written: int = 0
+    file_path_exists: bool = False
+    write_error: str = ""
+    frame_shape: Optional[tuple[int, int]] = None
+
+
+def format_template(template: str, path: str, name: str, number: int) -> str:
+    """Fill an areaDetector file template as C's ``printf`` would.
+
+    ``printf`` ignores surplus arguments, so templates that use only the path
+    and name (``"%s%s.h5"``) are valid; Python's ``%`` is not that lenient.
+
+    Parameters
+    ----------
+    template : str
+        E.g. ``"%s%s_%6.6d.h5"``.
+    path, name : str
+    number : int
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TypeError, ValueError
+        When the template takes other conversions (or more than three).
+    """
+    arguments: tuple = (path, name, number)
+    while True:
+        try:
+            return template % arguments
+        except TypeError as exc:
+            if "not all arguments converted" not in str(exc) or not arguments:
+                raise
+            arguments = arguments[:-1]
+
+
+def non_negative_int(value: Any, what: str) -> int:
+    """Return ``value`` as an int >= 0 or raise ValidationError naming ``what``."""
+    try:
+        number = int(value)
+        whole = float(value) == number
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if isinstance(value, bool) or not whole or number < 0:
+        raise ValidationError(f"{what} must be an integer >= 0, got {value!r}", None, what)
+    return number
