@@ -26,14 +26,16 @@ SIM_MODELS = ("prime-bsi", "prime-bsi-express", "kinetix", "prime-95b")
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
+    # Defaults are SUPPRESSed so that an option given before the subcommand
+    # (ophyd-pvcam --sim kinetix list) is not reset by the subcommand's parser.
     group = parser.add_argument_group("camera selection")
-    group.add_argument("--sim", metavar="MODEL", choices=SIM_MODELS,
+    group.add_argument("--sim", metavar="MODEL", choices=SIM_MODELS, default=argparse.SUPPRESS,
                        help="use the simulated camera of this model "
                             f"({', '.join(SIM_MODELS)}) instead of the PVCAM SDK")
-    group.add_argument("--library", metavar="PATH",
+    group.add_argument("--library", metavar="PATH", default=argparse.SUPPRESS,
                        help="path of the PVCAM library to load (default: $PVCAM_LIBRARY, "
                             "then the SDK's install locations)")
-    parser.add_argument("--debug", action="store_true",
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="log at DEBUG level and show tracebacks for errors")
 
 
@@ -75,6 +77,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    for option, default in (("sim", None), ("library", None), ("debug", False)):
+        if not hasattr(args, option):
+            setattr(args, option, default)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     _configure_environment(args)

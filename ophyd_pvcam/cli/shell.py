@@ -15,6 +15,29 @@ def profile_dir() -> Path:
     return folder
 
 
+def user_profile_dir() -> Path:
+    """Return the IPython profile ``ophyd-pvcam shell`` starts: ``<ipython dir>/profile_ophyd_pvcam``.
+
+    The packaged startup files are copied there at each start, so IPython's
+    history and logs go to the user's IPython folder, never into the
+    installed package. Files a user adds to that startup folder are kept.
+    """
+    from IPython.paths import get_ipython_dir
+
+    return Path(get_ipython_dir()) / "profile_ophyd_pvcam"
+
+
+def _sync_profile() -> Path:
+    target = user_profile_dir()
+    (target / "startup").mkdir(parents=True, exist_ok=True)
+    for source in sorted((profile_dir() / "startup").glob("*.py")):
+        destination = target / "startup" / source.name
+        text = source.read_text()
+        if not destination.exists() or destination.read_text() != text:
+            destination.write_text(text)
+    return target
+
+
 def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add the ``shell`` command to ``commands``."""
     parser = commands.add_parser("shell", help="start IPython with the ophyd-pvcam beamline profile")
@@ -35,5 +58,5 @@ def run(args: argparse.Namespace, ipython_args: Optional[list[str]] = None) -> i
     extra = list(ipython_args if ipython_args is not None else args.ipython_args)
     if extra and extra[0] == "--":
         extra = extra[1:]
-    start_ipython(argv=[f"--profile-dir={profile_dir()}", *extra])
+    start_ipython(argv=[f"--profile-dir={_sync_profile()}", *extra])
     return 0

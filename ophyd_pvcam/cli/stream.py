@@ -144,4 +144,4 @@ def run(args: argparse.Namespace) -> int:
 def _timeouts(stream: Any) -> int:
     """Stall timeouts seen so far: recoveries made plus the current run of timeouts."""
     stats = stream.stats()
-    return int(stats.recoveries) + int(getattr(stats, "consecutive_timeouts", 0))
+    return int(stats.recoveries) + int(stats.consecutive_timeouts)

@@ -7,6 +7,8 @@ identity they read at open instead of being opened a second time.
 """
 from __future__ import annotations
 
+import os
+
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -67,17 +69,26 @@ class CameraInfo:
 
 
 def resolve_library(library: Any = None) -> Any:
-    """Return ``library``, or the default library of :func:`ophyd_pvcam.sdk.load`.
+    """Turn the ``library`` argument every layer accepts into a loaded SDK binding.
 
     Parameters
     ----------
-    library : PVCAMLibrary, optional
+    library : PVCAMLibrary, path-like, "sim" or None
+        A binding (returned as is), a library file, ``"sim"`` for the bundled
+        simulator, or ``None`` for :func:`ophyd_pvcam.sdk.load`'s default
+        (``PVCAM_LIBRARY``, then the vendor's install locations).
 
     Returns
     -------
     PVCAMLibrary
     """
-    return library if library is not None else sdk.load()
+    if library is None:
+        return sdk.load()
+    if isinstance(library, str) and library == "sim":
+        return sdk.load(simulated=True)
+    if isinstance(library, (str, os.PathLike)):
+        return sdk.load(library)
+    return library
 
 
 def camera_names(library: Any) -> list[str]:

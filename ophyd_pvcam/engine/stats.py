@@ -364,7 +364,10 @@ class StreamStats:
     discontinuities : tuple
         :class:`~ophyd_pvcam.engine.health.Discontinuity` records, one per restart.
     rate_fps : float
-        Delivered frames per second.
+        Delivered frames per second between the first and the last delivery.
+    consecutive_timeouts : int
+        Stall timeouts in a row since the last frame (a stall is declared at
+        ``stall_count``).
     timings : mapping of str to HistogramSnapshot
         The :data:`TIMING_NAMES` histograms.
     """
@@ -391,6 +394,7 @@ class StreamStats:
     lost_by_reason: Mapping[str, int] = field(default_factory=dict)
     discontinuities: tuple[Any, ...] = ()
     rate_fps: float = 0.0
+    consecutive_timeouts: int = 0
     timings: Mapping[str, HistogramSnapshot] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -406,6 +410,7 @@ class StreamStats:
                 f"signalled {self.frames_signalled}, retrieved {self.frames_retrieved}, "
                 f"delivered {self.frames_delivered}, lost {self.frames_lost}, "
                 f"dropped {self.frames_dropped}, overruns {self.overruns}, "
-                f"recoveries {self.recoveries}, {self.rate_fps:.1f} fps over {self.elapsed_s:.2f} s")
+                f"recoveries {self.recoveries}, {self.rate_fps:.1f} fps while delivering, "
+                f"{self.elapsed_s:.2f} s in all")
         timings = "; ".join(str(h) for h in self.timings.values() if h.count)
         return f"{text}. {timings}" if timings else text

@@ -452,8 +452,8 @@ class Stream:
             dropped_frame_numbers=health.dropped_frame_numbers, overruns=rec.overruns,
             recoveries=health.recoveries, restarts=rec.restarts,
             callbacks_missed=rec.callbacks_missed, discontinuities=health.discontinuities,
-            rate_fps=rec.rate(), timings=rec.timings(),
-            frames_pending_at_stop=loop.frames_pending_at_stop,
+            rate_fps=rec.rate(), consecutive_timeouts=health.consecutive_timeouts,
+            timings=rec.timings(), frames_pending_at_stop=loop.frames_pending_at_stop,
             lost_by_reason=dict(health.lost_by_reason),
         )
 

@@ -49,3 +49,10 @@ def test_unknown_simulated_model_is_a_usage_error(capsys):
 def test_parser_requires_a_subcommand():
     with pytest.raises(SystemExit):
         build_parser().parse_args([])
+
+
+def test_options_work_before_and_after_the_subcommand(monkeypatch, capsys):
+    assert main(["--sim", "kinetix", "list"]) == 0
+    assert "Kinetix" in capsys.readouterr().out
+    assert main(["list", "--sim", "prime-95b"]) == 0
+    assert "1200 x 1200" in capsys.readouterr().out

@@ -39,3 +39,17 @@ def test_ipython_profile_dir_starts_the_same_profile(tmp_path):
                          tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PLANS True True" in result.stdout
+
+
+def test_shell_keeps_ipython_history_out_of_the_package(tmp_path):
+    def snapshot():
+        return {p: p.stat().st_mtime_ns for p in profile_dir().rglob("*") if p.is_file()}
+
+    before = snapshot()
+    result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                          "-c", "print('OK')"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    user_profile = tmp_path / "ipython" / "profile_ophyd_pvcam"
+    assert sorted(p.name for p in (user_profile / "startup").glob("*.py")) == [
+        "00-runengine.py", "10-camera.py", "20-plans.py"]
+    assert snapshot() == before  # nothing written into the package's profile folder

@@ -39,3 +39,22 @@ def test_list_cameras_includes_a_camera_open_in_this_process(library):
 def test_firmware_is_major_dot_minor(bsi):
     raw = bsi.library.get_param(bsi.handle, C.PARAM_CAM_FW_VERSION)
     assert bsi.info.firmware == f"{raw >> 8}.{raw & 0xFF}"
+
+
+def test_resolve_library_accepts_sim_a_path_or_a_binding():
+    from ophyd_pvcam import sdk
+    from ophyd_pvcam.engine.discovery import resolve_library
+    from ophyd_pvcam.sim import library_path
+
+    simulated = sdk.load(simulated=True)
+    assert resolve_library("sim") is simulated
+    assert resolve_library(library_path()) is simulated
+    assert resolve_library(str(library_path())) is simulated
+    assert resolve_library(simulated) is simulated
+
+
+def test_camera_open_accepts_the_word_sim():
+    from ophyd_pvcam.engine import Camera
+
+    with Camera.open(library="sim") as camera:
+        assert camera.name == "pvcamUSB_0"

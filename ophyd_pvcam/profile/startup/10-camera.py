@@ -22,4 +22,5 @@ def _choose_library():
 
 _library, _which = _choose_library()
 cam = PVCAMDetector("cam", library=_library)
+cam.follow_runs(RE)  # frame files named after the run that wrote them
 print(f"cam: {cam.camera.info.product} {cam.camera.name} - {_which}")
