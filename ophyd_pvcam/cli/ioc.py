@@ -13,9 +13,9 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
                     "Binds to loopback unless --interfaces says otherwise.")
     parser.add_argument("--prefix", required=True, help="PV prefix, e.g. 'XF:31ID1-ES{PVCAM}'")
     parser.add_argument("--camera", action="append", dest="cameras", metavar="NAME",
-                        help="camera to serve (repeat for several; default: the first camera)")
+                        help="camera to serve, NAME or NAME=PREFIX (repeat for several; default: every camera)")
     parser.add_argument("--write-root", metavar="DIR",
-                        help="folder under which clients may write HDF5 files (default: the data dir)")
+                        help="folder under which clients may write HDF5 files (default: the frames folder of the data dir)")
     parser.add_argument("--interfaces", nargs="+", default=["127.0.0.1"], metavar="ADDR",
                         help="addresses to bind and beacon on (default: 127.0.0.1)")
     parser.add_argument("--preview-size", type=int, default=256, metavar="PIXELS",

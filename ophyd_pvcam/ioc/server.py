@@ -36,6 +36,7 @@ from caproto.server import SubGroup
 from ophyd_pvcam import sdk
 from ophyd_pvcam.engine.camera import camera_names
 from ophyd_pvcam.engine.session import session
+from ophyd_pvcam.storage.paths import default_root
 
 from .cam import CamGroup
 from .driver import CameraDriver
@@ -220,9 +221,9 @@ def build_iocs(prefix: str, camera_names_: Optional[Sequence[str]], write_root: 
         See :func:`camera_prefixes`.
     camera_names_ : sequence of str
         SDK camera names (optionally ``NAME=PREFIX``); empty: every camera found.
-    write_root : path-like
-        Directory all files go under; each camera writes into
-        ``<write_root>`` (its ``FilePath`` must stay inside it).
+    write_root : path-like or None
+        Directory all files go under (each camera's ``FilePath`` must stay
+        inside it); None: :func:`ophyd_pvcam.storage.paths.default_root`.
     library : PVCAMLibrary, path-like or "sim", optional
         The SDK binding, a library path, or ``"sim"`` for the bundled
         simulator. Default: :func:`ophyd_pvcam.sdk.load`'s choice
@@ -238,6 +239,7 @@ def build_iocs(prefix: str, camera_names_: Optional[Sequence[str]], write_root: 
         Opened; call :meth:`CameraIOC.close` on each when done.
     """
     lib = _load_library(library)
+    root = Path(write_root).expanduser() if write_root is not None else default_root()
     specs = list(camera_names_ or [])
     if not specs:
         with session(lib):
@@ -246,7 +248,7 @@ def build_iocs(prefix: str, camera_names_: Optional[Sequence[str]], write_root: 
     iocs: list[CameraIOC] = []
     try:
         for name, camera_prefix in camera_prefixes(prefix, specs):
-            driver = CameraDriver(name, lib, write_root=Path(write_root),
+            driver = CameraDriver(name, lib, write_root=root,
                                   preview_size=preview_size, preview_rate=preview_rate)
             driver.open()
             iocs.append(ioc_class(camera_prefix, driver=driver))
@@ -307,8 +309,8 @@ def run_server(prefix: str, camera_names: Optional[Sequence[str]], write_root: A
         Record prefix (see :func:`camera_prefixes`).
     camera_names : sequence of str
         SDK camera names (optionally ``NAME=PREFIX``); empty: every camera.
-    write_root : path-like
-        Directory all frame files go under.
+    write_root : path-like or None
+        Directory all frame files go under (None: the storage default).
     interfaces : sequence of str
         Addresses to bind (and beacon to).
     library : PVCAMLibrary, path-like or "sim", optional
