@@ -13,6 +13,8 @@ import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 from bluesky.utils import Msg
 
+from ophyd_pvcam.engine.errors import ValidationError
+
 __all__ = ["fly_stream", "SUMMARY_STREAM"]
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def fly_stream(detectors: Sequence[Any], num_frames: Optional[int] = None, *,
     """
     detectors = list(detectors)
     if not detectors:
-        raise ValueError("fly_stream needs at least one detector")
+        raise ValidationError("fly_stream needs at least one detector", None, "fly_stream")
     _md = {
         "plan_name": "fly_stream",
         "detectors": [det.name for det in detectors],

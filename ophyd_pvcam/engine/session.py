@@ -14,6 +14,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from ophyd_pvcam.engine.errors import AcquisitionError
+
 __all__ = ["acquire_session", "release_session", "session_count", "session"]
 
 logger = logging.getLogger(__name__)
@@ -69,7 +71,8 @@ def release_session(library: Any) -> None:
     with _lock:
         entry = _sessions.get(id(library))
         if entry is None or entry[1] <= 0:
-            raise RuntimeError("release_session called without a matching acquire_session")
+            raise AcquisitionError("release_session called without a matching acquire_session",
+                                   None, "release_session")
         count = entry[1] - 1
         if count:
             _sessions[id(library)] = (library, count)

@@ -34,7 +34,7 @@ from caproto.asyncio.server import Context
 from caproto.server import SubGroup
 
 from ophyd_pvcam import sdk
-from ophyd_pvcam.engine.camera import camera_names
+from ophyd_pvcam.engine.discovery import camera_names, resolve_library
 from ophyd_pvcam.engine.session import session
 from ophyd_pvcam.storage.paths import default_root
 
@@ -238,7 +238,7 @@ def build_iocs(prefix: str, camera_names_: Optional[Sequence[str]], write_root: 
     list of CameraIOC
         Opened; call :meth:`CameraIOC.close` on each when done.
     """
-    lib = _load_library(library)
+    lib = resolve_library(library)
     root = Path(write_root).expanduser() if write_root is not None else default_root()
     specs = list(camera_names_ or [])
     if not specs:
@@ -259,14 +259,6 @@ def build_iocs(prefix: str, camera_names_: Optional[Sequence[str]], write_root: 
     return iocs
 
 
-def _load_library(library: Any) -> Any:
-    if library is None:
-        return sdk.load()
-    if isinstance(library, str) and library == "sim":
-        return sdk.load(simulated=True)
-    if isinstance(library, (str, os.PathLike)):
-        return sdk.load(library)
-    return library
 
 
 async def serve(iocs: Sequence[CameraIOC], interfaces: Sequence[str],

@@ -8,6 +8,7 @@ import pytest
 from ophyd_pvcam import sim
 from ophyd_pvcam.engine.camera import Camera, list_cameras
 from ophyd_pvcam.engine.session import acquire_session, release_session, session, session_count
+from ophyd_pvcam.engine.errors import AcquisitionError
 from ophyd_pvcam.sdk.errors import AlreadyInitializedError
 
 
@@ -35,7 +36,7 @@ def test_first_acquire_initialises_and_last_release_uninitialises(library):
 
 
 def test_release_without_acquire_is_an_error(library):
-    with pytest.raises(RuntimeError):
+    with pytest.raises(AcquisitionError):
         release_session(library)
 
 
