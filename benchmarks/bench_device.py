@@ -1,9 +1,9 @@
-"""Step-scan benchmark of the ophyd device: count points per second and trigger latency by mechanism.
+"""Step-scan benchmark of the device: count points per second and trigger latency by mechanism.
 
 Run::
 
-    python benchmarks/bench_device.py            # full (~1.5 min on 2 cores)
-    python benchmarks/bench_device.py --quick    # ~30 s
+    python benchmarks/bench_device.py            # full (~2.5 min on 2 cores)
+    python benchmarks/bench_device.py --quick    # ~40 s
     python benchmarks/bench_device.py --json out.json
 
 What is measured (never pass/fail; ratios against a baseline measured in the same run):
@@ -23,11 +23,16 @@ What is measured (never pass/fail; ratios against a baseline measured in the sam
    frames_per_trigger`` is the physical lower bound of one point, and every
    per-point time and latency is printed as a ratio to it. The RunEngine's
    own cost of a point is measured with ``ophyd.sim.det`` (``RE floor``).
-3. Mechanism floor without RunEngine or device (``--engine``, on by default):
+3. Mechanism floor without RunEngine or device (``--no-engine`` skips it):
    N frames per point from the engine straight into an HDF5FrameWriter and a
    flush, including a persistent stream in ``software_edge`` trigger mode that
    is started once and triggered per frame (what a "software-triggered
-   stream" would cost; the device does not use it, see the report).
+   stream" would cost; the device does not use it: one FrameNr sequence
+   across points, and a stall detector that would fire between points).
+4. Capabilities (``--no-checks`` skips them): per mechanism, a count on a
+   camera that skips every 4th FrameNr (are the losses reported, is any
+   garbage frame written?), a stall (which error, how soon) and an unstage
+   while a trigger waits on a stalled camera (how long it blocks).
 
 Trigger mechanisms of the device (swapped through ``controller.make_factory``):
 
@@ -37,11 +42,11 @@ Trigger mechanisms of the device (swapped through ``controller.make_factory``):
 ``sequence``
     ``acquire_sequence`` per trigger on a thread, frames to the file through
     its consumer, its per-frame timeout translated into a StallError
-    (a prototype defined here: it cannot be stopped before its timeout and
-    records no frame timestamps).
+    (a prototype defined here: it cannot be stopped before its timeout, sees
+    no skipped FrameNr and records no frame timestamps).
 ``stream-fit-late``
     One engine Stream per trigger with a circular buffer of the trigger's
-    frames plus headroom (``ophyd_pvcam.device.acquisition.fitted_ring_frames``),
+    frames plus headroom (``ophyd_pvcam.device.streams.fitted_ring_frames``),
     the status finishing after the stream stopped.
 ``stream-fit``
     The same, the status finishing as soon as the frames are flushed while
@@ -182,7 +187,7 @@ def sequence_factory(camera: Any, *, buffer_mode: str = "auto",
 
 def mechanisms() -> dict[str, tuple[Callable, bool]]:
     """Name -> (``make_factory``, ``Acquisition.finish_before_stop``) of every mechanism."""
-    from ophyd_pvcam.device.acquisition import stream_factory
+    from ophyd_pvcam.device.streams import stream_factory
 
     return {
         "stream-1s": (functools.partial(stream_factory, fit_buffer=False), False),
@@ -326,6 +331,11 @@ def check_mechanisms(workdir: Path) -> list[dict[str, Any]]:
     RE = RunEngine({})
     rows = []
     det = PVCAMDetector("cam", library="sim", write_path=workdir / "checks")
+    # The failures below are provoked: keep their tracebacks off the terminal.
+    quiet = [logging.getLogger(name) for name in ("bluesky", "ophyd_pvcam")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.CRITICAL)
     try:
         det.roi.set((0, 0, 64, 64)).wait(10)
         det.exposure_time.set(0.001).wait(10)
@@ -375,6 +385,8 @@ def check_mechanisms(workdir: Path) -> list[dict[str, Any]]:
         sim.set_faults("")
         use_mechanism(det, "stream-fit")
         det.close()
+        for logger, level in zip(quiet, levels):
+            logger.setLevel(level)
     return rows
 
 
@@ -406,7 +418,7 @@ def _software_trigger(camera: Any) -> None:
 
 def bench_engine(args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
     """Per point without RunEngine/device: N frames into an HDF5FrameWriter + flush."""
-    from ophyd_pvcam.device.acquisition import fitted_ring_frames
+    from ophyd_pvcam.device.streams import fitted_ring_frames
     from ophyd_pvcam.engine.camera import Camera
     from ophyd_pvcam.engine.sequence import acquire_sequence
     from ophyd_pvcam.engine.stream import Stream

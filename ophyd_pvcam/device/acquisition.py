@@ -5,9 +5,10 @@ An :class:`Acquisition` feeds the frames of one or more engine
 pause/resume) into the detector's :class:`~ophyd_pvcam.device.writer.AssetWriter`,
 and ends a :class:`~ophyd_pvcam.device.status.FrameProgressStatus`:
 
-* finished once ``target`` frames are flushed to the file (or, for an
-  unbounded acquisition, once :meth:`Acquisition.finish` stopped the stream
-  and the last frame is flushed);
+* finished once ``target`` frames are flushed to the file, while the
+  stream still stops (or, for an unbounded acquisition, once
+  :meth:`Acquisition.finish` stopped the stream and the last frame is
+  flushed); :meth:`Acquisition.join` waits for the stop;
 * failed with the engine's error when the stream stalls or fails
   (:class:`~ophyd_pvcam.engine.errors.StallError` with its diagnosis), with
   the writer's error when the file cannot be written, or with
@@ -20,6 +21,37 @@ Each stream run sets the camera up afresh (``pl_exp_setup_cont`` with the
 settings current at its start, buffers allocated, EOF callback registered
 once) and undoes all of it when it ends; see :mod:`ophyd_pvcam.engine.stream`.
 
+Step scans: one stream per trigger, ring fitted to the trigger. Measured
+with ``benchmarks/bench_device.py`` (RunEngine ``count``, simulated Prime
+BSI, 2 cores, medians of 5 x 20 points; ms per point, and its ratio to the
+camera's own frame period x frames)::
+
+    ROI, exposure x frames     1 s ring (before)   sequence        stream, fitted (chosen)
+    64x64, 1 ms x1             11.7 (7.0)          9.6 (5.7)       10.0 (6.0)
+    64x64, 1 ms x10            27.4 (1.64)         24.5 (1.47)     25.0 (1.50)
+    512x512, 2 ms x1           45.4 (6.2)          17.4 (2.4)      23.8 (3.2)
+    512x512, 2 ms x10          112.4 (1.52)        82.4 (1.12)     91.7 (1.24)
+
+(the RunEngine alone costs 1.4 ms per point). Most of the old cost was the
+engine's default ring of one second of frames, which the SDK prefaults or
+pins at every start (~0.3 ms per MB: 25 ms at 512 x 512).
+:func:`fitted_ring_frames` sizes it to the trigger's frames plus
+``RING_HEADROOM_S`` (0.25 s, at least 8 frames); ending the status once the
+frames are flushed rather than after the stream stopped
+(:attr:`Acquisition.finish_before_stop`) saves another 0.3-1.2 ms per point
+(0.5-2 ms of trigger latency).
+
+``acquire_sequence`` is faster still (a buffer of exactly N frames that the
+camera never overwrites), but through the engine as it is it cannot report
+a skipped FrameNr (the simulator's ``drop_every`` leaves garbage frames in
+the file, then times out), cannot be stopped before its per-frame timeout
+(an unstage during a stall blocked 2.9 s), writes no BOF/EOF timestamps and
+diagnoses a stall only as a timeout; so triggers keep the stream. The
+stream's remaining gap at 512 x 512 is the ring's headroom: with 0.05 s
+instead of 0.25 s a point took 17.7 ms, but on a loaded machine one point
+lost 6 frames, overwritten while neither the frame loop nor the EOF
+callbacks ran for ~140 ms (h5py holds the GIL while it writes).
+
 Threads. The engine calls the consumer on its dispatcher thread; the
 consumer only queues the frame to the writer and counts. A named monitor
 thread (``<device>-acquisition``) watches the stream and the writer, reports
@@ -30,121 +62,25 @@ from __future__ import annotations
 
 import enum
 import logging
-import math
 import threading
 from typing import Any, Callable, Optional
 
-from ophyd_pvcam.engine.buffers import plan_buffer_frames
-from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
+from ophyd_pvcam.engine.errors import AcquisitionError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.stream import Stream, StreamState
 
 from .status import FrameProgressStatus
+from .streams import StreamFactory
 from .writer import AssetWriter
 
-__all__ = ["Acquisition", "AcquisitionPhase", "StreamFactory", "stream_factory",
-           "fitted_ring_frames", "RING_HEADROOM_S", "RING_HEADROOM_FRAMES"]
+__all__ = ["Acquisition", "AcquisitionPhase"]
 
 logger = logging.getLogger(__name__)
-
-#: ``factory(max_frames) -> Stream`` (not started); ``max_frames`` None = unbounded.
-StreamFactory = Callable[[Optional[int]], Stream]
 
 # How often the monitor wakes to report progress and check the writer.
 _POLL_S = 0.05
 # Longest wait for the writer to flush the last frames at the end.
 _FLUSH_TIMEOUT_S = 60.0
-#: Seconds of frames a bounded acquisition's ring holds beyond its own frames.
-RING_HEADROOM_S = 0.05
-#: Lower bound of that headroom, in frames (the engine's own minimum ring).
-RING_HEADROOM_FRAMES = 8
-
-
-def fitted_ring_frames(max_frames: Optional[int], frame_bytes: int, frame_period_s: float, *,
-                       headroom_s: float = RING_HEADROOM_S,
-                       headroom_frames: int = RING_HEADROOM_FRAMES) -> Optional[int]:
-    """Circular-buffer size for an acquisition of ``max_frames`` frames.
-
-    The engine's default ring holds one second of frames, and setting it up
-    costs time in proportion to its bytes (the SDK touches or pins the whole
-    buffer at start, and frees it at stop): ~0.3 ms per MB on the simulator,
-    25 ms per trigger at 512 x 512. A bounded acquisition never needs more
-    than its own frames plus headroom, since no frame after the last wanted
-    one is kept.
-
-    Parameters
-    ----------
-    max_frames : int or None
-        Frames of the acquisition; None (unbounded) keeps the default.
-    frame_bytes : int
-        Bytes of one frame.
-    frame_period_s : float
-        Estimated seconds between frames.
-    headroom_s, headroom_frames : float, int
-        Frames beyond ``max_frames``: the larger of ``headroom_frames`` and
-        ``headroom_s`` worth of frames. Every frame may then wait at least
-        the whole acquisition plus ``headroom_s`` in the ring before the
-        camera overwrites it.
-
-    Returns
-    -------
-    int or None
-        ``max_frames + headroom``, or None when that is not smaller than the
-        engine's default ring (which then applies, as for unbounded streams).
-    """
-    if not max_frames:
-        return None
-    try:
-        default = plan_buffer_frames(frame_bytes, frame_period_s)
-    except ValidationError:
-        return None  # a frame too large for any ring: the stream reports it at start
-    headroom = headroom_frames
-    if frame_period_s > 0:
-        headroom = max(headroom, math.ceil(headroom_s / frame_period_s))
-    wanted = int(max_frames) + headroom
-    return wanted if wanted < default else None
-
-
-def stream_factory(camera: Any, *, buffer_mode: str = "auto", stall_timeout: Optional[float] = None,
-                   stall_count: int = 3, queue_size: int = 64,
-                   fit_buffer: bool = True) -> StreamFactory:
-    """Return a factory of engine streams with the detector's options.
-
-    Parameters
-    ----------
-    camera : Camera
-        The open engine camera.
-    buffer_mode : str
-        ``"auto"``, ``"overwrite"`` or ``"no_overwrite"``.
-    stall_timeout : float, optional
-        Seconds without a frame that count as one timeout (engine default when None).
-    stall_count : int
-        Consecutive timeouts that make a stall.
-    queue_size : int
-        Frames between the engine's frame loop and the file writer.
-    fit_buffer : bool
-        True: a bounded stream's circular buffer holds its frames plus
-        headroom (:func:`fitted_ring_frames`). False: the engine's default
-        one second of frames (what every trigger paid before; kept for
-        ``benchmarks/bench_device.py``).
-
-    Returns
-    -------
-    callable
-        ``factory(max_frames) -> Stream``.
-    """
-    def make(max_frames: Optional[int]) -> Stream:
-        ring = None
-        if fit_buffer and max_frames:
-            settings = camera.acquisition_settings()
-            ring = fitted_ring_frames(max_frames, settings.frame_bytes, settings.frame_period_s)
-        sizing: dict[str, Any] = {}
-        if ring is not None:
-            sizing = {"buffer_seconds": 0.0, "min_buffer_frames": ring}
-        return Stream(camera, buffer_mode=buffer_mode, stall_timeout=stall_timeout,
-                      stall_count=stall_count, queue_size=queue_size, max_frames=max_frames,
-                      **sizing)
-    return make
 
 
 class AcquisitionPhase(enum.Enum):

@@ -12,45 +12,22 @@ engine streams.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Callable, Optional
 
-from ophyd_pvcam import sdk
 from ophyd_pvcam.engine.camera import Camera
+from ophyd_pvcam.engine.discovery import resolve_library
 from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
 from ophyd_pvcam.engine.roi import Region
 from ophyd_pvcam.engine.settings import AcquisitionSettings
 
-from .acquisition import Acquisition, StreamFactory, stream_factory
+from .acquisition import Acquisition
+from .streams import StreamFactory, stream_factory
 from .status import FrameProgressStatus
 from .writer import AssetWriter
 
-__all__ = ["CameraController", "load_library", "roi_tuple"]
+__all__ = ["CameraController", "roi_tuple"]
 
 logger = logging.getLogger(__name__)
-
-
-def load_library(library: Any = None) -> Any:
-    """Resolve the ``library`` argument of the detector into a loaded SDK binding.
-
-    Parameters
-    ----------
-    library : PVCAMLibrary, path-like, "sim" or None
-        A binding (returned as is), a library file, ``"sim"`` for the bundled
-        simulator, or None for :func:`ophyd_pvcam.sdk.load`'s own choice
-        (``PVCAM_LIBRARY``, then the vendor's locations).
-
-    Returns
-    -------
-    PVCAMLibrary
-    """
-    if library is None:
-        return sdk.load()
-    if isinstance(library, str) and library == "sim":
-        return sdk.load(simulated=True)
-    if isinstance(library, (str, os.PathLike)):
-        return sdk.load(library)
-    return library
 
 
 def roi_tuple(region: Region) -> tuple[int, int, int, int]:
@@ -77,17 +54,17 @@ class CameraController:
     camera_name : str, optional
         SDK camera name; the first camera when omitted.
     library : PVCAMLibrary, path-like, "sim" or None
-        See :func:`load_library`.
+        See :func:`ophyd_pvcam.engine.discovery.resolve_library`.
     """
 
     def __init__(self, name: str, camera_name: Optional[str] = None, library: Any = None):
         self.name = name
-        self._camera: Optional[Camera] = Camera.open(camera_name, library=load_library(library))
+        self._camera: Optional[Camera] = Camera.open(camera_name, library=resolve_library(library))
         self._armed: Optional[AcquisitionSettings] = None
         self._names_cache: Optional[tuple[tuple, tuple[str, str]]] = None
         #: ``make_factory(camera, *, buffer_mode, stall_timeout, stall_count)`` returns
-        #: the :data:`~ophyd_pvcam.device.acquisition.StreamFactory` of each
-        #: acquisition; :func:`~ophyd_pvcam.device.acquisition.stream_factory` unless
+        #: the :data:`~ophyd_pvcam.device.streams.StreamFactory` of each
+        #: acquisition; :func:`~ophyd_pvcam.device.streams.stream_factory` unless
         #: replaced (``benchmarks/bench_device.py`` compares trigger mechanisms so).
         self.make_factory: Callable[..., StreamFactory] = stream_factory
 

@@ -7,9 +7,10 @@ import pytest
 from ophyd import Device
 
 from ophyd_pvcam import sim
-from ophyd_pvcam.device.acquisition import (
+from ophyd_pvcam.device.acquisition import Acquisition
+from ophyd_pvcam.device.streams import (
     RING_HEADROOM_FRAMES,
-    Acquisition,
+    RING_HEADROOM_S,
     fitted_ring_frames,
     stream_factory,
 )
@@ -27,21 +28,24 @@ FRAME_512 = 512 * 512 * 2
 # -- fitted_ring_frames ---------------------------------------------------------------
 
 def test_fitted_ring_is_the_frames_plus_the_frame_floor_at_slow_rates():
-    # 7.4 ms per frame: 50 ms of headroom is 7 frames, below the floor of 8.
-    assert fitted_ring_frames(1, FRAME_512, 0.0074) == 1 + RING_HEADROOM_FRAMES
-    assert fitted_ring_frames(10, FRAME_512, 0.0074) == 10 + RING_HEADROOM_FRAMES
+    # 50 ms per frame: RING_HEADROOM_S is fewer frames than the floor.
+    assert RING_HEADROOM_S / 0.05 < RING_HEADROOM_FRAMES
+    assert fitted_ring_frames(1, FRAME_512, 0.05) == 1 + RING_HEADROOM_FRAMES
+    assert fitted_ring_frames(10, FRAME_512, 0.05) == 10 + RING_HEADROOM_FRAMES
 
 
 def test_fitted_ring_headroom_covers_the_headroom_time_at_fast_rates():
     assert fitted_ring_frames(10, 8192, 0.001, headroom_s=0.05) == 10 + 50
+    # 7.4 ms per frame (512 x 512 on a Prime BSI): 250 ms is 34 frames.
+    assert fitted_ring_frames(1, FRAME_512, 0.0074, headroom_s=0.25) == 1 + 34
 
 
 def test_fitted_ring_defers_to_the_default_when_unbounded_or_not_smaller():
     assert fitted_ring_frames(None, FRAME_512, 0.0074) is None
     assert fitted_ring_frames(0, FRAME_512, 0.0074) is None
-    default = plan_buffer_frames(FRAME_512, 0.0074)
-    assert fitted_ring_frames(default, FRAME_512, 0.0074) is None
-    assert fitted_ring_frames(default - RING_HEADROOM_FRAMES - 1, FRAME_512, 0.0074) == default - 1
+    default = plan_buffer_frames(FRAME_512, 0.05)         # 1 s: 20 frames
+    assert fitted_ring_frames(default, FRAME_512, 0.05) is None
+    assert fitted_ring_frames(default - RING_HEADROOM_FRAMES - 1, FRAME_512, 0.05) == default - 1
 
 
 def test_fitted_ring_defers_to_the_stream_when_no_ring_can_hold_a_frame():

@@ -4,16 +4,19 @@ from __future__ import annotations
 import pytest
 
 from ophyd_pvcam import sdk
-from ophyd_pvcam.device.acquisition import stream_factory
-from ophyd_pvcam.device.controller import CameraController, load_library, roi_tuple
+from ophyd_pvcam.device.streams import stream_factory
+from ophyd_pvcam.device.controller import CameraController, roi_tuple
 from ophyd_pvcam.engine.buffers import plan_buffer_frames
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.roi import Region
 
 
-def test_load_library_resolves_sim_and_passes_a_binding_through(library):
-    assert load_library("sim") is sdk.load(simulated=True)
-    assert load_library(library) is library
+def test_controller_opens_the_camera_from_the_word_sim(library):
+    controller = CameraController("c", None, "sim")
+    try:
+        assert controller.camera.library is sdk.load(simulated=True)
+    finally:
+        controller.close()
 
 
 def test_roi_tuple_is_x_y_width_height():
