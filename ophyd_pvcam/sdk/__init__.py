@@ -9,15 +9,22 @@ Typical use::
     hcam = lib.cam_open(lib.cam_get_name(0))
     width = lib.get_param(hcam, C.PARAM_SER_SIZE)
 
-Modules: :mod:`.library` (find and load), :mod:`.binding` (:class:`PVCAMLibrary`),
-:mod:`.types` (structures, callback types), :mod:`.constants` (ids and enums),
-:mod:`.errors` (the exception hierarchy).
+Modules: :mod:`.library` (find and load), :mod:`.binding` (:class:`PVCAMLibrary`,
+whose calls live in the mixins :mod:`._parameters`, :mod:`._acquisition`,
+:mod:`._metadata` and :mod:`._extras`), :mod:`.types` (structures, callback types),
+:mod:`.constants` (ids and enums), :mod:`.errors` (the exception hierarchy).
 """
 from __future__ import annotations
 
 from . import constants, errors, types
 from .binding import PVCAMLibrary, buffer_address
-from .errors import LibraryNotFoundError, PVCAMError, SDKError, error_class_for_code
+from .errors import (
+    ArgumentError,
+    LibraryNotFoundError,
+    PVCAMError,
+    SDKError,
+    error_class_for_code,
+)
 from .library import find_library, load, simulator_path
 from .types import EOF_CALLBACK, FRAME_INFO, RGN_TYPE, FrameInfo
 
@@ -27,6 +34,7 @@ __all__ = [
     "types",
     "PVCAMLibrary",
     "buffer_address",
+    "ArgumentError",
     "LibraryNotFoundError",
     "PVCAMError",
     "SDKError",

@@ -28,7 +28,7 @@ class AcquisitionCalls:
                        required: Optional[int]) -> tuple[int, int]:
         """Resolve a buffer, check its size, and keep it alive while the library writes."""
         try:
-            address, known = buffer_address(buffer)
+            address, known = buffer_address(buffer, call)
         except TypeError as exc:
             raise BufferSizeError(str(exc), None, call) from exc
         if size is None:
@@ -73,6 +73,16 @@ class AcquisitionCalls:
         -------
         int
             Bytes of the whole sequence.
+
+        Raises
+        ------
+        AcquisitionSetupError
+            If ``regions`` is empty or malformed, or the library refuses the region,
+            binning or mode (181-184), or ``exp_total`` is 0 (191).
+        ValueRejectedError
+            If a number does not fit its C type, or the exposure is out of range (187).
+        SDKError
+            Any other library error.
         """
         call = "pl_exp_setup_seq"
         count, array = region_array(regions, call)
@@ -87,8 +97,21 @@ class AcquisitionCalls:
     def exp_start_seq(self, hcam: int, buffer: BufferLike) -> None:
         """Start the prepared sequence into ``buffer`` (``pl_exp_start_seq``).
 
-        The buffer (at least the size :meth:`exp_setup_seq` returned) is kept
-        referenced until :meth:`exp_finish_seq`, :meth:`exp_abort` or close.
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+        buffer : numpy.ndarray, ctypes object, writable buffer or int
+            At least the size :meth:`exp_setup_seq` returned; kept referenced until
+            :meth:`exp_finish_seq`, :meth:`exp_abort` or close.
+
+        Raises
+        ------
+        BufferSizeError
+            If the buffer is unusable, NULL or smaller than the sequence.
+        SDKError
+            The library's error (e.g. ``ConfigurationInvalidError`` 185 without a
+            valid setup).
         """
         call = "pl_exp_start_seq"
         address, _ = self._attach_buffer(hcam, buffer, None, call, self._setup_bytes.get(hcam))
@@ -99,15 +122,50 @@ class AcquisitionCalls:
             raise
 
     def exp_check_status(self, hcam: int) -> tuple[int, int]:
-        """Return ``(status, bytes_arrived)`` of a sequence (``pl_exp_check_status``)."""
+        """Return ``(status, bytes_arrived)`` of a sequence (``pl_exp_check_status``).
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+
+        Returns
+        -------
+        status : int
+            ``READOUT_COMPLETE`` when the sequence is done, else ``EXPOSURE_IN_PROGRESS``,
+            ``READOUT_IN_PROGRESS``, ``READOUT_NOT_ACTIVE`` or ``READOUT_FAILED``.
+        bytes_arrived : int
+            Bytes of the sequence written so far.
+
+        Raises
+        ------
+        SDKError
+            The library's error.
+        """
         status = c_int16()
         arrived = c_uint32()
         self._call("pl_exp_check_status", hcam, byref(status), byref(arrived))
         return status.value, arrived.value
 
     def exp_finish_seq(self, hcam: int, buffer: BufferLike = None) -> None:
-        """Finish a sequence and release its buffer (``pl_exp_finish_seq``)."""
-        address, _ = buffer_address(buffer)
+        """Finish a sequence and release its buffer (``pl_exp_finish_seq``).
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+        buffer : numpy.ndarray, ctypes object, writable buffer, int or None, optional
+            The buffer given to :meth:`exp_start_seq`. The binding drops its
+            reference even if the call fails.
+
+        Raises
+        ------
+        ArgumentError
+            If ``buffer`` is not usable memory.
+        SDKError
+            The library's error.
+        """
+        address, _ = buffer_address(buffer, "pl_exp_finish_seq")
         try:
             self._call("pl_exp_finish_seq", hcam, address, 0)
         finally:
@@ -136,6 +194,16 @@ class AcquisitionCalls:
         int
             Bytes of ONE frame; the buffer given to :meth:`exp_start_cont` must be a
             non-zero multiple of it.
+
+        Raises
+        ------
+        AcquisitionSetupError
+            If ``regions`` is empty or malformed, or the library refuses the region,
+            binning, trigger or buffer mode (181-184).
+        ValueRejectedError
+            If a number does not fit its C type, or the exposure is out of range (187).
+        SDKError
+            Any other library error.
         """
         call = "pl_exp_setup_cont"
         count, array = region_array(regions, call)
@@ -159,6 +227,15 @@ class AcquisitionCalls:
             The circular buffer; referenced until stop/abort/close.
         size : int, optional
             Bytes to use; default the whole buffer (required for a raw address).
+
+        Raises
+        ------
+        BufferSizeError
+            If the buffer is unusable or NULL, ``size`` exceeds it or is below one frame
+            (checked here), or is not a multiple of the frame size (171, the library).
+        SDKError
+            The library's error (e.g. ``ConfigurationInvalidError`` 185 without a
+            valid setup).
         """
         call = "pl_exp_start_cont"
         address, size = self._attach_buffer(hcam, buffer, size, call, self._setup_bytes.get(hcam))
@@ -171,8 +248,26 @@ class AcquisitionCalls:
     def exp_check_cont_status(self, hcam: int) -> tuple[int, int, int]:
         """Return ``(status, bytes_arrived, buffer_cnt)`` (``pl_exp_check_cont_status``).
 
-        ``buffer_cnt`` counts passes through the buffer (latest FrameNr // capacity);
-        ``status`` is FRAME_AVAILABLE whenever an unconsumed frame exists.
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+
+        Returns
+        -------
+        status : int
+            ``FRAME_AVAILABLE`` whenever an unconsumed frame exists, else
+            ``EXPOSURE_IN_PROGRESS``, ``READOUT_IN_PROGRESS``, ``READOUT_NOT_ACTIVE``
+            or ``READOUT_FAILED``.
+        bytes_arrived : int
+            Bytes of the current frame received.
+        buffer_cnt : int
+            Passes through the circular buffer (latest FrameNr // capacity).
+
+        Raises
+        ------
+        SDKError
+            The library's error.
         """
         status = c_int16()
         arrived = c_uint32()
@@ -182,7 +277,25 @@ class AcquisitionCalls:
         return status.value, arrived.value, passes.value
 
     def exp_check_cont_status_ex(self, hcam: int) -> tuple[int, int, int, FrameInfo]:
-        """Like :meth:`exp_check_cont_status`, plus the latest frame's :class:`FrameInfo`."""
+        """:meth:`exp_check_cont_status` plus the latest :class:`FrameInfo` (``..._status_ex``).
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+
+        Returns
+        -------
+        status, bytes_arrived, buffer_cnt : int
+            As for :meth:`exp_check_cont_status`.
+        info : FrameInfo
+            The latest frame's information (``frame_number`` 0 before the first frame).
+
+        Raises
+        ------
+        SDKError
+            The library's error.
+        """
         status = c_int16()
         arrived = c_uint32()
         passes = c_uint32()
@@ -195,6 +308,25 @@ class AcquisitionCalls:
         """Return the address of the oldest unconsumed frame (``pl_exp_get_oldest_frame``).
 
         Does not consume it: call :meth:`exp_unlock_oldest_frame` after copying.
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+
+        Returns
+        -------
+        int
+            Address of the frame inside the circular buffer.
+
+        Raises
+        ------
+        DataNotAvailableError
+            If no unconsumed frame exists yet (169).
+        BufferOverrunError
+            In ``CIRC_NO_OVERWRITE`` mode, when the consumer fell a buffer behind (173).
+        SDKError
+            Any other library error (``AcquisitionSetupError`` 184 when nothing runs).
         """
         address = c_void_p()
         if not self._get_oldest(hcam, byref(address)):
@@ -202,10 +334,29 @@ class AcquisitionCalls:
         return address.value or 0
 
     def exp_get_oldest_frame_ex(self, hcam: int) -> tuple[int, FrameInfo]:
-        """Return ``(address, FrameInfo)`` of the oldest frame.
+        """Return ``(address, FrameInfo)`` of the oldest frame (``pl_exp_get_oldest_frame_ex``).
 
         The 3.10 library fills the *latest* frame's info here; do not use its
         frame number to identify the returned frame.
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+
+        Returns
+        -------
+        address : int
+            Address of the oldest unconsumed frame.
+        info : FrameInfo
+            What the library reports (the latest frame's information on 3.10).
+
+        Raises
+        ------
+        DataNotAvailableError
+            If no unconsumed frame exists yet (169).
+        SDKError
+            Any other library error.
         """
         address = c_void_p()
         info = FRAME_INFO()
@@ -213,32 +364,107 @@ class AcquisitionCalls:
         return address.value or 0, FrameInfo.from_struct(info)
 
     def exp_get_latest_frame(self, hcam: int) -> int:
-        """Return the address of the newest frame; marks everything up to it consumed."""
+        """Return the newest frame's address, consuming all up to it (``pl_exp_get_latest_frame``).
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+
+        Returns
+        -------
+        int
+            Address of the frame inside the acquisition buffer.
+
+        Raises
+        ------
+        DataNotAvailableError
+            If no frame has arrived yet (169).
+        SDKError
+            Any other library error.
+        """
         address = c_void_p()
         self._call("pl_exp_get_latest_frame", hcam, byref(address))
         return address.value or 0
 
     def exp_get_latest_frame_ex(self, hcam: int) -> tuple[int, FrameInfo]:
-        """Return ``(address, FrameInfo)`` of the newest frame (``pl_exp_get_latest_frame_ex``)."""
+        """Return ``(address, FrameInfo)`` of the newest frame (``pl_exp_get_latest_frame_ex``).
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+
+        Returns
+        -------
+        address : int
+            Address of the frame inside the acquisition buffer.
+        info : FrameInfo
+            The frame's information.
+
+        Raises
+        ------
+        DataNotAvailableError
+            If no frame has arrived yet (169).
+        SDKError
+            Any other library error.
+        """
         address = c_void_p()
         info = FRAME_INFO()
         self._call("pl_exp_get_latest_frame_ex", hcam, byref(address), byref(info))
         return address.value or 0, FrameInfo.from_struct(info)
 
     def exp_unlock_oldest_frame(self, hcam: int) -> None:
-        """Mark the oldest frame consumed (``pl_exp_unlock_oldest_frame``)."""
+        """Mark the oldest frame consumed (``pl_exp_unlock_oldest_frame``).
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+
+        Raises
+        ------
+        SDKError
+            The library's error.
+        """
         if not self._unlock_oldest(hcam):
             self._raise("pl_exp_unlock_oldest_frame")
 
     def exp_stop_cont(self, hcam: int, cam_state: int = C.CCS_HALT) -> None:
-        """Stop a circular acquisition (``pl_exp_stop_cont``) and release its buffer."""
+        """Stop a circular acquisition (``pl_exp_stop_cont``) and release its buffer.
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+        cam_state : int, optional
+            ``CCS_*`` state to leave the camera in; default ``CCS_HALT``.
+
+        Raises
+        ------
+        SDKError
+            The library's error (the binding drops its buffer reference anyway).
+        """
         try:
             self._call("pl_exp_stop_cont", hcam, cam_state)
         finally:
             self._release_buffer(hcam)
 
     def exp_abort(self, hcam: int, cam_state: int = C.CCS_HALT) -> None:
-        """Abort any acquisition (``pl_exp_abort``; harmless when idle) and release its buffer."""
+        """Abort any acquisition (``pl_exp_abort``; harmless when idle) and release its buffer.
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+        cam_state : int, optional
+            ``CCS_*`` state to leave the camera in; default ``CCS_HALT``.
+
+        Raises
+        ------
+        SDKError
+            The library's error; the binding drops its buffer reference anyway.
+        """
         try:
             self._call("pl_exp_abort", hcam, cam_state)
         finally:
@@ -247,11 +473,23 @@ class AcquisitionCalls:
     def exp_trigger(self, hcam: int) -> int:
         """Send a software trigger (``pl_exp_trigger``).
 
+        Parameters
+        ----------
+        hcam : int
+            Camera handle of an acquisition set up with ``EXT_TRIG_SOFTWARE_*``.
+
         Returns
         -------
         int
             ``PL_SW_TRIG_STATUS_TRIGGERED`` (0) or ``PL_SW_TRIG_STATUS_IGNORED`` (1,
             the camera was busy exposing).
+
+        Raises
+        ------
+        NotImplementedBySDKError
+            If the library predates PVCAM 2.5 and lacks ``pl_exp_trigger``.
+        SDKError
+            The library's error (``AcquisitionSetupError`` 184 when nothing runs).
         """
         flags = c_uint32(0)
         self._call("pl_exp_trigger", hcam, byref(flags), 0)

@@ -46,6 +46,11 @@ class ParameterCalls:
         -------
         int
             A ``TYPE_*`` code.
+
+        Raises
+        ------
+        SDKError
+            The library's error (e.g. ``DeviceError`` 175 for a bad handle).
         """
         key = (hcam, pid)
         cached = self._types.get(key)
@@ -58,7 +63,25 @@ class ParameterCalls:
         return value.value
 
     def param_available(self, hcam: int, pid: int) -> bool:
-        """Return ``ATTR_AVAIL`` of a parameter (never fails for a valid handle)."""
+        """Return ``ATTR_AVAIL`` of a parameter (never fails for a valid handle).
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+        pid : int
+            Parameter id; unknown ids are reported unavailable, not refused.
+
+        Returns
+        -------
+        bool
+            ``True`` if the camera supports the parameter.
+
+        Raises
+        ------
+        SDKError
+            The library's error (e.g. ``DeviceError`` 175 for a bad handle).
+        """
         value = c_uint16()
         self._raw_get(hcam, pid, C.ATTR_AVAIL, value)
         return bool(value.value)
@@ -202,6 +225,14 @@ class ParameterCalls:
         -------
         tuple of (int, str)
             The item's value and its text.
+
+        Raises
+        ------
+        ValueRejectedError
+            If ``index`` does not fit an uns32.
+        SDKError
+            The library's error (e.g. ``ValueRejectedError`` 186 for an index past
+            the last item, ``ParameterError`` 161 for a parameter that is not an enum).
         """
         index = check_range(index, 0, 2**32 - 1, "enum index", "pl_enum_str_length")
         length = c_uint32()
@@ -213,6 +244,25 @@ class ParameterCalls:
         return value.value, text.value.decode("utf-8", "replace")
 
     def enum_items(self, hcam: int, pid: int) -> list[tuple[int, str]]:
-        """Return every ``(value, description)`` of an enum parameter, in index order."""
+        """Return every ``(value, description)`` of an enum parameter, in index order.
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+        pid : int
+            Id of an enum parameter.
+
+        Returns
+        -------
+        list of tuple of (int, str)
+            One :meth:`get_enum_param` result per index ``0 .. ATTR_COUNT - 1``.
+
+        Raises
+        ------
+        SDKError
+            The library's error (e.g. ``ParameterError`` 161 for a parameter that is
+            not an enum, 160 for an unavailable one).
+        """
         count = self.get_param(hcam, pid, C.ATTR_COUNT)
         return [self.get_enum_param(hcam, pid, i) for i in range(count)]

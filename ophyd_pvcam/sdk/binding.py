@@ -11,6 +11,13 @@ state; callers that need exact error codes serialise calls per camera, as the
 engine does). The three per-frame calls (:meth:`PVCAMLibrary.exp_get_oldest_frame`,
 :meth:`~PVCAMLibrary.exp_unlock_oldest_frame`, :meth:`~PVCAMLibrary.exp_check_cont_status`)
 do nothing beyond the C call and the error check.
+
+The calls are grouped in mixins, one module each: :mod:`._parameters`
+(``pl_get_param`` & co.), :mod:`._acquisition` (``pl_exp_*``), :mod:`._metadata`
+(``pl_md_*``) and :mod:`._extras` (post-processing reset, I/O scripts, library-allocated
+helper structures, deprecated callback registrations). Every export with a public
+prototype has a wrapper; ``pvcam_event_*`` and ``pl_internal_*`` have none and stay
+raw-only (reachable through :attr:`PVCAMLibrary.raw`), as :mod:`._extras` explains.
 """
 from __future__ import annotations
 
@@ -21,16 +28,25 @@ from ctypes import byref, c_int16, c_uint16, c_void_p
 from pathlib import Path
 from typing import Any, Union
 
+from . import _convert
 from . import constants as C
 from ._acquisition import AcquisitionCalls
-from ._convert import BufferLike, buffer_address, check_range
+from ._convert import buffer_address, check_range, require_instance
+from ._extras import ExtraCalls
+from ._metadata import MetadataCalls
 from ._parameters import ParameterCalls
 from .errors import NotImplementedBySDKError, SDKError, error_class_for_code
 from .prototypes import REQUIRED, declare
+from .types import EOF_CALLBACK
 
 __all__ = ["PVCAMLibrary", "BufferLike", "buffer_address"]
 
 logger = logging.getLogger(__name__)
+
+#: Anything the acquisition calls accept as pixel memory: a numpy array (writable,
+#: C-contiguous), a ctypes object, a writable buffer-protocol object (``bytearray``,
+#: ``mmap``), a raw address (int) or ``None`` (NULL). Defined in :mod:`._convert`.
+BufferLike = _convert.BufferLike
 
 _INSTALLATION_HINT = (
     " — the vendor library needs the PVCAM_VERSION environment variable: run "
@@ -39,7 +55,11 @@ _INSTALLATION_HINT = (
 )
 
 
-class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
+# Registration calls whose prototype has a ``void* context`` argument.
+_CALLS_WITH_CONTEXT = frozenset({"pl_cam_register_callback_ex", "pl_cam_register_callback_ex3"})
+
+
+class PVCAMLibrary(ParameterCalls, AcquisitionCalls, MetadataCalls, ExtraCalls):
     """A loaded PVCAM library with typed, exception-raising methods.
 
     Usually obtained from :func:`ophyd_pvcam.sdk.load`, which caches one instance
@@ -116,6 +136,11 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
             E.g. ``"Invalid configuration (PL_ERR_CONFIGURATION_INVALID)"``. Unknown codes
             give the library's "Unknown error" text; the call's own status is ignored
             because the 3.10 library reports PV_FAIL for unknown codes but fills the text.
+
+        Raises
+        ------
+        ValueRejectedError
+            If ``code`` does not fit the int16 the call takes.
         """
         buffer = ctypes.create_string_buffer(C.ERROR_MSG_LEN + 1)
         self._fn["pl_error_message"](check_range(code, -32768, 32767, "error code",
@@ -146,11 +171,32 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
 
     # ------------------------------------------------------------------ library
     def pvcam_init(self) -> None:
-        """Initialise the library (``pl_pvcam_init``); builds the camera list."""
+        """Initialise the library (``pl_pvcam_init``); builds the camera list.
+
+        Raises
+        ------
+        AlreadyInitializedError
+            If the library is already initialised (158).
+        InstallationCorruptedError
+            If the vendor library cannot find its installation (151; the message
+            says how to fix it).
+        SDKError
+            Any other library error.
+        """
         self._call("pl_pvcam_init")
 
     def pvcam_uninit(self) -> None:
-        """Shut the library down (``pl_pvcam_uninit``); closes every camera."""
+        """Shut the library down (``pl_pvcam_uninit``); closes every camera.
+
+        The binding drops every callback, buffer and cached type it held.
+
+        Raises
+        ------
+        NotInitializedError
+            If the library is not initialised (157).
+        SDKError
+            Any other library error.
+        """
         self._call("pl_pvcam_uninit")
         with self._lock:
             self._types.clear()
@@ -165,6 +211,11 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
         -------
         str
             ``(v >> 8).(v >> 4 & 0xF).(v & 0xF)`` of the uns16 the library reports.
+
+        Raises
+        ------
+        SDKError
+            The library's error.
         """
         version = c_uint16()
         self._call("pl_pvcam_get_ver", byref(version))
@@ -173,7 +224,20 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
 
     # ------------------------------------------------------------------ cameras
     def cam_get_total(self) -> int:
-        """Return the number of cameras found at init (``pl_cam_get_total``)."""
+        """Return the number of cameras found at init (``pl_cam_get_total``).
+
+        Returns
+        -------
+        int
+            Cameras available to :meth:`cam_get_name`.
+
+        Raises
+        ------
+        NotInitializedError
+            Before :meth:`pvcam_init` (157).
+        SDKError
+            Any other library error.
+        """
         total = c_int16()
         self._call("pl_cam_get_total", byref(total))
         return total.value
@@ -190,6 +254,13 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
         -------
         str
             The name to pass to :meth:`cam_open`, e.g. ``"pvcamUSB_0"``.
+
+        Raises
+        ------
+        ValueRejectedError
+            If ``index`` is out of range (186) or does not fit an int16.
+        SDKError
+            Any other library error.
         """
         buffer = ctypes.create_string_buffer(C.CAM_NAME_LEN)
         self._call("pl_cam_get_name", check_range(index, -32768, 32767, "camera index",
@@ -208,6 +279,13 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
         -------
         int
             The camera handle (int16).
+
+        Raises
+        ------
+        DeviceError
+            If no camera has that name (176) or it cannot be opened.
+        SDKError
+            Any other library error.
         """
         # The prototype takes a non-const char*, so hand over a private mutable copy.
         name_buffer = ctypes.create_string_buffer(name.encode("utf-8"))
@@ -217,11 +295,25 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
         return handle.value
 
     def cam_close(self, hcam: int) -> None:
-        """Close a camera (``pl_cam_close``); its callbacks and cached types are dropped."""
+        """Close a camera (``pl_cam_close``); its callbacks and cached types are dropped.
+
+        Parameters
+        ----------
+        hcam : int
+            Handle from :meth:`cam_open`; invalid once this returns.
+
+        Raises
+        ------
+        DeviceError
+            If ``hcam`` is not the handle of an open camera (175).
+        SDKError
+            Any other library error.
+        """
         self._call("pl_cam_close", hcam)
         self._forget_camera(hcam)
 
     def _forget_camera(self, hcam: int) -> None:
+        """Drop everything the binding keeps per camera handle."""
         with self._lock:
             for key in [k for k in self._types if k[0] == hcam]:
                 del self._types[key]
@@ -229,7 +321,24 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
                 del self._callbacks[key]
             self._buffers.pop(hcam, None)
             self._setup_bytes.pop(hcam, None)
+
     # ------------------------------------------------------------------ callbacks
+    def _register_handler(self, call: str, hcam: int, event: int, cfunc: Any,
+                          context: Any = None) -> None:
+        """Pass ``cfunc`` (and ``context`` where the call takes one) to a registration call.
+
+        The library keeps only raw pointers, so the binding keeps the Python objects
+        referenced until deregistration, close or uninit. The public methods have
+        checked the type of ``cfunc``.
+        """
+        arguments = [hcam, event, ctypes.cast(cfunc, c_void_p)]
+        if call in _CALLS_WITH_CONTEXT:
+            context_address, _ = buffer_address(context, call)
+            arguments.append(context_address or None)
+        self._call(call, *arguments)
+        with self._lock:
+            self._callbacks[(hcam, int(event))] = (cfunc, context)
+
     def register_callback(self, hcam: int, event: int, cfunc: Any, context: Any = None) -> None:
         """Register ``cfunc`` for ``event`` (``pl_cam_register_callback_ex3``).
 
@@ -245,6 +354,16 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
         context : int, ctypes object or None, optional
             Passed back to the callback as ``void*``.
 
+        Raises
+        ------
+        ArgumentError
+            If ``cfunc`` is not an ``EOF_CALLBACK`` (a function of another signature
+            would be called with the wrong arguments) or ``context`` is not an address
+            or memory object.
+        SDKError
+            The library's error (e.g. ``ValueRejectedError`` 164 for an unknown event,
+            ``NotImplementedBySDKError`` 155 for an event the camera cannot report).
+
         Notes
         -----
         The binding keeps ``cfunc`` and ``context`` referenced until
@@ -254,14 +373,28 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls):
         handler. Never deregister from inside the callback (the library waits for
         its callback thread, which would deadlock).
         """
-        context_address, _ = buffer_address(context) if context is not None else (0, None)
-        self._call("pl_cam_register_callback_ex3", hcam, event,
-                   ctypes.cast(cfunc, c_void_p), context_address or None)
-        with self._lock:
-            self._callbacks[(hcam, int(event))] = (cfunc, context)
+        call = "pl_cam_register_callback_ex3"
+        require_instance(cfunc, EOF_CALLBACK, "the callback must be a types.EOF_CALLBACK", call)
+        self._register_handler(call, hcam, event, cfunc, context)
 
     def deregister_callback(self, hcam: int, event: int) -> None:
-        """Remove the handler of ``event`` (``pl_cam_deregister_callback``)."""
+        """Remove the handler of ``event`` (``pl_cam_deregister_callback``).
+
+        Works for handlers from every registration call, deprecated ones included.
+        Waits until a running callback returns, so never call it from the callback.
+
+        Parameters
+        ----------
+        hcam : int
+            Camera handle.
+        event : int
+            ``PL_CALLBACK_EOF`` etc.
+
+        Raises
+        ------
+        SDKError
+            The library's error (e.g. ``DeviceError`` 175 for a bad handle).
+        """
         self._call("pl_cam_deregister_callback", hcam, event)
         with self._lock:
             self._callbacks.pop((hcam, int(event)), None)

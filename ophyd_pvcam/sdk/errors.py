@@ -13,6 +13,7 @@ from typing import Optional
 __all__ = [
     "PVCAMError",
     "LibraryNotFoundError",
+    "ArgumentError",
     "SDKError",
     "InstallationCorruptedError",
     "NotInitializedError",
@@ -67,6 +68,15 @@ class PVCAMError(Exception):
 
 class LibraryNotFoundError(PVCAMError):
     """No PVCAM library could be loaded; the message lists every place tried."""
+
+
+class ArgumentError(PVCAMError, TypeError):
+    """A binding method was given an argument of the wrong kind; no SDK call was made.
+
+    Also a :class:`TypeError`, so ``except TypeError`` written against plain Python
+    conventions still catches it. ``code`` is ``None``; ``call`` names the SDK call
+    the argument was meant for.
+    """
 
 
 class SDKError(PVCAMError):

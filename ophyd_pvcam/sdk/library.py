@@ -43,8 +43,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Environment variable naming the library to load: a file or directory path, or the
+#: word ``sim`` for the bundled simulator. An explicit choice: if it fails, nothing else is tried.
 ENV_VAR = "PVCAM_LIBRARY"
+#: File (and soname) of the PVCAM 3.x library on Linux, vendor's and simulator's alike.
 LINUX_SONAME = "libpvcam.so.2"
+#: File of the 64-bit PVCAM library on Windows.
 WINDOWS_DLL = "pvcam64.dll"
 
 _HINT = (

@@ -9,6 +9,9 @@ Eight exports have no public prototype (``pl_internal_bridge_command``,
 ``pl_internal_cam_diag_command`` and the six ``pvcam_event_*`` helpers). For those
 the table holds ``argtypes=None`` (unchecked: ctypes would accept anything), so the
 binding offers no Python wrapper for them; they stay reachable through ``.raw``.
+``pl_internal_cam_write_read_passthrough`` is declared from the binary but is not
+public either, so it too is raw-only. Every other export has a wrapper method on
+:class:`~ophyd_pvcam.sdk.binding.PVCAMLibrary`.
 """
 from __future__ import annotations
 

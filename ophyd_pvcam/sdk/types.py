@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 from . import constants as C
+from .errors import ArgumentError, ValueRejectedError
 
 __all__ = [
     "rs_bool",
@@ -60,7 +61,12 @@ __all__ = [
     "FRAME_INFO_GUID_2_6",
 ]
 
-rs_bool = c_uint16  # 16-bit in master.h: a wider restype would read garbage bits
+#: ``rs_bool``, the status every ``pl_*`` call returns (``PV_OK`` = 1, ``PV_FAIL`` = 0).
+#: It is 16-bit in ``master.h``: a wider ``restype`` would read garbage high bits.
+rs_bool = c_uint16
+
+# Name carried as ``call`` by the errors of RGN_TYPE.from_any (no SDK call is involved).
+_FROM_ANY = "RGN_TYPE.from_any"
 
 
 class RGN_TYPE(Structure):
@@ -94,17 +100,28 @@ class RGN_TYPE(Structure):
 
         Raises
         ------
-        ValueError
-            If a tuple does not have six values in ``0..65535``.
+        ValueRejectedError
+            If a tuple does not have six values in ``0..65535`` (also a ``ValueError``).
+        ArgumentError
+            If ``region`` is not a sequence of integers (also a ``TypeError``).
         """
         if isinstance(region, RGN_TYPE):
             return cls(*region.as_tuple())
-        values = tuple(int(v) for v in region)
+        try:
+            values = tuple(int(v) for v in region)
+        except TypeError:
+            raise ArgumentError(
+                f"a region is an RGN_TYPE or 6 integers, got {region!r}", None, _FROM_ANY) from None
+        except ValueError:
+            raise ValueRejectedError(
+                f"region values must be integers, got {region!r}", None, _FROM_ANY) from None
         if len(values) != 6:
-            raise ValueError(
-                f"a region needs 6 values (s1, s2, sbin, p1, p2, pbin), got {values!r}")
+            raise ValueRejectedError(
+                f"a region needs 6 values (s1, s2, sbin, p1, p2, pbin), got {values!r}",
+                None, _FROM_ANY)
         if any(not 0 <= v <= 0xFFFF for v in values):
-            raise ValueError(f"region values must be in 0..65535, got {values!r}")
+            raise ValueRejectedError(
+                f"region values must be in 0..65535, got {values!r}", None, _FROM_ANY)
         return cls(*values)
 
     def as_tuple(self) -> tuple[int, int, int, int, int, int]:
@@ -134,6 +151,8 @@ class RGN_TYPE(Structure):
         return "RGN_TYPE(s1={}, s2={}, sbin={}, p1={}, p2={}, pbin={})".format(*self.as_tuple())
 
 
+#: A region as the binding accepts it: an :class:`RGN_TYPE` or a
+#: ``(s1, s2, sbin, p1, p2, pbin)`` sequence of integers (inclusive sensor coordinates).
 RegionLike = Union[RGN_TYPE, Sequence[int]]
 
 
@@ -300,18 +319,37 @@ class md_frame(Structure):
 # ---------------------------------------------------------------------------
 # Callback function types. PV_DECL is __stdcall only on Windows; cdecl elsewhere.
 # ---------------------------------------------------------------------------
-if sys.platform == "win32":  # pragma: no cover - exercised only on Windows
-    FUNCTYPE = ctypes.WINFUNCTYPE
-else:
-    FUNCTYPE = ctypes.CFUNCTYPE
+#: Factory of the library's callback types: ``ctypes.WINFUNCTYPE`` (``__stdcall``) on
+#: Windows, ``ctypes.CFUNCTYPE`` (cdecl) elsewhere.
+FUNCTYPE = ctypes.WINFUNCTYPE if sys.platform == "win32" else ctypes.CFUNCTYPE
 
-#: ``void cb(const FRAME_INFO*, void* context)`` for ``pl_cam_register_callback_ex3``.
+#: Callback type of ``pl_cam_register_callback_ex3``:
+#: ``void cb(const FRAME_INFO* pFrameInfo, void* pContext)``.
+#:
+#: Wrap a Python function ``f(info_pointer, context)`` as ``EOF_CALLBACK(f)`` and pass it to
+#: :meth:`~ophyd_pvcam.sdk.binding.PVCAMLibrary.register_callback`. It runs on the library's
+#: own thread; ``info_pointer`` is a ``POINTER(FRAME_INFO)`` valid only during the call
+#: (copy it with :meth:`FrameInfo.from_struct`), ``context`` the registered ``void*`` as an
+#: int or ``None``. Keep a reference to the wrapper while it is registered.
 EOF_CALLBACK = FUNCTYPE(None, POINTER(FRAME_INFO), c_void_p)
-#: ``void cb(void)`` for the deprecated ``pl_cam_register_callback``.
+
+#: Callback type of the deprecated ``pl_cam_register_callback``: ``void cb(void)``.
+#:
+#: The handler learns only that the event happened; use it with
+#: :meth:`~ophyd_pvcam.sdk.binding.PVCAMLibrary.register_legacy_callback`.
 LEGACY_CALLBACK = FUNCTYPE(None)
-#: ``void cb(void* context)`` for the deprecated ``pl_cam_register_callback_ex``.
+
+#: Callback type of the deprecated ``pl_cam_register_callback_ex``: ``void cb(void* context)``.
+#:
+#: ``context`` is the registered ``void*`` (an int or ``None``); use it with
+#: :meth:`~ophyd_pvcam.sdk.binding.PVCAMLibrary.register_legacy_callback_ex`.
 LEGACY_CONTEXT_CALLBACK = FUNCTYPE(None, c_void_p)
-#: ``void cb(const FRAME_INFO*)`` for the deprecated ``pl_cam_register_callback_ex2``.
+
+#: Callback type of the deprecated ``pl_cam_register_callback_ex2``:
+#: ``void cb(const FRAME_INFO* pFrameInfo)``.
+#:
+#: The ``POINTER(FRAME_INFO)`` is valid only during the call; use it with
+#: :meth:`~ophyd_pvcam.sdk.binding.PVCAMLibrary.register_legacy_callback_ex2`.
 LEGACY_FRAME_INFO_CALLBACK = FUNCTYPE(None, POINTER(FRAME_INFO))
 
 

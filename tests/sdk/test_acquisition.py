@@ -73,6 +73,18 @@ def test_too_small_sequence_buffer_is_refused_before_the_call(library, camera):
     assert info.value.code is None and info.value.call == "pl_exp_start_seq"
 
 
+def test_unusable_sequence_memory_is_refused_with_the_call_named(library, camera):
+    library.exp_setup_seq(camera, 1, SMALL_ROI, C.EXT_TRIG_INTERNAL, 1)
+    read_only = np.zeros(FRAME_BYTES, dtype=np.uint8)
+    read_only.flags.writeable = False
+    with pytest.raises(E.BufferSizeError, match="writable") as info:
+        library.exp_start_seq(camera, read_only)
+    assert info.value.call == "pl_exp_start_seq"
+    with pytest.raises(E.ArgumentError, match="cannot use str") as info:
+        library.exp_finish_seq(camera, "not memory")
+    assert isinstance(info.value, TypeError) and info.value.call == "pl_exp_finish_seq"
+
+
 # ---------------------------------------------------------------- continuous
 def _setup_cont(library, camera, frames, mode=C.EXT_TRIG_INTERNAL, exposure_ms=2,
                 buffer_mode=C.CIRC_NO_OVERWRITE):

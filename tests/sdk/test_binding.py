@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import inspect
 import re
 import threading
 import types as pytypes
@@ -13,7 +14,7 @@ from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk import errors as E
 from ophyd_pvcam.sdk.binding import PVCAMLibrary
 from ophyd_pvcam.sdk.prototypes import PROTOTYPES, REQUIRED, UNDOCUMENTED
-from ophyd_pvcam.sdk.types import EOF_CALLBACK, FrameInfo
+from ophyd_pvcam.sdk.types import EOF_CALLBACK, LEGACY_FRAME_INFO_CALLBACK, FrameInfo
 
 SMALL_ROI = (0, 63, 1, 0, 31, 1)  # 64 x 32 pixels
 
@@ -27,6 +28,17 @@ def test_simulator_exports_every_documented_function_with_declared_signature(sim
         if argtypes is not None:
             assert function.argtypes == argtypes, name
             assert function.restype is restype, name
+
+
+def test_every_export_with_a_public_prototype_has_a_wrapper_method():
+    # Only exports without a public prototype are left raw-only.
+    raw_only = UNDOCUMENTED | {"pl_internal_cam_write_read_passthrough"}
+    assert all(name.startswith(("pvcam_event_", "pl_internal_")) for name in raw_only)
+    sources = "".join(inspect.getsource(member) for name, member in
+                      inspect.getmembers(PVCAMLibrary, inspect.isfunction))
+    unwrapped = {name for name in PROTOTYPES if name not in raw_only
+                 and f'"{name}"' not in sources}
+    assert unwrapped == set()
 
 
 def test_version_is_formatted_major_minor_trivial(sim_library):
@@ -182,6 +194,34 @@ def test_reregistering_replaces_the_handler(library, camera, wait_for):
     library.exp_stop_cont(camera)
     library.deregister_callback(camera, C.PL_CALLBACK_EOF)
     assert first == []
+
+
+@pytest.mark.parametrize("wrong", [
+    LEGACY_FRAME_INFO_CALLBACK(lambda info: None),  # would be called with a missing argument
+    lambda info, ctx: None,  # a Python function the library cannot call
+    None,
+])
+def test_register_callback_refuses_anything_but_an_eof_callback(library, camera, wrong):
+    with pytest.raises(E.ArgumentError, match="types.EOF_CALLBACK") as info:
+        library.register_callback(camera, C.PL_CALLBACK_EOF, wrong)
+    assert isinstance(info.value, TypeError)
+    assert info.value.call == "pl_cam_register_callback_ex3"
+    assert (camera, C.PL_CALLBACK_EOF) not in library._callbacks
+
+
+def test_register_callback_refuses_a_context_that_is_not_memory(library, camera):
+    callback = EOF_CALLBACK(lambda info, ctx: None)
+    with pytest.raises(E.ArgumentError, match="cannot use str"):
+        library.register_callback(camera, C.PL_CALLBACK_EOF, callback, "context")
+    assert (camera, C.PL_CALLBACK_EOF) not in library._callbacks
+
+
+def test_registration_failure_carries_the_library_error(library, camera):
+    callback = EOF_CALLBACK(lambda info, ctx: None)
+    with pytest.raises(E.NotImplementedBySDKError) as info:
+        library.register_callback(camera, C.PL_CALLBACK_CAM_RESUMED, callback)
+    assert (info.value.code, info.value.call) == (155, "pl_cam_register_callback_ex3")
+    assert library._callbacks == {}
 
 
 def test_eof_callbacks_also_fire_for_sequences(library, camera, wait_for):

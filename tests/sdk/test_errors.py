@@ -60,6 +60,8 @@ def test_hierarchy_is_rooted_in_pvcam_error():
         if isinstance(obj, type):
             assert issubclass(obj, E.PVCAMError)
     assert issubclass(E.ValueRejectedError, ValueError)
+    assert issubclass(E.ArgumentError, TypeError)
+    assert not issubclass(E.ArgumentError, E.SDKError)  # raised before any SDK call
     assert issubclass(E.DeviceRemovedError, E.DeviceError)
     assert not issubclass(E.LibraryNotFoundError, E.SDKError)
 
@@ -79,3 +81,12 @@ def test_errors_survive_pickling_with_their_fields():
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is E.BufferOverrunError
     assert (copy.message, copy.code, copy.call) == (error.message, 173, "pl_exp_get_oldest_frame")
+
+
+def test_argument_error_survives_pickling_and_stays_a_type_error():
+    error = E.ArgumentError("the callback must be a types.EOF_CALLBACK, got function", None,
+                            "pl_cam_register_callback_ex3")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is E.ArgumentError and isinstance(copy, TypeError)
+    assert str(copy) == ("pl_cam_register_callback_ex3 failed: "
+                         "the callback must be a types.EOF_CALLBACK, got function")

@@ -7,6 +7,7 @@ import pytest
 
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk import types as T
+from ophyd_pvcam.sdk.errors import ArgumentError, ValueRejectedError
 
 
 def _offsets(struct):
@@ -75,9 +76,23 @@ def test_rgn_type_from_tuple_and_copy():
 
 @pytest.mark.parametrize("bad", [(0, 1, 1), (0, 1, 1, 0, 1, 1, 7), (0, 70000, 1, 0, 1, 1),
                                  (-1, 1, 1, 0, 1, 1)])
-def test_rgn_type_rejects_malformed_tuples(bad):
-    with pytest.raises(ValueError):
+def test_rgn_type_rejects_malformed_tuples_with_value_rejected_error(bad):
+    with pytest.raises(ValueRejectedError) as info:
         T.RGN_TYPE.from_any(bad)
+    assert isinstance(info.value, ValueError)  # ``except ValueError`` keeps working
+    assert (info.value.code, info.value.call) == (None, "RGN_TYPE.from_any")
+
+
+def test_rgn_type_rejects_non_integer_values_with_value_rejected_error():
+    with pytest.raises(ValueRejectedError, match="integers"):
+        T.RGN_TYPE.from_any(("a", 1, 1, 0, 1, 1))
+
+
+@pytest.mark.parametrize("bad", [None, 5, (0, 1, 1, None, 1, 1)])
+def test_rgn_type_rejects_non_sequences_with_argument_error(bad):
+    with pytest.raises(ArgumentError, match="RGN_TYPE or 6 integers") as info:
+        T.RGN_TYPE.from_any(bad)
+    assert isinstance(info.value, TypeError)
 
 
 def test_frame_info_copy_from_struct_and_pointer():
@@ -98,6 +113,16 @@ def test_eof_callback_signature_takes_frame_info_pointer_and_context():
     info = T.FRAME_INFO(FrameNr=4)
     callback(ctypes.pointer(info), 77)
     assert seen == [(4, 77)]
+
+
+@pytest.mark.parametrize("name, argtypes", [
+    ("LEGACY_CALLBACK", ()),
+    ("LEGACY_CONTEXT_CALLBACK", (ctypes.c_void_p,)),
+    ("LEGACY_FRAME_INFO_CALLBACK", (ctypes.POINTER(T.FRAME_INFO),)),
+])
+def test_legacy_callback_types_match_the_deprecated_prototypes(name, argtypes):
+    callback_type = getattr(T, name)
+    assert callback_type._restype_ is None and callback_type._argtypes_ == argtypes
 
 
 def test_type_sizes_follow_master_h():
