@@ -1,9 +1,10 @@
-"""Streaming engine benchmark: zero-loss frame rate, CPU per frame, copy bandwidth, PyVCAM as the peer.
+"""Streaming engine benchmark: zero-loss rate, CPU per frame, copy bandwidth, stop latency.
 
 Run::
 
-    python benchmarks/bench_stream.py            # full (~10 min on 2 cores)
-    python benchmarks/bench_stream.py --quick    # ~2 min
+    python benchmarks/bench_stream.py            # full (~11 min on 2 cores)
+    python benchmarks/bench_stream.py --quick    # ~2.5 min
+    python benchmarks/bench_stream.py --only stop   # one part: rates, copy or stop
 
 What is measured (never pass/fail; ratios against baselines measured in the same run):
 
@@ -24,6 +25,13 @@ What is measured (never pass/fail; ratios against baselines measured in the same
 3. Copy-out bandwidth: the median of the engine's own "copy" histogram on
    full 2048 x 2048 16-bit frames (Prime BSI), as a fraction of numpy's
    ``copyto`` between 8 MB arrays (cold sources) in the same process.
+4. ``Stream.stop()`` latency: median and max over N start/stop cycles with
+   frames flowing (the consumer keeping up, or paused so a backlog waits in
+   the ring and the queue), with callbacks and polling, against one frame
+   period of the camera measured in the same run from its own EOF timestamps.
+   stop() returns once the acquisition is stopped, the completed frames are
+   salvaged, the callbacks deregistered, the ring unmapped and the threads
+   joined.
 
 Each measurement runs in a fresh subprocess (PyVCAM loads libpvcam.so.2 through
 the dynamic loader, so its subprocess gets LD_LIBRARY_PATH=sim.library_dir());
@@ -193,7 +201,42 @@ def worker_copy(spec: dict) -> dict:
             "numpy_GBps": nbytes / numpy_ns, "lost": stats.frames_lost}
 
 
-WORKERS = {"ours": worker_ours, "pyvcam": worker_pyvcam, "copy": worker_copy}
+def worker_stop(spec: dict) -> dict:
+    """stop() latency over spec["cycles"] start/stop cycles, and the camera's frame period."""
+    from ophyd_pvcam.engine.camera import Camera
+    from ophyd_pvcam.engine.stream import Stream
+    from ophyd_pvcam.sdk import load
+
+    with Camera.open(library=load(simulated=True)) as camera:
+        camera.roi = tuple(spec["roi"])
+        camera.exposure_time = spec["exposure_s"]
+        # Baseline: the camera's frame period from its own EOF timestamps (100 us units).
+        with Stream(camera, max_frames=spec["period_frames"]) as stream:
+            stamps = [frame.timestamp_eof for frame in stream]
+        period_s = (stamps[-1] - stamps[0]) * 1e-4 / (len(stamps) - 1)
+        latencies = []
+        handed_after = []  # frames still handed out after stop(): the backlog it kept
+        for _ in range(spec["cycles"]):
+            stream = Stream(camera, use_callbacks=spec["callbacks"], queue_size=8)
+            stream.start()
+            for _ in range(3):  # frames are flowing
+                stream.release(stream.get(30))
+            if spec["backlog_s"]:
+                time.sleep(spec["backlog_s"])  # the consumer pauses: frames wait for it
+            t0 = time.perf_counter()
+            stream.stop()
+            latencies.append(time.perf_counter() - t0)
+            count = 0
+            while (frame := stream.get(0)) is not None:
+                stream.release(frame)
+                count += 1
+            handed_after.append(count)
+    return {"period_s": period_s, "median_s": statistics.median(latencies),
+            "max_s": max(latencies), "after_median": statistics.median(handed_after)}
+
+
+WORKERS = {"ours": worker_ours, "pyvcam": worker_pyvcam, "copy": worker_copy,
+           "stop": worker_stop}
 
 
 # ---------------------------------------------------------------------------- parent side
@@ -263,18 +306,42 @@ def zero_loss_level(kind: str, callbacks: Optional[bool], roi: tuple, base_perio
     return MAX_LEVELS + 1
 
 
-def main(argv: Optional[list[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer ROIs, reps and seconds")
-    parser.add_argument("--reps", type=int, default=None)
-    parser.add_argument("--worker", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        kind, spec = args.worker
-        print(json.dumps(WORKERS[kind](json.loads(spec))))
-        return
+#: stop() latency configurations on the Prime BSI: label, ROI, exposure (s), backlog pause (s).
+STOP_CONFIGS = (
+    ("64x64 1 ms", (0, 0, 64, 64), 0.001, 0.0),
+    ("64x64 1 ms backlog", (0, 0, 64, 64), 0.001, 0.05),
+    ("512x512 10 ms", (0, 0, 512, 512), 0.010, 0.0),
+    ("2048x2048 0 ms", (0, 0, 2048, 2048), 0.0, 0.0),
+)
 
-    args.reps = args.reps or (1 if args.quick else 3)
+
+def bench_stop(args: argparse.Namespace) -> None:
+    """Print the stop() latency table (medians over reps of the per-worker median and max)."""
+    cycles = 10 if args.quick else 30
+    print(f"\nstop() latency: {cycles} start/stop cycles per run (a third at full frame), "
+          f"median over {args.reps} run(s) of each run's median and max; frames flowing at "
+          f"stop; period = the camera's, from its EOF timestamps; frames after = frames still "
+          f"handed out after stop() returned (queue + salvaged backlog)")
+    print(f"{'config':>20} {'mode':>9} {'period ms':>9} {'median ms':>9} {'max ms':>8} "
+          f"{'median/period':>13} {'max/period':>10} {'frames after':>12}")
+    for label, roi, exposure, backlog in STOP_CONFIGS:
+        full = roi[2] * roi[3] >= 2048 * 2048
+        for callbacks in (True, False):
+            spec = {"roi": list(roi), "exposure_s": exposure, "callbacks": callbacks,
+                    "cycles": max(4, cycles // 3) if full else cycles, "backlog_s": backlog,
+                    "period_frames": 20 if full else 50}
+            runs = [run_worker("stop", spec, "prime-bsi") for _ in range(args.reps)]
+            period = statistics.median(r["period_s"] for r in runs)
+            median = statistics.median(r["median_s"] for r in runs)
+            worst = statistics.median(r["max_s"] for r in runs)
+            after = statistics.median(r["after_median"] for r in runs)
+            print(f"{label:>20} {'callbacks' if callbacks else 'polling':>9} "
+                  f"{period * 1e3:>9.2f} {median * 1e3:>9.2f} {worst * 1e3:>8.2f} "
+                  f"{median / period:>13.2f} {worst / period:>10.2f} {after:>12.0f}")
+
+
+def bench_rates(args: argparse.Namespace) -> None:
+    """Print the zero-loss rate and CPU table against PyVCAM."""
     args.seconds = 1.0 if args.quick else 2.0
     args.min_frames, args.max_frames = 200, (120_000 if args.quick else 400_000)
     heights = (16, 256, 3200) if args.quick else (8, 32, 128, 512, 3200)
@@ -325,6 +392,9 @@ def main(argv: Optional[list[str]] = None) -> None:
                   f"CPU/frame x{cpu_ratio:.2f}; lost at camera max: ours "
                   f"{ours['lost_at_max_rate']:.0f}, peer {peer['lost_at_max_rate']:.0f}")
 
+
+def bench_copy(args: argparse.Namespace) -> None:
+    """Print the copy-out bandwidth against numpy's copyto."""
     copies = [run_worker("copy", {"frames": 30 if args.quick else 60}, "prime-bsi")
               for _ in range(args.reps)]
     copy = median_result(copies)
@@ -332,6 +402,28 @@ def main(argv: Optional[list[str]] = None) -> None:
           f"{copy['engine_GBps']:.2f} GB/s (p50 {copy['engine_copy_ns'] / 1e3:.0f} us), numpy "
           f"copyto {copy['numpy_GBps']:.2f} GB/s -> {copy['engine_GBps'] / copy['numpy_GBps']:.2f} "
           f"of numpy memcpy")
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer ROIs, reps and seconds")
+    parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument("--only", choices=("rates", "copy", "stop"), default=None,
+                        help="run one part only")
+    parser.add_argument("--worker", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        kind, spec = args.worker
+        print(json.dumps(WORKERS[kind](json.loads(spec))))
+        return
+
+    args.reps = args.reps or (1 if args.quick else 3)
+    if args.only in (None, "rates"):
+        bench_rates(args)
+    if args.only in (None, "copy"):
+        bench_copy(args)
+    if args.only in (None, "stop"):
+        bench_stop(args)
 
 
 if __name__ == "__main__":

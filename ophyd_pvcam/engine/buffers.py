@@ -176,11 +176,11 @@ class CircularBuffer:
 
         Raises
         ------
-        ValueError
-            When the buffer is closed.
+        ValidationError
+            When the buffer is closed (also a ``ValueError``).
         """
         if self._map is None:
-            raise ValueError("circular buffer is closed")
+            raise ValidationError("circular buffer is closed", None, "CircularBuffer.view")
         return np.ctypeslib.as_array((ctypes.c_uint8 * self.nbytes).from_address(self.address))
 
     def close(self) -> None:

@@ -218,13 +218,15 @@ class HealthMonitor:
 
         Raises
         ------
-        ValueError
+        ValidationError
             When ``sdk_frame`` is below the expected number (a frame retrieved
-            twice or out of order: an engine bug, never silently accepted).
+            twice or out of order: an engine bug, never silently accepted);
+            nothing is recorded. Also a ``ValueError``.
         """
         if sdk_frame < self.next_sdk_frame:
-            raise ValueError(f"frame {sdk_frame} retrieved again or out of order "
-                             f"(expected {self.next_sdk_frame})")
+            raise ValidationError(f"frame {sdk_frame} retrieved again or out of order "
+                                  f"(expected {self.next_sdk_frame})", None,
+                                  "HealthMonitor.frame_retrieved")
         if sdk_frame > self.next_sdk_frame:
             self.frames_lost_sdk(self.next_sdk_frame, sdk_frame - 1, "gap")
         self.next_sdk_frame = sdk_frame + 1

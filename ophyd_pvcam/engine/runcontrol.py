@@ -29,7 +29,7 @@ from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError, SDKError
 
 __all__ = ["RunControl"]
 
-logger = logging.getLogger("ophyd_pvcam.engine.frameloop")
+logger = logging.getLogger(__name__)
 
 _monotonic = time.monotonic
 
@@ -55,7 +55,9 @@ class RunControl:
     forced_mode : int or None
         A forced buffer mode, None for automatic.
     use_callbacks : bool
-        Wake on EOF callbacks (True) or poll ``pl_exp_check_cont_status_ex``.
+        Wake on EOF callbacks (True) or poll ``pl_exp_check_cont_status_ex``
+        (False: no EOF callback is registered, and FrameNrs the camera skips
+        cannot be detected; :meth:`open` logs a warning saying so).
     buffer_seconds, min_buffer_frames, memory_budget
         Circular-buffer sizing (:func:`plan_buffer_frames`).
     pool_capacity : int
@@ -146,6 +148,13 @@ class RunControl:
                     self.ring.frames, self.frame_bytes,
                     self.ring.frames * self.settings.frame_period_s,
                     "callbacks" if self.use_callbacks else "polling")
+        if not self.use_callbacks:
+            # Once per run, never per frame: the blind spot must be known, not repeated.
+            logger.warning("%s: polling without EOF callbacks: FrameNrs the camera skips cannot "
+                           "be detected (the SDK reports only the latest frame's number); such "
+                           "a frame's slot is delivered with stale contents and not counted "
+                           "lost. Overwritten frames and overruns are still counted.",
+                           camera.name)
 
     def _provide_buffer(self, frame_bytes: int) -> tuple[int, int]:
         """Allocate the ring (once) for frames of ``frame_bytes``."""

@@ -247,6 +247,10 @@ class StatsRecorder:
         Acquisition restarts (overrun restarts and stall recoveries).
     callbacks_missed : int
         Frames found in the SDK buffer without a matching EOF callback.
+    wakeups : int
+        Frame-loop wake-ups that retrieved at least one frame.
+    max_batch : int
+        Most frames retrieved in one wake-up.
     histograms : dict of str to LogHistogram
         One per name in :data:`TIMING_NAMES`.
     """
@@ -259,6 +263,7 @@ class StatsRecorder:
         self.restarts = 0
         self.callbacks_missed = 0
         self.wakeups = 0
+        self.max_batch = 0
         self.histograms = {name: LogHistogram(name) for name in TIMING_NAMES}
         self.started_monotonic: Optional[float] = None
         self.first_frame_monotonic: Optional[float] = None
@@ -286,6 +291,18 @@ class StatsRecorder:
         if self.first_frame_monotonic is None:
             self.first_frame_monotonic = now
         self.last_frame_monotonic = now
+
+    def mark_batch(self, frames: int) -> None:
+        """Count one wake-up of the frame loop that retrieved ``frames`` (> 0) frames.
+
+        Parameters
+        ----------
+        frames : int
+            Frames retrieved between this wake-up and the next wait.
+        """
+        self.wakeups += 1
+        if frames > self.max_batch:
+            self.max_batch = frames
 
     def rate(self) -> float:
         """Delivered frames per second between the first and the last delivery.
@@ -324,6 +341,13 @@ class StreamStats:
         ``"CIRC_OVERWRITE"``, ``"CIRC_NO_OVERWRITE"`` or ``""`` before start.
     use_callbacks : bool
         Whether EOF callbacks woke the frame loop (else polling).
+    gaps_detectable : bool
+        Whether a FrameNr the camera skipped is detected and counted lost
+        (``"gap"``). True with EOF callbacks, which carry every frame's
+        number. False when polling: the SDK then reports only the latest
+        FrameNr, so a skipped frame's slot, holding whatever an earlier frame
+        left there, is delivered under the skipped number and not counted.
+        Overwritten slots and overruns are detected in both modes.
     buffer_frames : int
         Capacity of the SDK circular buffer in frames.
     frame_bytes : int
@@ -354,6 +378,12 @@ class StreamStats:
         All acquisition restarts (overruns + recoveries).
     callbacks_missed : int
         Frames found in the SDK buffer without their EOF callback.
+    wakeups : int
+        Frame-loop wake-ups that retrieved at least one frame;
+        ``frames_retrieved / wakeups`` is the mean batch drained per wake-up
+        (frames salvaged after a stop are retrieved outside any wake-up).
+    max_batch : int
+        Most frames retrieved in a single wake-up.
     frames_pending_at_stop : int
         Frames the SDK held, not yet retrieved, when the run was stopped
         (not losses: the acquisition was ended on purpose).
@@ -376,6 +406,7 @@ class StreamStats:
     state: str = "IDLE"
     buffer_mode: str = ""
     use_callbacks: bool = True
+    gaps_detectable: bool = True
     buffer_frames: int = 0
     frame_bytes: int = 0
     elapsed_s: float = 0.0
@@ -390,6 +421,8 @@ class StreamStats:
     recoveries: int = 0
     restarts: int = 0
     callbacks_missed: int = 0
+    wakeups: int = 0
+    max_batch: int = 0
     frames_pending_at_stop: int = 0
     lost_by_reason: Mapping[str, int] = field(default_factory=dict)
     discontinuities: tuple[Any, ...] = ()
@@ -405,7 +438,8 @@ class StreamStats:
         str
         """
         text = (f"{self.camera or 'camera'} [{self.state}] {self.buffer_mode or '-'}, "
-                f"{'callbacks' if self.use_callbacks else 'polling'}, "
+                f"{'callbacks' if self.use_callbacks else 'polling'}"
+                f"{'' if self.gaps_detectable else ' (skipped FrameNrs undetectable)'}, "
                 f"buffer {self.buffer_frames} frames: "
                 f"signalled {self.frames_signalled}, retrieved {self.frames_retrieved}, "
                 f"delivered {self.frames_delivered}, lost {self.frames_lost}, "

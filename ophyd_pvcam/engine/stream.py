@@ -3,11 +3,13 @@
 A stream runs a camera in circular-buffer mode. Every frame reaches the
 consumer, or its loss is counted with its frame number; a camera that stops
 producing ends the stream in ``STALLED`` with a :class:`StallError` that says
-what was seen. The data path::
+what was seen. One loss cannot be seen without EOF callbacks: when polling,
+a FrameNr the camera skipped is delivered as a frame with stale contents
+(``StreamStats.gaps_detectable`` is False; see :class:`Stream`). The data path::
 
     SDK thread:   EOF callback -- counter + condition only -->
     frame loop:   wake, drain every frame: get oldest -> copy -> unlock
-                  (FrameNr gaps, overwritten slots, overruns: counted, never silent)
+                  (FrameNr gaps [callbacks only], overwritten slots, overruns: counted)
               --> bounded FrameQueue ("block" or "drop" when the consumer is slower)
               --> get() / iteration              (no consumers)
               --> dispatcher thread -> consumers (add_consumer)
@@ -108,13 +110,18 @@ class Stream:
         ``"auto"`` tries CIRC_OVERWRITE and falls back to CIRC_NO_OVERWRITE
         when the camera refuses it (remembered per camera); the others force a mode.
     use_callbacks : bool
-        Wake on EOF callbacks (default) or poll the SDK status. Only callbacks
-        carry every frame's ``FRAME_INFO``: FrameNrs the camera skipped are then
-        reported lost (polling sees only the latest FrameNr and cannot tell a
-        skipped frame's stale slot from a real frame), and frames get their
-        own timestamps. ``benchmarks/bench_stream.py`` found both modes sustain
-        the same zero-loss rates within a factor of two; polling costs up to
-        ~25 % less CPU on large frames, callbacks react faster.
+        True (default): wake on EOF callbacks. They carry every frame's
+        ``FRAME_INFO``, so a FrameNr the camera skipped is counted lost
+        (``"gap"``, with its number) and frames get the camera's timestamps.
+        False: poll ``pl_exp_check_cont_status_ex`` every ``poll_interval``
+        and register no EOF callback (for cameras whose callbacks stop).
+        Polling cannot detect FrameNrs the camera skipped, because the SDK
+        then reports only the latest frame's number: a skipped frame's slot,
+        holding what an earlier frame left there, is delivered under the
+        skipped number and not counted lost (``StreamStats.gaps_detectable``
+        is False, and the start logs a warning). Overwritten frames and
+        overruns are counted in both modes. Polled frames carry zero
+        timestamps. See the class notes for the measured cost of each mode.
     buffer_seconds : float
         Seconds of frames the SDK circular buffer holds (>= ``min_buffer_frames``).
     min_buffer_frames : int
@@ -144,6 +151,24 @@ class Stream:
     Attributes
     ----------
     camera : Camera
+
+    Notes
+    -----
+    Callbacks or polling. The default, EOF callbacks, is the only mode that
+    sees every frame's number: polling trades the detection of FrameNrs the
+    camera skipped (see ``use_callbacks``) for independence from callbacks,
+    which is why it exists (the field report's camera whose callbacks
+    stopped). Speed is no reason to choose callbacks: in the run recorded in
+    ``docs/explanation/performance.md`` (``benchmarks/bench_stream.py``,
+    simulated Kinetix, 2 cores) both modes took every frame at the camera's
+    maximum for 3200 x 256 (6250 fps) and full frame (500 fps), and at
+    3200 x 16 polling held 4 times the zero-loss rate of callbacks (50 000
+    against 12 500 fps): it drains frames in batches, while callbacks pay a
+    Python call per frame. CPU per frame was within 10 % between the modes
+    (polling 5-8 % less on small frames, 6 % more at full frame). Callbacks
+    stay the default for gap visibility, per-frame timestamps and latency: a
+    callback wakes the frame loop when the frame completes, while polling
+    finds it up to one ``poll_interval`` later.
     """
 
     def __init__(self, camera: Any, *, buffer_mode: Union[str, int] = "auto",
@@ -436,13 +461,16 @@ class Stream:
         name = getattr(self.camera, "name", "")
         if run is None:
             return StreamStats(camera=name, state=self._state.name,
-                               use_callbacks=self.options.use_callbacks)
+                               use_callbacks=self.options.use_callbacks,
+                               gaps_detectable=self.options.use_callbacks)
         loop, health, rec = run.loop, run.health, run.stats
         started = rec.started_monotonic
         end = run.ended_monotonic if run.ended_monotonic is not None else time.monotonic()
         return StreamStats(
             camera=name, state=self._state.name, buffer_mode=mode_name(loop.mode),
             use_callbacks=loop.use_callbacks,
+            # Only EOF callbacks carry each frame's FrameNr (see the class notes).
+            gaps_detectable=loop.use_callbacks,
             buffer_frames=loop.ring.frames if loop.ring is not None else 0,
             frame_bytes=loop.frame_bytes,
             elapsed_s=(end - started) if started is not None else 0.0,
@@ -451,7 +479,8 @@ class Stream:
             frames_dropped=health.frames_dropped, lost_frame_numbers=health.lost_frame_numbers,
             dropped_frame_numbers=health.dropped_frame_numbers, overruns=rec.overruns,
             recoveries=health.recoveries, restarts=rec.restarts,
-            callbacks_missed=rec.callbacks_missed, discontinuities=health.discontinuities,
+            callbacks_missed=rec.callbacks_missed, wakeups=rec.wakeups,
+            max_batch=rec.max_batch, discontinuities=health.discontinuities,
             rate_fps=rec.rate(), consecutive_timeouts=health.consecutive_timeouts,
             timings=rec.timings(), frames_pending_at_stop=loop.frames_pending_at_stop,
             lost_by_reason=dict(health.lost_by_reason),
@@ -533,7 +562,9 @@ class Stream:
     def _log_end(self, run: _Run, outcome: Outcome) -> None:
         stats = self.stats()
         level = logging.INFO if outcome.state in ("COMPLETE", "STOPPED") else logging.ERROR
-        logger.log(level, "%s: stream %s. %s", self.camera.name, outcome.state.lower(),
+        # A stall was logged with its diagnosis by the loop; other failures are named here.
+        cause = f" ({outcome.error})" if outcome.state == "FAILED" and outcome.error else ""
+        logger.log(level, "%s: stream %s%s. %s", self.camera.name, outcome.state.lower(), cause,
                    stats.summary())
 
 

@@ -17,7 +17,12 @@ import pytest
 from ophyd_pvcam import sim
 from ophyd_pvcam.engine.bufmode import REJECTED_MODES
 from ophyd_pvcam.engine.camera import Camera
-from ophyd_pvcam.engine.errors import AcquisitionError, CameraRemovedError, StallError
+from ophyd_pvcam.engine.errors import (
+    AcquisitionError,
+    CameraRemovedError,
+    StallError,
+    ValidationError,
+)
 from ophyd_pvcam.engine.stream import Stream, StreamState, rejected_buffer_modes
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import ConfigurationInvalidError, DeviceRemovedError
@@ -112,6 +117,7 @@ def test_polling_mode_delivers_every_frame_without_callbacks(camera):
     assert stream.state is StreamState.COMPLETE
     assert [f.frame_number for f in frames] == list(range(1, 61))
     assert stats.frames_signalled == 0 and stats.frames_lost == 0
+    assert not stats.use_callbacks and not stats.gaps_detectable
     assert_frames_intact(frames, stats)
 
 
@@ -219,6 +225,15 @@ def test_callback_registered_once_before_start_and_deregistered_on_stop(camera, 
     assert registered == deregistered == {C.PL_CALLBACK_EOF, C.PL_CALLBACK_CAM_REMOVED}
 
 
+def test_polling_registers_no_eof_callback(camera, monkeypatch):
+    recorder = CallRecorder(camera.library, monkeypatch)
+    with Stream(camera, max_frames=10, use_callbacks=False) as stream:
+        assert len(list(stream)) == 10
+    registered = [c[1][0] for c in recorder.calls if c[0] == "register_callback"]
+    assert C.PL_CALLBACK_EOF not in registered
+    assert registered == [C.PL_CALLBACK_CAM_REMOVED]  # a notification, not a frame callback
+
+
 def test_rereg_corrupts_is_never_triggered_across_fallbacks_and_restarts(camera, faults):
     faults("rereg_corrupts,reject_circ_overwrite")
     stream = Stream(camera, max_frames=30, stall_timeout=0.5, stall_count=2)
@@ -299,11 +314,12 @@ def test_recovered_stream_completes_with_monotonic_numbering(camera, faults):
 
 
 # ----------------------------------------------------------------- losses
-def test_dropped_framenrs_are_reported_exactly(camera, faults):
+def test_dropped_framenrs_are_reported_exactly_with_callbacks(camera, faults):
     faults("drop_every=7")
     with Stream(camera, max_frames=60) as stream:
         frames = list(stream)
     stats = stream.stats()
+    assert stats.gaps_detectable
     delivered = [f.frame_number for f in frames]
     last = delivered[-1]
     assert list(stats.lost_frame_numbers) == list(range(7, last, 7))
@@ -314,10 +330,50 @@ def test_dropped_framenrs_are_reported_exactly(camera, faults):
     assert_frames_intact(frames, stats)
 
 
+def stale_stamp(n, capacity, drop_every):
+    """What the slot of skipped FrameNr ``n`` still holds: the last frame written there, or 0."""
+    for earlier in range(n - capacity, 0, -capacity):
+        if earlier % drop_every:
+            return earlier
+    return 0
+
+
+def test_polling_cannot_see_skipped_framenrs_and_says_so(camera, faults, caplog):
+    """The documented blind spot of polling, pinned down frame by frame.
+
+    Without callbacks the SDK reports only the latest FrameNr, so a FrameNr
+    the camera skipped is drained like a frame: its slot still holds zeros
+    (first lap through the ring) or the frame that used the slot one lap
+    earlier. The stream cannot count it lost; it says so instead.
+    """
+    faults("drop_every=7")
+    camera.exposure_time = 0.005  # ~190 fps: the 16-frame ring never overflows
+    caplog.set_level(logging.WARNING, logger="ophyd_pvcam.engine")
+    with Stream(camera, max_frames=60, use_callbacks=False, buffer_seconds=0,
+                min_buffer_frames=16) as stream:
+        frames = list(stream)
+    stats = stream.stats()
+    capacity = stats.buffer_frames
+    assert capacity == 16
+    assert stats.gaps_detectable is False and "undetectable" in stats.summary()
+    assert_every_frame_accounted(frames, stats)
+    assert set(stats.lost_by_reason) <= {"overwritten"}  # never "gap": it cannot be seen
+    skipped = [f for f in frames if f.frame_number % 7 == 0]
+    assert [f.frame_number for f in skipped][:2] == [7, 14]
+    assert any(f.frame_number > capacity for f in skipped)  # the stale-after-wrap case is hit
+    for frame in frames:
+        expected = (stale_stamp(frame.frame_number, capacity, 7) if frame.frame_number % 7 == 0
+                    else frame.frame_number)
+        assert stamp(frame) == expected, frame.frame_number
+    warnings = [r for r in caplog.records if "cannot be detected" in r.getMessage()]
+    assert len(warnings) == 1 and camera.name in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("use_callbacks", [True, False], ids=["callbacks", "polling"])
 def test_overrun_in_no_overwrite_with_a_slow_consumer_is_counted_and_the_stream_continues(
-        camera):
+        camera, use_callbacks):
     stream = Stream(camera, buffer_mode="no_overwrite", buffer_seconds=0, min_buffer_frames=8,
-                    queue_size=1, overflow="block")
+                    queue_size=1, overflow="block", use_callbacks=use_callbacks)
     stream.start()
     frames = []
     deadline = time.monotonic() + GENEROUS
@@ -339,9 +395,10 @@ def test_overrun_in_no_overwrite_with_a_slow_consumer_is_counted_and_the_stream_
     assert_every_frame_accounted(frames, stats)
 
 
-def test_overwrite_mode_with_a_slow_consumer_counts_overwritten_frames(camera):
+@pytest.mark.parametrize("use_callbacks", [True, False], ids=["callbacks", "polling"])
+def test_overwrite_mode_with_a_slow_consumer_counts_overwritten_frames(camera, use_callbacks):
     stream = Stream(camera, buffer_mode="overwrite", buffer_seconds=0, min_buffer_frames=8,
-                    queue_size=1, overflow="block")
+                    queue_size=1, overflow="block", use_callbacks=use_callbacks)
     stream.start()
     frames = [stream.get(GENEROUS)]
     while stream.stats().frames_lost < 20:
@@ -458,7 +515,7 @@ def test_get_is_refused_when_frames_go_to_consumers(camera):
     stream = Stream(camera, max_frames=3)
     stream.add_consumer(lambda frame: None)
     with stream:
-        with pytest.raises(Exception, match="consumers"):
+        with pytest.raises(ValidationError, match="consumers"):
             stream.get(0)
         assert stream.wait(GENEROUS) is StreamState.COMPLETE
 
