@@ -34,12 +34,10 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
-import threading
 import uuid
-from collections import OrderedDict
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 from ophyd import Component as Cpt
@@ -47,6 +45,7 @@ from ophyd import Device, EpicsSignalRO, Signal
 from ophyd.status import Status
 
 from ophyd_pvcam.device import signals as S
+from ophyd_pvcam.device.assets import AssetDetectorMixin
 from ophyd_pvcam.device.status import FrameProgressStatus
 from ophyd_pvcam.device.writer import ASSET_MODES, image_data_key
 from ophyd_pvcam.engine.errors import (
@@ -82,7 +81,7 @@ _COMPRESSIONS = {None: "None", "none": "None", "blosc": "blosc", "bitshuffle-lz4
 _ACQUIRE_MARGIN = 30.0
 
 
-class RemotePVCAMDetector(FlyMixin, Device):
+class RemotePVCAMDetector(FlyMixin, AssetDetectorMixin, Device):
     """A PVCAM camera served by ``python -m ophyd_pvcam.ioc``, as an ophyd device.
 
     Parameters
@@ -158,6 +157,8 @@ class RemotePVCAMDetector(FlyMixin, Device):
     frames_written = Cpt(Signal, value=0, kind="normal", doc="frames in this staging's file")
     image = Cpt(S.ExternalImage, kind="normal")
     # -- the server's records -------------------------------------------------
+    _staged_settings_reason = "the file's frame shape and type are fixed"
+
     cam = Cpt(RemoteCam, "cam1:", kind="omitted")
     hdf1 = Cpt(RemoteHDF5, "HDF1:", kind="omitted")
     preview = Cpt(RemotePreview, "image1:", kind="omitted")
@@ -180,28 +181,24 @@ class RemotePVCAMDetector(FlyMixin, Device):
         self.put_timeout = float(put_timeout)
         self.acquire_timeout = acquire_timeout
         self._assets = RemoteAssetWriter(name, self.image.name)
-        self._lock = threading.RLock()
-        self._armed = False
         self._frame_format: Optional[tuple[tuple[int, int], np.dtype]] = None
-        self._mode: Optional[str] = None
-        self._declared = False
-        self._points_read = 0
-        self._prepared_length: Optional[int] = None
         self._run: Optional[_Run] = None
         self._lost_base = 0
-        self._run_uid: Optional[str] = None
-        self._following_runs = False
         self._written_token: Optional[int] = None
         for signal in self.component_names:
             component = getattr(type(self), signal)
             if getattr(component, "cls", None) is CheckedSignal and not component.lazy:
                 getattr(self, signal).put_timeout = self.put_timeout
-        self.asset_docs.subscribe(self._asset_mode_changed, run=False)
-        self.asset_docs.put(asset_docs)
-        self._asset_mode_changed()
-        for signal in (self.roi, self.binning, self.readout_port, self.speed_index,
-                       self.gain_index, self.asset_docs):
-            signal._guard = self._refuse_while_armed
+        self._init_asset_state(asset_docs)
+
+    # -- AssetDetectorMixin hooks -----------------------------------------------
+    @property
+    def _asset_writer(self) -> RemoteAssetWriter:
+        return self._assets
+
+    @property
+    def _current_acquisition(self) -> Optional[_Run]:
+        return self._run
 
     # -- plumbing -------------------------------------------------------------
     def _submit(self, kind: str, func: Callable[[], None]) -> None:
@@ -218,42 +215,6 @@ class RemotePVCAMDetector(FlyMixin, Device):
                 worker.shutdown(wait=True)
             super().destroy()
 
-    def follow_runs(self, run_engine: Any) -> int:
-        """Name files after the RunEngine's runs (as :meth:`PVCAMDetector.follow_runs`).
-
-        Parameters
-        ----------
-        run_engine : bluesky.RunEngine
-
-        Returns
-        -------
-        int
-            The subscription token.
-        """
-        self._following_runs = True
-        return run_engine.subscribe(self._on_document)
-
-    def _on_document(self, name: str, doc: dict) -> None:
-        if name == "start":
-            self._run_uid = doc["uid"]
-        elif name == "stop":
-            self._run_uid = None
-
-    def _refuse_while_armed(self, signal: Any, value: Any) -> None:
-        if self._armed:
-            raise ValidationError(
-                f"cannot change {signal.name} while {self.name} is staged (the file's frame "
-                f"shape and type are fixed); unstage first or put it in stage_sigs",
-                None, getattr(signal, "attr_name", signal.name))
-
-    def _asset_mode_changed(self, *args: Any, **kwargs: Any) -> None:
-        # As PVCAMDetector: get_index() only in stream mode (bluesky treats a
-        # device with get_index as a stream-asset writer).
-        if self.asset_docs.get() == "stream":
-            self.get_index = self._get_index
-        else:
-            self.__dict__.pop("get_index", None)
-
     def _wait(self, status: Status, what: str) -> None:
         """Wait for a setting's status (raises its error)."""
         status.wait(self.put_timeout + 1.0)
@@ -268,43 +229,19 @@ class RemotePVCAMDetector(FlyMixin, Device):
         if not same:
             self._wait(signal.set(value), signal.name)
 
-    @property
-    def file_path(self) -> Optional[Path]:
-        """This staging's file as the client reads it (the last one after unstage)."""
-        return self._assets.path
-
     # -- staging --------------------------------------------------------------
-    def stage(self) -> list[object]:
-        """Apply ``stage_sigs``, arm, and start the server's capture into this staging's file.
-
-        Returns
-        -------
-        list
-        """
-        staged = super().stage()
-        try:
-            self._arm()
-        except BaseException:
-            self.unstage()
-            raise
-        return staged
-
     def _arm(self) -> None:
         with self._lock:
             height = int(self.cam.array_size_y.get(use_monitor=False))
             width = int(self.cam.array_size_x.get(use_monitor=False))
             dtype = np.dtype(str(self.cam.data_type.get(use_monitor=False)).lower())
             self._frame_format = ((height, width), dtype)
-            self._mode, self._declared, self._points_read = None, False, 0
-            self._prepared_length, self._run = None, None
+            self._run = None
             self._lost_base = int(self.cam.lost_frames.get(use_monitor=False))
-            self.frames_lost.put(0)
-            self.frames_written.put(0)
-            self._armed = True
+            self._begin_staging()
             self._written_token = self.hdf1.num_written.subscribe(self._written_changed,
                                                                  run=False)
-            if self._run_uid is not None or not self._following_runs:
-                self._open_file()
+            self._open_file_unless_run_pending()
 
     def _server_paths(self) -> tuple[PurePosixPath, Optional[Path]]:
         """(server directory for files, client directory that mirrors it)."""
@@ -351,39 +288,21 @@ class RemotePVCAMDetector(FlyMixin, Device):
         errors: list[BaseException] = []
         run = self._run
         if run is not None and not run.done:
-            _collect(errors, self._cancel, run, "unstaged")
-            _collect(errors, _wait_quietly, run.status, self.put_timeout + 30.0)
-        _collect(errors, self._end_capture)
-        _collect(errors, self._assets.close)
+            self._unstage_step(errors, self._cancel, run, "unstaged")
+            self._unstage_step(errors, _wait_quietly, run.status, self.put_timeout + 30.0)
+        self._unstage_step(errors, self._end_capture)
+        self._unstage_step(errors, self._assets.close)
         with self._lock:
             if self._written_token is not None:
                 self.hdf1.num_written.unsubscribe(self._written_token)
                 self._written_token = None
             self._armed = False
             self._run = None
-        try:
-            result = super().unstage()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, after cleanup
-            errors.append(exc)
-            result = [self]
-        if errors:
-            raise errors[0]
-        return result
+        return self._finish_unstage(errors)
 
     def _end_capture(self) -> None:
         if self._assets.is_open or str(self.hdf1.capture.get(use_monitor=False)) != "Done":
             self._wait(self.hdf1.capture.set("Done"), "capture")
-
-    def _require_armed(self, what: str) -> None:
-        if not self._armed:
-            raise AcquisitionError(f"{self.name}.{what}() needs a staged detector "
-                                   f"(bluesky stages it in count and fly_stream)", None, what)
-
-    def _enter_mode(self, mode: str) -> None:
-        if self._mode not in (None, mode):
-            raise AcquisitionError(f"{self.name}: trigger() and kickoff() cannot be mixed within "
-                                   f"one staging; unstage first", None, mode)
-        self._mode = mode
 
     def _check_frame_format(self) -> None:
         height = int(self.cam.array_size_y.get(use_monitor=False))
@@ -486,45 +405,7 @@ class RemotePVCAMDetector(FlyMixin, Device):
         run.paused = False
         self.cam.acquire.put(0)
 
-    # -- step scans ---------------------------------------------------------------
-    def trigger(self) -> Status:
-        """Acquire ``frames_per_trigger`` frames on the server; done when they are in its file.
-
-        As :meth:`PVCAMDetector.trigger`, a trigger replayed after a pause
-        before the previous point was read returns the previous status.
-
-        Returns
-        -------
-        FrameProgressStatus
-        """
-        self._require_armed("trigger")
-        self._enter_mode("step")
-        with self._lock:
-            previous = self._run
-            if previous is not None and (not previous.done or (
-                    previous.status.success and self._assets.get_index() > self._points_read)):
-                logger.info("%s: trigger before the last point was read; reusing it", self.name)
-                return previous.status
-            frames = self.frames_per_trigger.get()
-            self._assets.set_frames_per_event(frames)
-            return self._start(frames)
-
-    def read(self) -> "OrderedDict[str, dict]":
-        """Read the data signals (the image only as a datum id, in legacy mode).
-
-        Returns
-        -------
-        OrderedDict
-        """
-        if self._armed and self._mode == "step":
-            self._points_read = max(self._points_read, self._assets.get_index())
-        self.frames_written.put(self._assets.frames_written)
-        return super().read()
-
-    def _describe_image(self) -> dict[str, Any]:
-        frames = 1 if self._mode == "fly" else self.frames_per_trigger.get()
-        return self._image_key(frames)
-
+    # -- step scans and documents -------------------------------------------------
     def _image_key(self, frames_per_event: int) -> dict[str, Any]:
         if self._armed and self._frame_format is not None:
             shape, dtype = self._frame_format
@@ -543,28 +424,6 @@ class RemotePVCAMDetector(FlyMixin, Device):
         point = index - 1
         return self._assets.datum_id(point), self._assets.frame_time(point)
 
-    def _get_index(self) -> int:
-        """Number of complete events in the server's file (stream mode's ``get_index``)."""
-        return self._assets.get_index() if self._armed else 0
-
-    def collect_asset_docs(self, index: Optional[int] = None) -> Iterator[tuple[str, dict]]:
-        """Yield the asset documents of frames not yet documented (as PVCAMDetector's).
-
-        Parameters
-        ----------
-        index : int, optional
-
-        Yields
-        ------
-        tuple of (str, dict)
-        """
-        if self.asset_docs.get() == "stream":
-            if self._mode == "step":
-                index = self._points_read if index is None else min(index, self._points_read)
-            yield from self._assets.collect_stream_docs(index)
-        else:
-            yield from self._assets.collect_legacy_docs(new_events=self._mode == "fly")
-
     # -- interruptions -----------------------------------------------------------
     def stop(self, *, success: bool = False) -> None:
         """Stop any acquisition (its status fails); the file stays open until unstage.
@@ -578,6 +437,7 @@ class RemotePVCAMDetector(FlyMixin, Device):
         if run is not None and not run.done:
             self._cancel(run, "stop() called")
 
+
 def _wait_quietly(status: Status, timeout: float) -> None:
     """Wait for a status that is expected to fail (a cancelled acquisition)."""
     try:
@@ -587,10 +447,3 @@ def _wait_quietly(status: Status, timeout: float) -> None:
             raise
         logger.debug("cancelled acquisition ended: %s", exc)
 
-
-def _collect(errors: list[BaseException], func: Any, *args: Any) -> None:
-    try:
-        func(*args)
-    except BaseException as exc:  # re-raised by unstage after cleanup
-        logger.exception("%s failed during unstage", getattr(func, "__name__", func))
-        errors.append(exc)

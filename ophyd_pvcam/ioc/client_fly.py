@@ -1,9 +1,9 @@
 """Fly scans of :class:`~ophyd_pvcam.ioc.client.RemotePVCAMDetector` (kickoff/complete/collect).
 
-:class:`FlyMixin` mirrors the fly half of
-:class:`~ophyd_pvcam.device.detector.PVCAMDetector`: ``prepare`` sets the
-length of the next fly, ``kickoff`` starts the server (done once it reports
-Acquire), ``complete`` ends an unbounded fly by putting ``Acquire`` = 0 and
+:class:`FlyMixin` holds what the server changes in the fly half of
+:class:`~ophyd_pvcam.device.assets.AssetDetectorMixin` (which provides
+``prepare`` and ``kickoff``): the kickoff status is done once the server
+reports Acquire, ``complete`` ends an unbounded fly by putting ``Acquire`` = 0 and
 returns the fly's progress status, ``collect`` yields legacy events, and
 ``pause``/``resume`` stop and restart the server's acquisition of the
 remaining frames in the same file.
@@ -15,9 +15,7 @@ from typing import Any, Iterator, Optional
 
 from ophyd.status import DeviceStatus, Status
 
-from ophyd_pvcam.device import signals as S
 from ophyd_pvcam.device.status import FrameProgressStatus
-from ophyd_pvcam.engine.errors import AcquisitionError
 
 from .client_records import end_status as _end
 
@@ -25,27 +23,7 @@ __all__ = ["FlyMixin"]
 
 
 class FlyMixin:
-    """kickoff/complete/collect/pause/resume over the server (mixed into the detector)."""
-
-    def prepare(self, value: int) -> Status:
-        """Set the number of frames of the next fly (this staging only).
-
-        Parameters
-        ----------
-        value : int
-
-        Returns
-        -------
-        Status
-        """
-        status = Status(self)
-        try:
-            self._prepared_length = S.non_negative_int("stream_length")(value)
-        except Exception as exc:  # noqa: BLE001 - reported through the status
-            status.set_exception(exc)
-        else:
-            status.set_finished()
-        return status
+    """kickoff's hooks, complete/collect/pause/resume over the server (mixed into the detector)."""
 
     def describe_collect(self) -> dict[str, Any]:
         """Describe the fly-scan data (as PVCAMDetector's).
@@ -59,32 +37,9 @@ class FlyMixin:
         keys = {self.image.name: self._image_key(1)}
         return keys if self.asset_docs.get() == "stream" else {"primary": keys}
 
-    def kickoff(self) -> Status:
-        """Start the server streaming; done once it acquires.
-
-        Returns
-        -------
-        Status
-        """
-        hint = (f"use ophyd_pvcam.plans.fly_stream([{self.name}]) (bluesky.plans.fly neither "
-                "stages nor declares the stream)")
-        if not self._armed:
-            raise AcquisitionError(f"{self.name} is not staged: {hint}", None, "kickoff")
-        if self.asset_docs.get() == "stream" and not self._declared:
-            raise AcquisitionError(f"{self.name}'s stream was not declared: {hint}", None,
-                                   "kickoff")
-        self._enter_mode("fly")
-        with self._lock:
-            if self._run is not None and not self._run.done:
-                raise AcquisitionError(f"{self.name} is already flying; complete() first",
-                                       None, "kickoff")
-            self._assets.set_frames_per_event(1)
-            length = (self._prepared_length if self._prepared_length is not None
-                      else self.stream_length.get())
-            kickoff_status = DeviceStatus(self, timeout=self.put_timeout)
-            fly_status = self._start(length or None)
-        self._finish_kickoff(kickoff_status, fly_status)
-        return kickoff_status
+    def _new_kickoff_status(self) -> DeviceStatus:
+        """Kickoff fails unless the server reports Acquire within ``put_timeout``."""
+        return DeviceStatus(self, timeout=self.put_timeout)
 
     def _finish_kickoff(self, kickoff_status: DeviceStatus, fly_status: Status) -> None:
         """Kickoff is done when the server reports Acquire (or the fly already ended)."""
@@ -123,9 +78,7 @@ class FlyMixin:
         -------
         FrameProgressStatus
         """
-        run = self._run
-        if self._mode != "fly" or run is None:
-            raise AcquisitionError(f"{self.name}.complete() without kickoff()", None, "complete")
+        run = self._flying_acquisition()
         if run.target is None and not run.done:
             self.cam.acquire.put(0)
         return run.status
