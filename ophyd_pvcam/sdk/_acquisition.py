@@ -45,9 +45,51 @@ class AcquisitionCalls:
             self._buffers[hcam] = buffer
         return address, size
 
+    def _remember_setup(self, hcam: int, nbytes: int) -> int:
+        """Record the bytes a setup requires (the next start checks its buffer against them)."""
+        with self._lock:
+            self._setup_bytes[hcam] = nbytes
+        return nbytes
+
     def _release_buffer(self, hcam: int) -> None:
         with self._lock:
             self._buffers.pop(hcam, None)
+
+    def _start_into(self, call: str, hcam: int, buffer: BufferLike, size: Optional[int],
+                    pass_size: bool) -> None:
+        """Attach ``buffer`` and start ``call`` into it; drop the buffer if the start fails."""
+        address, size = self._attach_buffer(hcam, buffer, size, call, self._setup_bytes.get(hcam))
+        try:
+            if pass_size:
+                self._call(call, hcam, address,
+                           check_range(size, 0, 2**32 - 1, "buffer size", call))
+            else:
+                self._call(call, hcam, address)
+        except SDKError:
+            self._release_buffer(hcam)
+            raise
+
+    def _call_releasing(self, call: str, hcam: int, *args: object) -> None:
+        """Make an ending call; the buffer reference goes whether or not it succeeds."""
+        try:
+            self._call(call, hcam, *args)
+        finally:
+            self._release_buffer(hcam)
+
+    def _frame_getter(self, call: str, hcam: int,
+                      with_info: bool) -> Union[int, tuple[int, FrameInfo]]:
+        """Run a ``pl_exp_get_*_frame[_ex]`` call; return the address (and FrameInfo).
+
+        Not used by :meth:`exp_get_oldest_frame`: that one is per-frame and calls
+        its pre-bound function directly.
+        """
+        address = c_void_p()
+        if not with_info:
+            self._call(call, hcam, byref(address))
+            return address.value or 0
+        info = FRAME_INFO()
+        self._call(call, hcam, byref(address), byref(info))
+        return address.value or 0, FrameInfo.from_struct(info)
 
     # ------------------------------------------------------------------ sequences
     def exp_setup_seq(self, hcam: int, exp_total: int,
@@ -90,9 +132,7 @@ class AcquisitionCalls:
         self._call(call, hcam, check_range(exp_total, 0, 0xFFFF, "exp_total", call), count, array,
                    check_range(exp_mode, -32768, 32767, "exp_mode", call),
                    check_range(exposure, 0, 2**32 - 1, "exposure", call), byref(exp_bytes))
-        with self._lock:
-            self._setup_bytes[hcam] = exp_bytes.value
-        return exp_bytes.value
+        return self._remember_setup(hcam, exp_bytes.value)
 
     def exp_start_seq(self, hcam: int, buffer: BufferLike) -> None:
         """Start the prepared sequence into ``buffer`` (``pl_exp_start_seq``).
@@ -113,13 +153,7 @@ class AcquisitionCalls:
             The library's error (e.g. ``ConfigurationInvalidError`` 185 without a
             valid setup).
         """
-        call = "pl_exp_start_seq"
-        address, _ = self._attach_buffer(hcam, buffer, None, call, self._setup_bytes.get(hcam))
-        try:
-            self._call(call, hcam, address)
-        except SDKError:
-            self._release_buffer(hcam)
-            raise
+        self._start_into("pl_exp_start_seq", hcam, buffer, None, False)
 
     def exp_check_status(self, hcam: int) -> tuple[int, int]:
         """Return ``(status, bytes_arrived)`` of a sequence (``pl_exp_check_status``).
@@ -166,10 +200,7 @@ class AcquisitionCalls:
             The library's error.
         """
         address, _ = buffer_address(buffer, "pl_exp_finish_seq")
-        try:
-            self._call("pl_exp_finish_seq", hcam, address, 0)
-        finally:
-            self._release_buffer(hcam)
+        self._call_releasing("pl_exp_finish_seq", hcam, address, 0)
 
     # ------------------------------------------------------------------ continuous
     def exp_setup_cont(self, hcam: int, regions: Union[RegionLike, Sequence[RegionLike]],
@@ -212,9 +243,7 @@ class AcquisitionCalls:
                    check_range(exp_mode, -32768, 32767, "exp_mode", call),
                    check_range(exposure, 0, 2**32 - 1, "exposure", call), byref(frame_bytes),
                    check_range(buffer_mode, -32768, 32767, "buffer_mode", call))
-        with self._lock:
-            self._setup_bytes[hcam] = frame_bytes.value
-        return frame_bytes.value
+        return self._remember_setup(hcam, frame_bytes.value)
 
     def exp_start_cont(self, hcam: int, buffer: BufferLike, size: Optional[int] = None) -> None:
         """Start the circular acquisition into ``buffer`` (``pl_exp_start_cont``).
@@ -237,13 +266,7 @@ class AcquisitionCalls:
             The library's error (e.g. ``ConfigurationInvalidError`` 185 without a
             valid setup).
         """
-        call = "pl_exp_start_cont"
-        address, size = self._attach_buffer(hcam, buffer, size, call, self._setup_bytes.get(hcam))
-        try:
-            self._call(call, hcam, address, check_range(size, 0, 2**32 - 1, "buffer size", call))
-        except SDKError:
-            self._release_buffer(hcam)
-            raise
+        self._start_into("pl_exp_start_cont", hcam, buffer, size, True)
 
     def exp_check_cont_status(self, hcam: int) -> tuple[int, int, int]:
         """Return ``(status, bytes_arrived, buffer_cnt)`` (``pl_exp_check_cont_status``).
@@ -358,10 +381,7 @@ class AcquisitionCalls:
         SDKError
             Any other library error.
         """
-        address = c_void_p()
-        info = FRAME_INFO()
-        self._call("pl_exp_get_oldest_frame_ex", hcam, byref(address), byref(info))
-        return address.value or 0, FrameInfo.from_struct(info)
+        return self._frame_getter("pl_exp_get_oldest_frame_ex", hcam, True)
 
     def exp_get_latest_frame(self, hcam: int) -> int:
         """Return the newest frame's address, consuming all up to it (``pl_exp_get_latest_frame``).
@@ -383,9 +403,7 @@ class AcquisitionCalls:
         SDKError
             Any other library error.
         """
-        address = c_void_p()
-        self._call("pl_exp_get_latest_frame", hcam, byref(address))
-        return address.value or 0
+        return self._frame_getter("pl_exp_get_latest_frame", hcam, False)
 
     def exp_get_latest_frame_ex(self, hcam: int) -> tuple[int, FrameInfo]:
         """Return ``(address, FrameInfo)`` of the newest frame (``pl_exp_get_latest_frame_ex``).
@@ -409,10 +427,7 @@ class AcquisitionCalls:
         SDKError
             Any other library error.
         """
-        address = c_void_p()
-        info = FRAME_INFO()
-        self._call("pl_exp_get_latest_frame_ex", hcam, byref(address), byref(info))
-        return address.value or 0, FrameInfo.from_struct(info)
+        return self._frame_getter("pl_exp_get_latest_frame_ex", hcam, True)
 
     def exp_unlock_oldest_frame(self, hcam: int) -> None:
         """Mark the oldest frame consumed (``pl_exp_unlock_oldest_frame``).
@@ -445,10 +460,7 @@ class AcquisitionCalls:
         SDKError
             The library's error (the binding drops its buffer reference anyway).
         """
-        try:
-            self._call("pl_exp_stop_cont", hcam, cam_state)
-        finally:
-            self._release_buffer(hcam)
+        self._call_releasing("pl_exp_stop_cont", hcam, cam_state)
 
     def exp_abort(self, hcam: int, cam_state: int = C.CCS_HALT) -> None:
         """Abort any acquisition (``pl_exp_abort``; harmless when idle) and release its buffer.
@@ -465,10 +477,7 @@ class AcquisitionCalls:
         SDKError
             The library's error; the binding drops its buffer reference anyway.
         """
-        try:
-            self._call("pl_exp_abort", hcam, cam_state)
-        finally:
-            self._release_buffer(hcam)
+        self._call_releasing("pl_exp_abort", hcam, cam_state)
 
     def exp_trigger(self, hcam: int) -> int:
         """Send a software trigger (``pl_exp_trigger``).

@@ -6,7 +6,8 @@ structures the library allocates and frees itself (``pl_create_*`` /
 (``pl_cam_register_callback``, ``_ex``, ``_ex2``). Each method is one C call that
 raises the matching :class:`~ophyd_pvcam.sdk.errors.SDKError` on ``PV_FAIL``.
 
-A mixin: it relies on the core class for ``_call`` and ``_register_handler``.
+A mixin: it relies on the core class for ``_call`` and ``_register_handler``;
+its ``_release_struct`` also serves :mod:`._metadata`.
 
 Raw-only exports
 ----------------
@@ -207,10 +208,14 @@ class ExtraCalls:
         SDKError
             The library's error (153 ``PL_ERR_NULL_POINTER`` for NULL).
         """
-        call = "pl_release_frame_info_struct"
-        require_instance(info, _FRAME_INFO_P, "the frame info must be a POINTER(FRAME_INFO)", call)
-        self._call(call, info)
-        clear_pointer(info)
+        self._release_struct("pl_release_frame_info_struct", info, _FRAME_INFO_P,
+                             "the frame info must be a POINTER(FRAME_INFO)")
+
+    def _release_struct(self, call: str, pointer: Any, expected: Any, message: str) -> None:
+        """Type-check ``pointer``, free it with ``call`` and set it to NULL (see clear_pointer)."""
+        require_instance(pointer, expected, message, call)
+        self._call(call, pointer)
+        clear_pointer(pointer)
 
     # ------------------------------------------------------------------ legacy callbacks
     def register_legacy_callback(self, hcam: int, event: int, cfunc: Any) -> None:
@@ -241,10 +246,8 @@ class ExtraCalls:
         binding keeps ``cfunc`` referenced until deregistration, close or uninit; keep
         your own reference too, and never deregister from inside the callback.
         """
-        call = "pl_cam_register_callback"
-        require_instance(cfunc, LEGACY_CALLBACK, "the callback must be a types.LEGACY_CALLBACK",
-                         call)
-        self._register_handler(call, hcam, event, cfunc)
+        self._register_handler("pl_cam_register_callback", LEGACY_CALLBACK, "LEGACY_CALLBACK",
+                               hcam, event, cfunc)
 
     def register_legacy_callback_ex(self, hcam: int, event: int, cfunc: Any,
                                     context: Any = None) -> None:
@@ -274,10 +277,8 @@ class ExtraCalls:
         -----
         Reference keeping and threading as for :meth:`register_legacy_callback`.
         """
-        call = "pl_cam_register_callback_ex"
-        require_instance(cfunc, LEGACY_CONTEXT_CALLBACK,
-                         "the callback must be a types.LEGACY_CONTEXT_CALLBACK", call)
-        self._register_handler(call, hcam, event, cfunc, context)
+        self._register_handler("pl_cam_register_callback_ex", LEGACY_CONTEXT_CALLBACK,
+                               "LEGACY_CONTEXT_CALLBACK", hcam, event, cfunc, context)
 
     def register_legacy_callback_ex2(self, hcam: int, event: int, cfunc: Any) -> None:
         """Register a ``void cb(const FRAME_INFO*)`` handler for ``event``.
@@ -305,7 +306,5 @@ class ExtraCalls:
         -----
         Reference keeping and threading as for :meth:`register_legacy_callback`.
         """
-        call = "pl_cam_register_callback_ex2"
-        require_instance(cfunc, LEGACY_FRAME_INFO_CALLBACK,
-                         "the callback must be a types.LEGACY_FRAME_INFO_CALLBACK", call)
-        self._register_handler(call, hcam, event, cfunc)
+        self._register_handler("pl_cam_register_callback_ex2", LEGACY_FRAME_INFO_CALLBACK,
+                               "LEGACY_FRAME_INFO_CALLBACK", hcam, event, cfunc)

@@ -10,7 +10,7 @@ on the simulator, which never produces metadata).
 
 Decoded structures point INTO the frame buffer: keep the buffer alive, and do not
 let the library overwrite it, while reading them. A mixin relying on the core
-class for ``_call``.
+class for ``_call`` and on :class:`~._extras.ExtraCalls` for ``_release_struct``.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from ._convert import (
     require_instance,
     sized_buffer,
 )
-from ._extras import clear_pointer
 from .errors import BufferSizeError
 from .types import md_ext_item_collection, md_frame
 
@@ -125,10 +124,8 @@ class MetadataCalls:
         SDKError
             The library's error (153 ``PL_ERR_NULL_POINTER`` for NULL).
         """
-        call = "pl_md_release_frame_struct"
-        require_instance(frame, _MD_FRAME_P, "the frame must be a POINTER(md_frame)", call)
-        self._call(call, frame)
-        clear_pointer(frame)
+        self._release_struct("pl_md_release_frame_struct", frame, _MD_FRAME_P,
+                             "the frame must be a POINTER(md_frame)")
 
     def md_frame_decode(self, frame: Any, buffer: BufferLike, size: Optional[int] = None) -> None:
         """Decode the frame in ``buffer`` into ``frame`` (``pl_md_frame_decode``).

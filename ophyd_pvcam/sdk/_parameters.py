@@ -32,6 +32,12 @@ class ParameterCalls:
     def _raw_get(self, hcam: int, pid: int, attr: int, value: Any) -> None:
         self._call("pl_get_param", hcam, pid, attr, byref(value))
 
+    def _read_uint(self, hcam: int, pid: int, attr: int, ctype: Any = c_uint16) -> int:
+        """Read an unsigned attribute whose C type is fixed by the attribute, not the parameter."""
+        value = ctype()
+        self._raw_get(hcam, pid, attr, value)
+        return value.value
+
     def param_type(self, hcam: int, pid: int) -> int:
         """Return the real ``TYPE_*`` of a parameter (``ATTR_TYPE``, cached per camera).
 
@@ -56,11 +62,10 @@ class ParameterCalls:
         cached = self._types.get(key)
         if cached is not None:
             return cached
-        value = c_uint16()
-        self._raw_get(hcam, pid, C.ATTR_TYPE, value)
+        ptype = self._read_uint(hcam, pid, C.ATTR_TYPE)
         with self._lock:
-            self._types[key] = value.value
-        return value.value
+            self._types[key] = ptype
+        return ptype
 
     def param_available(self, hcam: int, pid: int) -> bool:
         """Return ``ATTR_AVAIL`` of a parameter (never fails for a valid handle).
@@ -82,9 +87,7 @@ class ParameterCalls:
         SDKError
             The library's error (e.g. ``DeviceError`` 175 for a bad handle).
         """
-        value = c_uint16()
-        self._raw_get(hcam, pid, C.ATTR_AVAIL, value)
-        return bool(value.value)
+        return bool(self._read_uint(hcam, pid, C.ATTR_AVAIL))
 
     def get_param(self, hcam: int, pid: int, attr: int = C.ATTR_CURRENT) -> Any:
         """Read one attribute of a parameter, typed by its real ``ATTR_TYPE``.
@@ -113,17 +116,11 @@ class ParameterCalls:
             The library's error (e.g. ``ParameterError`` 160 for an unavailable parameter).
         """
         if attr in (C.ATTR_TYPE, C.ATTR_ACCESS):
-            value = c_uint16()
-            self._raw_get(hcam, pid, attr, value)
-            return value.value
+            return self._read_uint(hcam, pid, attr)
         if attr in (C.ATTR_AVAIL, C.ATTR_LIVE):
-            value = c_uint16()
-            self._raw_get(hcam, pid, attr, value)
-            return bool(value.value)
+            return bool(self._read_uint(hcam, pid, attr))
         if attr == C.ATTR_COUNT:
-            value = c_uint32()
-            self._raw_get(hcam, pid, attr, value)
-            return value.value
+            return self._read_uint(hcam, pid, attr, c_uint32)
         ptype = self.param_type(hcam, pid)
         if ptype == C.TYPE_CHAR_PTR:
             size = max(self.get_param(hcam, pid, C.ATTR_COUNT), _MIN_STRING_BUFFER)

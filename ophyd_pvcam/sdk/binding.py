@@ -323,14 +323,16 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls, MetadataCalls, ExtraCalls):
             self._setup_bytes.pop(hcam, None)
 
     # ------------------------------------------------------------------ callbacks
-    def _register_handler(self, call: str, hcam: int, event: int, cfunc: Any,
-                          context: Any = None) -> None:
-        """Pass ``cfunc`` (and ``context`` where the call takes one) to a registration call.
+    def _register_handler(self, call: str, expected: Any, type_name: str, hcam: int, event: int,
+                          cfunc: Any, context: Any = None) -> None:
+        """Check ``cfunc`` is a ``types.<type_name>`` and pass it to a registration call.
 
+        ``context`` goes along where the call takes one. A function of another
+        signature would be called with the wrong arguments, hence the type check.
         The library keeps only raw pointers, so the binding keeps the Python objects
-        referenced until deregistration, close or uninit. The public methods have
-        checked the type of ``cfunc``.
+        referenced until deregistration, close or uninit.
         """
+        require_instance(cfunc, expected, f"the callback must be a types.{type_name}", call)
         arguments = [hcam, event, ctypes.cast(cfunc, c_void_p)]
         if call in _CALLS_WITH_CONTEXT:
             context_address, _ = buffer_address(context, call)
@@ -373,9 +375,8 @@ class PVCAMLibrary(ParameterCalls, AcquisitionCalls, MetadataCalls, ExtraCalls):
         handler. Never deregister from inside the callback (the library waits for
         its callback thread, which would deadlock).
         """
-        call = "pl_cam_register_callback_ex3"
-        require_instance(cfunc, EOF_CALLBACK, "the callback must be a types.EOF_CALLBACK", call)
-        self._register_handler(call, hcam, event, cfunc, context)
+        self._register_handler("pl_cam_register_callback_ex3", EOF_CALLBACK, "EOF_CALLBACK",
+                               hcam, event, cfunc, context)
 
     def deregister_callback(self, hcam: int, event: int) -> None:
         """Remove the handler of ``event`` (``pl_cam_deregister_callback``).

@@ -197,51 +197,49 @@ class SMART_STREAM_TYPE(Structure):
     ]
 
 
+# Both header versions share these leading and trailing fields at the same offsets
+# (a reader finds ``version`` before knowing which layout applies); only the timing
+# fields between them differ.
+_MD_HEADER_LEAD = [
+    ("signature", c_uint32),
+    ("version", c_uint8),
+    ("frameNr", c_uint32),
+    ("roiCount", c_uint16),
+]
+_MD_HEADER_TAIL = [
+    ("bitDepth", c_uint8),
+    ("colorMask", c_uint8),
+    ("flags", c_uint8),
+    ("extendedMdSize", c_uint16),
+    ("imageFormat", c_uint8),
+    ("imageCompression", c_uint8),
+    ("_reserved", c_uint8 * 6),
+]
+
+
 class md_frame_header(Structure):
     """Frame metadata header (48 bytes, packed) that precedes each frame when metadata is on."""
 
     _pack_ = 1
-    _fields_ = [
-        ("signature", c_uint32),
-        ("version", c_uint8),
-        ("frameNr", c_uint32),
-        ("roiCount", c_uint16),
+    _fields_ = _MD_HEADER_LEAD + [
         ("timestampBOF", c_uint32),
         ("timestampEOF", c_uint32),
         ("timestampResNs", c_uint32),
         ("exposureTime", c_uint32),
         ("exposureTimeResNs", c_uint32),
         ("roiTimestampResNs", c_uint32),
-        ("bitDepth", c_uint8),
-        ("colorMask", c_uint8),
-        ("flags", c_uint8),
-        ("extendedMdSize", c_uint16),
-        ("imageFormat", c_uint8),
-        ("imageCompression", c_uint8),
-        ("_reserved", c_uint8 * 6),
-    ]
+    ] + _MD_HEADER_TAIL
 
 
 class md_frame_header_v3(Structure):
     """Version-3 frame metadata header: 64-bit picosecond timestamps (48 bytes, packed)."""
 
     _pack_ = 1
-    _fields_ = [
-        ("signature", c_uint32),
-        ("version", c_uint8),
-        ("frameNr", c_uint32),
-        ("roiCount", c_uint16),
+    _fields_ = _MD_HEADER_LEAD + [
         ("timestampBOF", c_uint64),
         ("timestampEOF", c_uint64),
         ("exposureTime", c_uint64),
-        ("bitDepth", c_uint8),
-        ("colorMask", c_uint8),
-        ("flags", c_uint8),
-        ("extendedMdSize", c_uint16),
-        ("imageFormat", c_uint8),
-        ("imageCompression", c_uint8),
-        ("_reserved", c_uint8 * 6),
-    ]
+    ] + _MD_HEADER_TAIL
 
 
 class md_frame_roi_header(Structure):
