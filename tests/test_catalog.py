@@ -372,7 +372,7 @@ def test_a_new_process_reads_the_run_from_the_reopened_catalog(tmp_path, engine_
     }
 
 
-# --- server() / connect() -------------------------------------------------------------
+# --- server() / connect() with runs (the server alone: tests/test_catalog_server.py) ---
 
 def test_server_shares_the_catalog_over_http_on_loopback(tmp_path, engine_for):
     path = tmp_path / "catalog"
@@ -393,19 +393,6 @@ def test_server_shares_the_catalog_over_http_on_loopback(tmp_path, engine_for):
             catalog.local(path)[uid].v3["primary"]["cam_image"].read(), expected_frames(3))
     finally:
         catalog.close(path)
-
-
-def test_server_rejects_an_api_key_tiled_would_refuse(tmp_path):
-    with pytest.raises(ValidationError, match="letters and digits"):
-        catalog.server(tmp_path / "catalog", api_key="not-alphanumeric")
-
-
-def test_connect_to_a_closed_port_raises_catalog_error():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with pytest.raises(catalog.CatalogError, match="cannot connect"):
-        catalog.connect(f"http://127.0.0.1:{port}", api_key="x")
 
 
 # --- PostgreSQL (scale-out) -------------------------------------------------------------

@@ -28,7 +28,7 @@ import os
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 import numpy as np
 
@@ -42,7 +42,10 @@ from .capture_state import (
     WRITE_MODES,
     WRITER_COMPRESSION,
     CaptureState,
+    check_file_name,
+    check_file_template,
     format_template,
+    inside_root,
     non_negative_int,
 )
 
@@ -56,6 +59,8 @@ _FLUSH_TIMEOUT_S = 60.0
 # Longest time a written frame waits unflushed (NumWritten_RBV's pace).
 _FLUSH_INTERVAL_S = 0.2
 
+_Value = TypeVar("_Value")
+
 
 class CaptureFile:
     """NDFileHDF5 semantics over :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter`.
@@ -68,6 +73,12 @@ class CaptureFile:
         Name used in the writer's thread names and messages.
     attributes : callable, optional
         ``attributes() -> mapping`` of camera configuration stored in each file.
+
+    Notes
+    -----
+    Each ``set_*`` method applies one ``HDF1:`` record: it checks the value,
+    stores it and returns it as stored; a refused value raises
+    :class:`~ophyd_pvcam.engine.errors.ValidationError` naming the record.
     """
 
     def __init__(self, write_root: "os.PathLike[str] | str", device: str = "pvcam",
@@ -114,7 +125,7 @@ class CaptureFile:
         if not text:
             raise ValidationError("FilePath is empty", None, "FilePath")
         given = Path(text) if os.path.isabs(text) else self.write_root / text
-        resolved = self._inside_root(given, "FilePath")
+        resolved = inside_root(self.write_root, given, "FilePath")
         # Keep the caller's spelling (ophyd compares FilePath_RBV with what it
         # wrote); only the check above resolves symbolic links.
         stored = os.path.normpath(str(given.expanduser())).rstrip(os.sep) + os.sep
@@ -127,126 +138,41 @@ class CaptureFile:
         return stored
 
     def set_file_name(self, value: str) -> str:
-        """Set ``FileName`` (no path separators).
-
-        Parameters
-        ----------
-        value : str
-
-        Returns
-        -------
-        str
-
-        Raises
-        ------
-        ValidationError
-            When it contains a path separator or is ``..``.
-        """
-        text = str(value)
-        if "/" in text or os.sep in text or text in (".", ".."):
-            raise ValidationError(f"FileName {text!r} must not contain a path separator",
-                                  None, "FileName")
-        with self._lock:
-            self.file_name = text
-        return text
+        """Set ``FileName`` (no path separators; see :func:`.check_file_name`)."""
+        return self._store("file_name", check_file_name(value))
 
     def set_file_template(self, value: str) -> str:
-        """Set ``FileTemplate`` (a printf template taking path, name and number).
+        """Set ``FileTemplate``, a printf template of (path, name, number).
 
-        Parameters
-        ----------
-        value : str
-            E.g. ``"%s%s_%6.6d.h5"``.
-
-        Returns
-        -------
-        str
-
-        Raises
-        ------
-        ValidationError
-            When ``value % ("/p/", "name", 1)`` fails.
+        E.g. ``"%s%s_%6.6d.h5"``; refused when it does not format
+        (:func:`.check_file_template`).
         """
-        text = str(value)
-        try:
-            format_template(text, "/path/", "name", 1)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(
-                f"FileTemplate {text!r} must format (path, name, number) like "
-                f"{DEFAULT_TEMPLATE!r}: {exc}", None, "FileTemplate") from None
-        with self._lock:
-            self.file_template = text
-        return text
+        return self._store("file_template", check_file_template(value))
 
     def set_file_number(self, value: int) -> int:
-        """Set ``FileNumber`` (>= 0).
-
-        Parameters
-        ----------
-        value : int
-
-        Returns
-        -------
-        int
-        """
+        """Set ``FileNumber`` (an integer >= 0)."""
         number = non_negative_int(value, "FileNumber")
         with self._lock:
             self._state = replace(self._state, file_number=number)
         return number
 
     def set_num_capture(self, value: int) -> int:
-        """Set ``NumCapture`` (0 = unlimited).
-
-        Parameters
-        ----------
-        value : int
-
-        Returns
-        -------
-        int
-        """
-        number = non_negative_int(value, "NumCapture")
-        with self._lock:
-            self.num_capture = number
-        return number
+        """Set ``NumCapture`` (an integer >= 0; 0 = unlimited)."""
+        return self._store("num_capture", non_negative_int(value, "NumCapture"))
 
     def set_write_mode(self, value: str) -> str:
-        """Set ``FileWriteMode`` (Single, Capture or Stream; not while capturing).
-
-        Parameters
-        ----------
-        value : str
-
-        Returns
-        -------
-        str
-        """
+        """Set ``FileWriteMode`` (Single, Capture or Stream; not while capturing)."""
         if value not in WRITE_MODES:
             raise ValidationError(f"FileWriteMode {value!r} is not one of {WRITE_MODES}",
                                   None, "FileWriteMode")
-        with self._lock:
-            self._check_not_capturing("FileWriteMode")
-            self.write_mode = value
-        return value
+        return self._store("write_mode", value, fixed_while_capturing="FileWriteMode")
 
     def set_compression(self, value: str) -> str:
-        """Set ``Compression`` (None, blosc or bslz4; not while capturing).
-
-        Parameters
-        ----------
-        value : str
-
-        Returns
-        -------
-        str
-        """
+        """Set ``Compression`` (None, blosc or bslz4; not while capturing)."""
         if value not in WRITER_COMPRESSION:
             raise ValidationError(f"Compression {value!r} is not supported; choose one of "
                                   f"{', '.join(WRITER_COMPRESSION)}", None, "Compression")
-        with self._lock:
-            self._check_not_capturing("Compression")
-            self.compression = value
-        return value
+        return self._store("compression", value, fixed_while_capturing="Compression")
 
     def set_flag(self, name: str, value: bool) -> bool:
         """Set ``AutoIncrement``, ``AutoSave`` or ``EnableCallbacks``.
@@ -255,36 +181,19 @@ class CaptureFile:
         ----------
         name : {"auto_increment", "auto_save", "enabled"}
         value : bool
-
-        Returns
-        -------
-        bool
         """
         if name not in ("auto_increment", "auto_save", "enabled"):
             raise ValidationError(f"unknown flag {name!r}", None, "CaptureFile")
-        with self._lock:
-            setattr(self, name, bool(value))
-        return bool(value)
+        return self._store(name, bool(value))
 
     def set_create_directory(self, value: int) -> int:
-        """Set ``CreateDirectory`` (0: never; otherwise create missing directories in the root).
-
-        Parameters
-        ----------
-        value : int
-
-        Returns
-        -------
-        int
-        """
+        """Set ``CreateDirectory`` (0: never; otherwise create missing directories in the root)."""
         try:
             number = int(value)
         except (TypeError, ValueError):
             raise ValidationError(f"CreateDirectory takes an integer, got {value!r}",
                                   None, "CreateDirectory") from None
-        with self._lock:
-            self.create_directory = number
-        return number
+        return self._store("create_directory", number)
 
     # ------------------------------------------------------------- capture
     def state(self) -> CaptureState:
@@ -316,9 +225,8 @@ class CaptureFile:
             if self._state.capturing:
                 raise ValidationError("already capturing", None, "Capture")
             path, name = self._next_path("Capture")
-            number = self._state.file_number + (1 if self.auto_increment else 0)
             self._pending = path
-            self._state = replace(self._state, capturing=True, file_number=number,
+            self._state = replace(self._state, capturing=True, file_number=self._next_number(),
                                   full_file_name=name, num_captured=0, num_written=0,
                                   write_error="", frame_shape=None)
             logger.info("%s: capture to %s", self.device, path)
@@ -417,12 +325,21 @@ class CaptureFile:
         self.stop_capture()
 
     # ------------------------------------------------------------- helpers
-    def _inside_root(self, path: Path, what: str) -> Path:
-        resolved = path.expanduser().resolve()
-        if resolved != self.write_root and self.write_root not in resolved.parents:
-            raise ValidationError(f"{what} {str(path)!r} is outside the server's write root "
-                                  f"{str(self.write_root)!r}", None, what)
-        return resolved
+    def _store(self, attribute: str, value: _Value, *, fixed_while_capturing: str = "") -> _Value:
+        """Set a checked setting under the lock and return it.
+
+        ``fixed_while_capturing`` names the record when the setting is
+        refused during a capture.
+        """
+        with self._lock:
+            if fixed_while_capturing:
+                self._check_not_capturing(fixed_while_capturing)
+            setattr(self, attribute, value)
+        return value
+
+    def _next_number(self) -> int:
+        """``FileNumber`` after naming a file: advanced when ``AutoIncrement`` is Yes."""
+        return self._state.file_number + (1 if self.auto_increment else 0)
 
     def _make_directory(self, path: Path) -> bool:
         try:
@@ -444,8 +361,9 @@ class CaptureFile:
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"FileTemplate {self.file_template!r} failed: {exc}",
                                   None, what) from None
-        path = self._inside_root(Path(name) if os.path.isabs(name) else self.write_root / name,
-                                 "FullFileName")
+        path = inside_root(self.write_root,
+                           Path(name) if os.path.isabs(name) else self.write_root / name,
+                           "FullFileName")
         if not path.parent.is_dir() and self.create_directory != 0:
             self._make_directory(path.parent)
         # As areaDetector: a missing directory does not refuse Capture (ophyd
@@ -480,17 +398,20 @@ class CaptureFile:
         except Exception as exc:  # noqa: BLE001 - reported through WriteStatus
             self._fail(exc)
             return
-        number = self._state.file_number + (1 if self.auto_increment else 0)
-        self._state = replace(self._state, file_number=number, full_file_name=name,
+        self._state = replace(self._state, file_number=self._next_number(), full_file_name=name,
                               num_captured=self._state.num_captured + 1,
                               num_written=self._state.num_written + 1, frame_shape=None)
 
-    def _fail(self, exc: BaseException) -> None:
-        """Record a write error and end the capture (lock held)."""
+    def _record_error(self, exc: BaseException, **changes: Any) -> None:
+        """Log a writer error and publish it as ``WriteStatus`` (lock held)."""
         message = f"HDF5 writing failed: {exc}"
         logger.error("%s: %s", self.device, message)
+        self._state = replace(self._state, write_error=message, **changes)
+
+    def _fail(self, exc: BaseException) -> None:
+        """Record a write error and end the capture (lock held)."""
         writer, self._writer, self._pending = self._writer, None, None
-        self._state = replace(self._state, capturing=False, write_error=message, frame_shape=None)
+        self._record_error(exc, capturing=False, frame_shape=None)
         if writer is not None:
             try:
                 writer.close(_FLUSH_TIMEOUT_S)
@@ -503,9 +424,7 @@ class CaptureFile:
             frames = writer.close(_FLUSH_TIMEOUT_S)
         except Exception as exc:  # noqa: BLE001 - reported through WriteStatus
             with self._lock:
-                message = f"HDF5 writing failed: {exc}"
-                logger.error("%s: %s", self.device, message)
-                self._state = replace(self._state, write_error=message)
+                self._record_error(exc)
             return
         logger.info("%s: closed %s with %d frames", self.device, writer.path, frames)
         with self._lock:

@@ -1,18 +1,22 @@
 """What the ``HDF1:`` read-backs show, and areaDetector's file-name rules.
 
 :class:`CaptureState` is the snapshot :class:`~ophyd_pvcam.ioc.capture.CaptureFile`
-publishes; :func:`format_template` fills a ``FileTemplate`` as C's ``printf``.
+publishes; :func:`format_template` fills a ``FileTemplate`` as C's ``printf``;
+:func:`check_file_name`, :func:`check_file_template` and :func:`inside_root`
+are the checks that keep every file name inside the server's write root.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
-
 
 from ophyd_pvcam.engine.errors import ValidationError
 
 __all__ = ["CaptureState", "WRITE_MODES", "COMPRESSIONS", "WRITER_COMPRESSION",
-           "DEFAULT_TEMPLATE", "format_template", "non_negative_int"]
+           "DEFAULT_TEMPLATE", "format_template", "non_negative_int", "check_file_name",
+           "check_file_template", "inside_root"]
 
 #: NDFileHDF5 ``FileWriteMode`` menu.
 WRITE_MODES = ("Single", "Capture", "Stream")
@@ -101,3 +105,81 @@ def non_negative_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not whole or number < 0:
         raise ValidationError(f"{what} must be an integer >= 0, got {value!r}", None, what)
     return number
+
+
+def check_file_name(value: Any) -> str:
+    """Return ``value`` as a ``FileName``: no path separator, not ``.`` or ``..``.
+
+    Parameters
+    ----------
+    value : str
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValidationError
+        When it contains a path separator or is ``.`` or ``..``.
+    """
+    text = str(value)
+    if "/" in text or os.sep in text or text in (".", ".."):
+        raise ValidationError(f"FileName {text!r} must not contain a path separator",
+                              None, "FileName")
+    return text
+
+
+def check_file_template(value: Any) -> str:
+    """Return ``value`` as a ``FileTemplate``: a printf template of (path, name, number).
+
+    Parameters
+    ----------
+    value : str
+        E.g. ``"%s%s_%6.6d.h5"``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValidationError
+        When :func:`format_template` fails on it.
+    """
+    text = str(value)
+    try:
+        format_template(text, "/path/", "name", 1)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"FileTemplate {text!r} must format (path, name, number) like "
+            f"{DEFAULT_TEMPLATE!r}: {exc}", None, "FileTemplate") from None
+    return text
+
+
+def inside_root(root: Path, path: Path, what: str) -> Path:
+    """Return ``path`` resolved, or refuse it when it lies outside ``root``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The write root, resolved.
+    path : pathlib.Path
+        Checked after ``~`` expansion and resolving symbolic links and ``..``.
+    what : str
+        The record named in the error (``FilePath``, ``FullFileName``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValidationError
+        When the resolved path is neither ``root`` nor below it.
+    """
+    resolved = path.expanduser().resolve()
+    if resolved != root and root not in resolved.parents:
+        raise ValidationError(f"{what} {str(path)!r} is outside the server's write root "
+                              f"{str(root)!r}", None, what)
+    return resolved

@@ -1,0 +1,250 @@
+"""The catalog over HTTP: :func:`server` shares a catalog directory, :func:`connect` opens a server.
+
+:func:`server` serves the same directory layout and root spec as
+:func:`ophyd_pvcam.catalog.local` from a thread of this process on 127.0.0.1,
+so several processes on one machine can share a catalog (the DuckDB event
+tables admit one process at a time). :func:`connect` opens any Tiled server,
+e.g. the PostgreSQL one of ``docs/howto/catalogs.md``.
+
+Everything here is also importable from :mod:`ophyd_pvcam.catalog`, which
+re-exports it. This module imports :mod:`ophyd_pvcam.catalog` only inside its
+functions, so that re-export is not a circular import.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+from ophyd_pvcam.engine.errors import ValidationError
+
+if TYPE_CHECKING:  # tiled is imported lazily: it costs ~2 s
+    from tiled.client.base import BaseClient
+
+    from .catalog import PathLike
+
+__all__ = ["CatalogServer", "server", "connect"]
+
+logger = logging.getLogger(__name__)
+
+_STARTUP_TIMEOUT = 30.0  # seconds for the HTTP server to answer /healthz
+
+
+class CatalogServer:
+    """The catalog of one directory served over HTTP on 127.0.0.1 from a thread.
+
+    Same layout and spec as :func:`~ophyd_pvcam.catalog.local`, so
+    ``client[-1]`` works for every process that connects with the API key.
+    Build it with :func:`server` (which documents the parameters and errors);
+    stop it with :meth:`close` or a ``with`` block.
+
+    Parameters
+    ----------
+    path, port, api_key, readable_storage
+        As for :func:`server`.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The catalog directory.
+    uri : str
+        ``http://127.0.0.1:<port>`` (no key in it, safe to log).
+    port : int
+        The bound port.
+    api_key : str
+        The key to pass to :func:`connect`.
+    """
+
+    def __init__(self, path: Optional[PathLike] = None, *, port: int = 0,
+                 api_key: Optional[str] = None,
+                 readable_storage: Iterable[PathLike] = ()) -> None:
+        import uvicorn
+        from tiled.config import Authentication
+        from tiled.server.app import build_app
+
+        from .catalog import (CatalogError, _build_adapter, _catalog_database, _needs_init,
+                              _prepare_layout, _root)
+
+        # Tiled refuses other characters at startup, inside the server thread,
+        # where the error would be hard to see: check here.
+        if api_key is not None and not (api_key.isascii() and api_key.isalnum()):
+            raise ValidationError("api_key must contain only ASCII letters and digits",
+                                  call="server")
+        self.path = _root(path)
+        self.api_key = api_key or secrets.token_hex(16)
+        writable, readable = _prepare_layout(self.path, [_root(p) for p in readable_storage])
+        database = _catalog_database(self.path)
+        try:
+            adapter = _build_adapter(f"sqlite:///{database}", writable, readable,
+                                     init=_needs_init(database))
+            app = build_app(adapter, authentication=Authentication(single_user_api_key=self.api_key))
+        except Exception as exc:
+            raise CatalogError(f"cannot build catalog server for {self.path}: {exc}",
+                               call="server") from exc
+        # log_config=None: leave the application's logging configuration alone.
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, loop="asyncio",
+                                log_config=None, access_log=False)
+        self._server = uvicorn.Server(config)
+        # Daemon so a forgotten close() cannot keep the interpreter alive;
+        # close() still stops and joins it.
+        self._thread = threading.Thread(target=self._server.run, daemon=True,
+                                        name=f"ophyd-pvcam-catalog-server-{self.path.name}")
+        self._thread.start()
+        try:
+            self.port = self._wait_until_ready()
+        except BaseException:
+            self.close()
+            raise
+        self.uri = f"http://127.0.0.1:{self.port}"
+        logger.info("serving catalog %s at %s", self.path, self.uri)
+
+    def _wait_until_ready(self) -> int:
+        import httpx
+
+        from .catalog import CatalogError
+
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise CatalogError(f"catalog server for {self.path} exited during startup "
+                                   "(port in use? see the uvicorn log)", call="server")
+            if time.monotonic() > deadline:
+                raise CatalogError(f"catalog server for {self.path} did not start in "
+                                   f"{_STARTUP_TIMEOUT} s", call="server")
+            time.sleep(0.05)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        # uvicorn reports started once the socket listens; the app answers only
+        # after its lifespan startup, so poll the health endpoint.
+        with httpx.Client(trust_env=False) as http:
+            while True:
+                try:
+                    if http.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
+                        return port
+                except httpx.RequestError:
+                    pass
+                if time.monotonic() > deadline or not self._thread.is_alive():
+                    raise CatalogError(f"catalog server for {self.path} never became healthy",
+                                       call="server")
+                time.sleep(0.05)
+
+    def client(self) -> "BaseClient":
+        """Return a new HTTP client of this server (see :func:`connect`).
+
+        Returns
+        -------
+        bluesky_tiled_plugins.CatalogOfBlueskyRuns
+            Root client.
+        """
+        return connect(self.uri, api_key=self.api_key)
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is alive (bool)."""
+        return self._thread.is_alive()
+
+    def close(self, timeout: Optional[float] = 10.0) -> None:
+        """Stop serving and join the server thread (idempotent).
+
+        Parameters
+        ----------
+        timeout : float or None, optional
+            Seconds to wait for the thread.
+
+        Raises
+        ------
+        CatalogError
+            If the thread is still running after ``timeout``.
+        """
+        from .catalog import CatalogError
+
+        self._server.should_exit = True
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise CatalogError(f"catalog server thread {self._thread.name} did not stop "
+                                   f"within {timeout} s", call="CatalogServer.close")
+
+    def __enter__(self) -> "CatalogServer":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<CatalogServer {self.path} at {getattr(self, 'uri', '(starting)')}>"
+
+
+def server(path: Optional[PathLike] = None, *, port: int = 0, api_key: Optional[str] = None,
+           readable_storage: Iterable[PathLike] = ()) -> CatalogServer:
+    """Serve the catalog of ``path`` over HTTP on 127.0.0.1 and return the running server.
+
+    Use it to share one catalog between processes (RunEngine, analysis
+    notebooks) on one machine; for several machines see
+    ``docs/howto/catalogs.md``. Do not keep :func:`~ophyd_pvcam.catalog.local` open on the same
+    directory in another process (DuckDB lock).
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Catalog directory; :func:`~ophyd_pvcam.catalog.default_path` when omitted.
+    port : int, optional
+        TCP port; 0 picks a free one.
+    api_key : str, optional
+        Single-user API key; random when omitted.
+    readable_storage : iterable of path-like, optional
+        Extra directories whose frame files may be served.
+
+    Returns
+    -------
+    CatalogServer
+        Started; ``.uri`` and ``.api_key`` go to :func:`connect`. Call
+        ``.close()`` when done.
+
+    Raises
+    ------
+    ValidationError
+        If ``api_key`` contains characters other than ASCII letters and digits.
+    CatalogError
+        If the catalog cannot be opened or the server does not come up.
+    """
+    return CatalogServer(path, port=port, api_key=api_key, readable_storage=readable_storage)
+
+
+def connect(uri: str, api_key: Optional[str] = None) -> "BaseClient":
+    """Open a Tiled server's catalog over HTTP.
+
+    Parameters
+    ----------
+    uri : str
+        Server address, e.g. ``http://127.0.0.1:8000`` (a key may also be given
+        as ``?api_key=...``).
+    api_key : str, optional
+        Single-user API key; tiled also reads ``TILED_API_KEY``.
+
+    Returns
+    -------
+    tiled client
+        A ``CatalogOfBlueskyRuns`` when the server's root has that spec (as
+        :func:`server` and the documented configurations do); a warning is
+        logged otherwise, since ``client[-1]`` then fails.
+
+    Raises
+    ------
+    CatalogError
+        If the server cannot be reached or refuses the key.
+    """
+    from tiled.client import from_uri
+
+    from .catalog import CATALOG_SPEC, CatalogError, _redact
+
+    try:
+        client = from_uri(uri, api_key=api_key)
+    except Exception as exc:
+        raise CatalogError(f"cannot connect to catalog at {_redact(uri)}: {exc}",
+                           call="connect") from exc
+    if not any(spec.name == CATALOG_SPEC["name"] for spec in getattr(client, "specs", ())):
+        logger.warning("catalog at %s lacks the %s spec: client[-1] will not work; "
+                       "serve it with specs=[%r]", _redact(uri), CATALOG_SPEC["name"], CATALOG_SPEC)
+    return client
