@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from typing import Optional, Sequence
 
 __all__ = ["main", "build_parser", "EXIT_ERROR", "EXIT_STALL", "EXIT_USAGE"]
@@ -82,6 +83,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             setattr(args, option, default)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.debug:
+        # tiled's in-process client warns about a starlette deprecation we cannot act on.
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     _configure_environment(args)
     try:
         return int(args.handler(args) or 0)

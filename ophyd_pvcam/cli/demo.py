@@ -8,6 +8,7 @@ saves a PNG of a frame.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 from pathlib import Path
@@ -73,6 +74,12 @@ def run(args: argparse.Namespace) -> int:
     from ophyd_pvcam.plans import fly_stream
     from ophyd_pvcam.preview import write_png
 
+    if not args.debug:
+        # tiled's app module sets its own logger to INFO when imported; the
+        # embedded catalog would announce "Tiled version ..." twice.
+        import tiled.server.app
+
+        logging.getLogger(tiled.server.app.__name__).setLevel(logging.WARNING)
     data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else catalog.default_path()
     print(f"catalog and frames: {data_dir}")
     client = catalog.local(data_dir)
