@@ -9,19 +9,22 @@ exposure resolution) and validates values before sending them: a value outside
 ``ATTR_MIN``..``ATTR_MAX``, off the ``ATTR_INCREMENT`` grid, of the wrong type or
 not among an enum's items raises :class:`ValidationError` and nothing reaches
 the camera. Nothing is clamped.
+
+The pure naming and C-type rules (:func:`parameter_ids`, :func:`pythonic_name`,
+:func:`normalise_label`, the type checks) live in
+:mod:`ophyd_pvcam.engine.paramvalues`; the public ones are re-exported here.
 """
 from __future__ import annotations
 
 import logging
-import math
-import re
 import threading
 from collections.abc import Mapping
 from typing import Any, Callable, Iterator, Optional, Union
 
-import numpy as np
-
 from ophyd_pvcam.engine.errors import ValidationError
+from ophyd_pvcam.engine.paramvalues import (coerce_value, is_integral, is_numeric_type,
+                                            normalise_label, parameter_ids, pythonic_name,
+                                            type_name)
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import ParameterError
 
@@ -29,80 +32,8 @@ __all__ = ["Parameter", "ParameterTable", "parameter_ids", "pythonic_name", "nor
 
 logger = logging.getLogger(__name__)
 
-# Value ranges implied by the C type, checked even when ATTR_MIN/MAX are unreadable.
-_INTEGER_BOUNDS = {
-    int(C.TYPE_INT8): (-(2**7), 2**7 - 1),
-    int(C.TYPE_UNS8): (0, 2**8 - 1),
-    int(C.TYPE_INT16): (-(2**15), 2**15 - 1),
-    int(C.TYPE_UNS16): (0, 2**16 - 1),
-    int(C.TYPE_INT32): (-(2**31), 2**31 - 1),
-    int(C.TYPE_UNS32): (0, 2**32 - 1),
-    int(C.TYPE_INT64): (-(2**63), 2**63 - 1),
-    int(C.TYPE_UNS64): (0, 2**64 - 1),
-}
-_FLOAT_TYPES = {int(C.TYPE_FLT32), int(C.TYPE_FLT64)}
 _READABLE = {int(C.ACC_READ_ONLY), int(C.ACC_READ_WRITE)}
 _WRITABLE = {int(C.ACC_READ_WRITE), int(C.ACC_WRITE_ONLY)}
-
-_TYPE_NAMES = {
-    int(getattr(C, name)): name[len("TYPE_"):].lower()
-    for name in dir(C)
-    if name.startswith("TYPE_") and isinstance(getattr(C, name), int)
-}
-
-
-def pythonic_name(constant_name: str) -> str:
-    """Turn a ``PARAM_*`` constant name into the parameter's Pythonic name.
-
-    Parameters
-    ----------
-    constant_name : str
-        E.g. ``"PARAM_READOUT_PORT"``.
-
-    Returns
-    -------
-    str
-        E.g. ``"readout_port"``.
-    """
-    name = constant_name[len("PARAM_"):] if constant_name.startswith("PARAM_") else constant_name
-    return name.lower()
-
-
-def normalise_label(label: str) -> str:
-    """Reduce a label to lower-case words joined by ``_`` (for forgiving name lookups).
-
-    Parameters
-    ----------
-    label : str
-        E.g. ``"Dynamic Range"`` or ``"Software Trigger Edge"``.
-
-    Returns
-    -------
-    str
-        E.g. ``"dynamic_range"``.
-    """
-    return re.sub(r"[^0-9a-z]+", "_", label.casefold()).strip("_")
-
-
-def parameter_ids() -> dict[str, int]:
-    """Return every parameter id the binding knows, by constant name.
-
-    Only names starting with ``PARAM_`` whose value carries a type code in its
-    top byte count as parameter ids (that excludes limits such as
-    ``PARAM_NAME_LEN``).
-
-    Returns
-    -------
-    dict of str to int
-        In id order; an id with several names appears under each.
-    """
-    found = {}
-    for name in dir(C):
-        value = getattr(C, name)
-        if name.startswith("PARAM_") and isinstance(value, int) and not isinstance(value, bool):
-            if (int(value) >> 24) != 0:
-                found[name] = int(value)
-    return dict(sorted(found.items(), key=lambda item: (item[1], item[0])))
 
 
 class Parameter:
@@ -150,7 +81,7 @@ class Parameter:
     @property
     def type_name(self) -> str:
         """Name of the reported type, e.g. ``"enum"``, ``"uns16"``."""
-        return _TYPE_NAMES.get(self.type, str(self.type))
+        return type_name(self.type)
 
     @property
     def readable(self) -> bool:
@@ -290,7 +221,7 @@ class Parameter:
                 candidate = int(aliases[normalise_label(value)])
                 if candidate in values:
                     return candidate
-        elif _is_integral(value):
+        elif is_integral(value):
             if int(value) in values:
                 return int(value)
         raise ValidationError(f"{value!r} is not a valid {self.name}; items: "
@@ -354,36 +285,8 @@ class Parameter:
             raise ValidationError(f"parameter {self.name} is read-only", None, self.name)
         if self.is_enum:
             return self.enum_value(value, aliases)
-        if self.type == int(C.TYPE_BOOLEAN):
-            if isinstance(value, (bool, np.bool_)) or (_is_integral(value)
-                                                       and int(value) in (0, 1)):
-                return bool(value)
-            raise ValidationError(f"{self.name} takes a bool, got {value!r}", None, self.name)
-        if self.type == int(C.TYPE_CHAR_PTR):
-            if not isinstance(value, str):
-                raise ValidationError(f"{self.name} takes a string, got {value!r}", None, self.name)
-            return value
-        if self.type in _INTEGER_BOUNDS:
-            if not _is_integral(value):
-                raise ValidationError(f"{self.name} takes an integer, got {value!r}",
-                                      None, self.name)
-            number: Any = int(value)
-            low, high = _INTEGER_BOUNDS[self.type]
-            if not low <= number <= high:
-                raise ValidationError(f"{self.name}={number} does not fit {self.type_name}",
-                                      None, self.name)
-        elif self.type in _FLOAT_TYPES:
-            numeric = isinstance(value, (int, float, np.number)) \
-                and not isinstance(value, (bool, np.bool_))
-            if not numeric or not math.isfinite(float(value)):
-                raise ValidationError(f"{self.name} takes a finite number, got {value!r}",
-                                      None, self.name)
-            number = float(value)
-        else:
-            # Structured types (regions, smart-stream lists) are passed through
-            # to the SDK unchecked: the binding knows their layout, we do not.
-            return value
-        if self.readable:
+        number = coerce_value(self.name, self.type, value)
+        if is_numeric_type(self.type) and self.readable:
             self._check_range(number)
         return number
 
@@ -499,7 +402,7 @@ class ParameterTable(Mapping):
                 return self._by_name[name]
             if key in self._aliases:
                 return self._aliases[key]
-        elif _is_integral(key) and int(key) in self._by_id:
+        elif is_integral(key) and int(key) in self._by_id:
             return self._by_id[int(key)]
         raise KeyError(key)
 
@@ -533,12 +436,3 @@ class ParameterTable(Mapping):
         except KeyError:
             raise ParameterError(f"parameter {key!r} is not available on this camera", None,
                                  f"access {key}") from None
-
-
-def _is_integral(value: Any) -> bool:
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    if isinstance(value, (int, np.integer)):
-        return True
-    return isinstance(value, (float, np.floating)) and math.isfinite(value) \
-        and float(value).is_integer()

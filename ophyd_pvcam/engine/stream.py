@@ -24,46 +24,28 @@ Example::
 Threads: ``pvcam-frames-<camera>`` (the frame loop) and, with consumers,
 ``pvcam-dispatch-<camera>``; both are joined by :meth:`Stream.stop`, which is
 idempotent and may be called from any thread, including a consumer.
+:class:`StreamState` and the parts of one run (and their statistics snapshot)
+live in :mod:`ophyd_pvcam.engine.streamrun`; ``StreamState`` is re-exported here.
 """
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 import time
 from typing import Any, Callable, Iterator, Optional, Union
 
 from ophyd_pvcam.engine.bufmode import REJECTED_MODES, mode_name
-from ophyd_pvcam.engine.delivery import END, FrameQueue
+from ophyd_pvcam.engine.delivery import END
 from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
 from ophyd_pvcam.engine.frame import Frame
-from ophyd_pvcam.engine.frameloop import FrameLoop, Outcome
-from ophyd_pvcam.engine.health import HealthMonitor
-from ophyd_pvcam.engine.stats import StatsRecorder, StreamStats
+from ophyd_pvcam.engine.frameloop import Outcome
+from ophyd_pvcam.engine.stats import StreamStats
 from ophyd_pvcam.engine.streamopts import StreamOptions
+from ophyd_pvcam.engine.streamrun import StreamRun, StreamState, build_run, snapshot_stats
 
 __all__ = ["Stream", "StreamState", "rejected_buffer_modes"]
 
 logger = logging.getLogger(__name__)
-
-class StreamState(enum.Enum):
-    """Where a stream is in its life."""
-
-    IDLE = "idle"
-    RUNNING = "running"
-    #: ``max_frames`` frames were delivered.
-    COMPLETE = "complete"
-    #: :meth:`Stream.stop` was called.
-    STOPPED = "stopped"
-    #: The camera stopped producing frames; ``error`` is a StallError.
-    STALLED = "stalled"
-    #: Any other failure (camera removed, SDK error, a consumer raised); see ``error``.
-    FAILED = "failed"
-
-    @property
-    def ended(self) -> bool:
-        """True for the final states."""
-        return self not in (StreamState.IDLE, StreamState.RUNNING)
 
 
 def rejected_buffer_modes(camera: Any) -> dict[str, str]:
@@ -78,24 +60,6 @@ def rejected_buffer_modes(camera: Any) -> dict[str, str]:
     dict of str to str
     """
     return REJECTED_MODES.rejected(camera)
-
-
-class _Run:
-    """Everything that belongs to one start()..end of a stream."""
-
-    def __init__(self, loop: FrameLoop, health: HealthMonitor, stats: StatsRecorder,
-                 queue: FrameQueue, consumers: tuple) -> None:
-        self.loop = loop
-        self.health = health
-        self.stats = stats
-        self.queue = queue
-        self.consumers = consumers
-        self.dispatching = bool(consumers)
-        self.loop_thread: Optional[threading.Thread] = None
-        self.dispatch_thread: Optional[threading.Thread] = None
-        self.finished = threading.Event()
-        self.ended_monotonic: Optional[float] = None
-        self.loop_ended = False
 
 
 class Stream:
@@ -190,7 +154,7 @@ class Stream:
         self._error: Optional[BaseException] = None
         self._consumers: tuple[Callable[[Frame], Any], ...] = ()
         self._done_callbacks: list[Callable[["Stream"], Any]] = []
-        self._run: Optional[_Run] = None
+        self._run: Optional[StreamRun] = None
         self._latest: Optional[Frame] = None
 
     # ------------------------------------------------------------------ state
@@ -316,27 +280,10 @@ class Stream:
         camera = self.camera
         with self._lock:
             settings = camera.acquisition_settings()
-            opts = self.options
-            health = HealthMonitor(stall_timeout=opts.stall_timeout_for(settings.frame_period_s),
-                                   stall_count=opts.stall_count,
-                                   max_recoveries=opts.max_recoveries,
-                                   lost_numbers_cap=opts.lost_numbers_cap, camera=camera.name)
-            stats = StatsRecorder()
-            queue = FrameQueue(opts.queue_size, opts.overflow)
-            run_ref: list[_Run] = []
-            loop = FrameLoop(camera, settings, health=health, stats=stats,
-                             deliver=lambda frame: self._deliver(run_ref[0], frame),
-                             forced_mode=opts.forced_mode, use_callbacks=opts.use_callbacks,
-                             buffer_seconds=opts.buffer_seconds,
-                             min_buffer_frames=opts.min_buffer_frames,
-                             memory_budget=opts.memory_budget, pool_capacity=opts.queue_size + 4,
-                             max_frames=opts.max_frames,
-                             poll_interval=opts.poll_interval_for(settings.frame_period_s))
-            run = _Run(loop, health, stats, queue, self._consumers)
-            run_ref.append(run)
+            run = build_run(camera, settings, self.options, self._consumers, self._deliver)
             camera.begin_acquisition("stream")
             with camera.lock:
-                loop.open()  # on failure: everything undone, camera idle, error raised
+                run.loop.open()  # on failure: everything undone, camera idle, error raised
             self._run = run
             self._state = StreamState.RUNNING
             self._error = None
@@ -372,7 +319,7 @@ class Stream:
         self._join(run)
         return self._state
 
-    def _join(self, run: _Run) -> None:
+    def _join(self, run: StreamRun) -> None:
         current = threading.current_thread()
         for thread in (run.loop_thread, run.dispatch_thread):
             if thread is not None and thread is not current and thread.is_alive():
@@ -457,37 +404,11 @@ class Stream:
         -------
         StreamStats
         """
-        run = self._run
-        name = getattr(self.camera, "name", "")
-        if run is None:
-            return StreamStats(camera=name, state=self._state.name,
-                               use_callbacks=self.options.use_callbacks,
-                               gaps_detectable=self.options.use_callbacks)
-        loop, health, rec = run.loop, run.health, run.stats
-        started = rec.started_monotonic
-        end = run.ended_monotonic if run.ended_monotonic is not None else time.monotonic()
-        return StreamStats(
-            camera=name, state=self._state.name, buffer_mode=mode_name(loop.mode),
-            use_callbacks=loop.use_callbacks,
-            # Only EOF callbacks carry each frame's FrameNr (see the class notes).
-            gaps_detectable=loop.use_callbacks,
-            buffer_frames=loop.ring.frames if loop.ring is not None else 0,
-            frame_bytes=loop.frame_bytes,
-            elapsed_s=(end - started) if started is not None else 0.0,
-            frames_signalled=loop.signal.total, frames_retrieved=rec.frames_retrieved,
-            frames_delivered=rec.frames_delivered, frames_lost=health.frames_lost,
-            frames_dropped=health.frames_dropped, lost_frame_numbers=health.lost_frame_numbers,
-            dropped_frame_numbers=health.dropped_frame_numbers, overruns=rec.overruns,
-            recoveries=health.recoveries, restarts=rec.restarts,
-            callbacks_missed=rec.callbacks_missed, wakeups=rec.wakeups,
-            max_batch=rec.max_batch, discontinuities=health.discontinuities,
-            rate_fps=rec.rate(), consecutive_timeouts=health.consecutive_timeouts,
-            timings=rec.timings(), frames_pending_at_stop=loop.frames_pending_at_stop,
-            lost_by_reason=dict(health.lost_by_reason),
-        )
+        return snapshot_stats(self._run, camera=getattr(self.camera, "name", ""),
+                              state=self._state, use_callbacks=self.options.use_callbacks)
 
     # ------------------------------------------------------------------ internals
-    def _pull_run(self) -> _Run:
+    def _pull_run(self) -> StreamRun:
         run = self._run
         if run is None:
             raise ValidationError("the stream was never started", None, "get")
@@ -500,14 +421,14 @@ class Stream:
         if self._state in (StreamState.STALLED, StreamState.FAILED) and self._error is not None:
             raise self._error
 
-    def _deliver(self, run: _Run, frame: Frame) -> bool:
+    def _deliver(self, run: StreamRun, frame: Frame) -> bool:
         """Frame-loop thread: hand a frame to the queue (False: dropped)."""
         if run.queue.put(frame):
             self._latest = frame
             return True
         return False
 
-    def _frame_thread(self, run: _Run) -> None:
+    def _frame_thread(self, run: StreamRun) -> None:
         outcome = run.loop.run()
         with self._lock:
             run.ended_monotonic = time.monotonic()
@@ -522,7 +443,7 @@ class Stream:
         if not run.dispatching:
             self._finish(run)
 
-    def _dispatch_thread(self, run: _Run) -> None:
+    def _dispatch_thread(self, run: StreamRun) -> None:
         queue = run.queue
         while True:
             frame = queue.get(None)
@@ -535,7 +456,7 @@ class Stream:
                     self._consumer_failed(run, consumer, exc)
         self._finish(run)
 
-    def _consumer_failed(self, run: _Run, consumer: Callable, exc: BaseException) -> None:
+    def _consumer_failed(self, run: StreamRun, consumer: Callable, exc: BaseException) -> None:
         logger.error("%s: consumer %r raised %r; stopping the stream", self.camera.name,
                      consumer, exc)
         error = AcquisitionError(f"consumer {consumer!r} raised {exc!r}", None, "consumer")
@@ -549,7 +470,7 @@ class Stream:
         run.loop.signal.request_stop()
         run.queue.interrupt()
 
-    def _finish(self, run: _Run) -> None:
+    def _finish(self, run: StreamRun) -> None:
         with self._lock:
             if self._run is run and self._error is not None and self._state in (
                     StreamState.STOPPED, StreamState.COMPLETE):
@@ -559,7 +480,7 @@ class Stream:
         for callback in callbacks:
             _call_done(callback, self)
 
-    def _log_end(self, run: _Run, outcome: Outcome) -> None:
+    def _log_end(self, run: StreamRun, outcome: Outcome) -> None:
         stats = self.stats()
         level = logging.INFO if outcome.state in ("COMPLETE", "STOPPED") else logging.ERROR
         # A stall was logged with its diagnosis by the loop; other failures are named here.

@@ -10,8 +10,6 @@ from ophyd_pvcam.engine.health import (
     Decision,
     HealthMonitor,
     default_stall_timeout,
-    describe_stall,
-    status_name,
 )
 
 
@@ -156,34 +154,6 @@ def test_stall_before_any_frame_says_so():
     mon = monitor(stall_timeout=0.5, stall_count=1)
     assert mon.poll(0.6) is Decision.STALL
     assert "before the first frame" in str(mon.stall_error(0.6))
-
-
-@pytest.mark.parametrize("context, phrase", [
-    (dict(sdk_status=4), "READOUT_FAILED"),
-    (dict(sdk_status=0), "no longer running"),
-    (dict(sdk_status=3, buffer_fill=2, buffer_frames=8), "2 unretrieved frame(s)"),
-    (dict(sdk_status=1, frames_signalled=5, sdk_latest_frame=9, use_callbacks=True),
-     "EOF callbacks stopped (last signalled 5)"),
-])
-def test_diagnosis_names_the_side_that_stopped(context, phrase):
-    mon = monitor(stall_timeout=0.5, stall_count=1)
-    mon.frame_retrieved(1, 0.1)
-    assert mon.poll(1.0) is Decision.STALL
-    message = describe_stall(mon.diagnostics(1.0, **context))
-    assert phrase in message
-    assert "after frame 1" in message
-
-
-def test_polling_diagnosis_does_not_mention_callback_counts():
-    mon = monitor(stall_timeout=0.5, stall_count=1)
-    message = str(mon.stall_error(1.0, use_callbacks=False, frames_signalled=0))
-    assert "polling (no callbacks)" in message
-
-
-def test_status_names():
-    assert status_name(1) == "EXPOSURE_IN_PROGRESS"
-    assert status_name(None) == "unknown"
-    assert status_name(42) == "STATUS_42"
 
 
 @pytest.mark.parametrize("kwargs", [dict(stall_timeout=0), dict(stall_timeout=1, stall_count=0),

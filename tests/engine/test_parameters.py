@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from ophyd_pvcam.engine.errors import ValidationError
-from ophyd_pvcam.engine.parameters import (Parameter, ParameterTable, normalise_label,
-                                           parameter_ids, pythonic_name)
+from ophyd_pvcam.engine.parameters import (Parameter, ParameterTable, parameter_ids,
+                                           pythonic_name)
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import ParameterError
 
@@ -14,20 +14,6 @@ ENGINE_PARAMETERS = ("readout_port", "spdtab_index", "gain_index", "bit_depth", 
                      "par_size", "temp", "temp_setpoint", "clear_mode", "exposure_mode",
                      "expose_out_mode", "exp_res", "exposure_time", "binning_ser",
                      "binning_par", "image_format", "chip_name", "head_ser_num_alpha")
-
-
-def test_parameter_ids_are_the_typed_param_constants():
-    ids = parameter_ids()
-    assert ids["PARAM_READOUT_PORT"] == C.PARAM_READOUT_PORT
-    assert "PARAM_NAME_LEN" not in ids
-    assert all(value >> 24 for value in ids.values())
-
-
-def test_names_are_pythonic():
-    assert pythonic_name("PARAM_READOUT_PORT") == "readout_port"
-    assert pythonic_name("PARAM_EXP_RES") == "exp_res"
-    assert normalise_label("Dynamic Range") == "dynamic_range"
-    assert normalise_label("Software Trigger Edge") == "software_trigger_edge"
 
 
 def test_table_lists_exactly_the_available_parameters(model_camera):

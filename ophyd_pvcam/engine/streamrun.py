@@ -1,0 +1,179 @@
+"""One run of a :class:`~ophyd_pvcam.engine.stream.Stream`: its state, its parts, its statistics.
+
+:class:`StreamState` is where a stream is in its life; :class:`StreamRun`
+holds what belongs to one ``start()``..end (frame loop, health monitor, stats
+recorder, queue, threads) and :func:`build_run` creates them;
+:func:`snapshot_stats` reads those parts into an
+immutable :class:`~ophyd_pvcam.engine.stats.StreamStats`. The threads and the
+state transitions themselves stay in :mod:`ophyd_pvcam.engine.stream`.
+"""
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from ophyd_pvcam.engine.bufmode import mode_name
+from ophyd_pvcam.engine.delivery import FrameQueue
+from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.frameloop import FrameLoop
+from ophyd_pvcam.engine.health import HealthMonitor
+from ophyd_pvcam.engine.stats import StatsRecorder, StreamStats
+from ophyd_pvcam.engine.streamopts import StreamOptions
+
+__all__ = ["StreamRun", "StreamState", "build_run", "snapshot_stats"]
+
+
+class StreamState(enum.Enum):
+    """Where a stream is in its life."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    #: ``max_frames`` frames were delivered.
+    COMPLETE = "complete"
+    #: :meth:`Stream.stop` was called.
+    STOPPED = "stopped"
+    #: The camera stopped producing frames; ``error`` is a StallError.
+    STALLED = "stalled"
+    #: Any other failure (camera removed, SDK error, a consumer raised); see ``error``.
+    FAILED = "failed"
+
+    @property
+    def ended(self) -> bool:
+        """True for the final states."""
+        return self not in (StreamState.IDLE, StreamState.RUNNING)
+
+
+class StreamRun:
+    """Everything that belongs to one start()..end of a stream.
+
+    Parameters
+    ----------
+    loop : FrameLoop
+        The run's frame loop (owns the SDK buffer and the acquisition).
+    health : HealthMonitor
+        Frame numbers, losses and stall decisions of the run.
+    stats : StatsRecorder
+        Counters and timings the frame loop records.
+    queue : FrameQueue
+        Frames between the frame loop and the consumer.
+    consumers : tuple of callable
+        Consumers the run dispatches to (empty: get()/iteration delivery).
+
+    Attributes
+    ----------
+    dispatching : bool
+        True when the run hands frames to consumers on a dispatcher thread.
+    loop_thread, dispatch_thread : threading.Thread or None
+        The run's threads, once started.
+    finished : threading.Event
+        Set once the run ended and every frame was handed on.
+    ended_monotonic : float or None
+        When the frame loop ended.
+    loop_ended : bool
+        True once the frame loop returned.
+    """
+
+    def __init__(self, loop: FrameLoop, health: HealthMonitor, stats: StatsRecorder,
+                 queue: FrameQueue, consumers: tuple) -> None:
+        self.loop = loop
+        self.health = health
+        self.stats = stats
+        self.queue = queue
+        self.consumers = consumers
+        self.dispatching = bool(consumers)
+        self.loop_thread: Optional[threading.Thread] = None
+        self.dispatch_thread: Optional[threading.Thread] = None
+        self.finished = threading.Event()
+        self.ended_monotonic: Optional[float] = None
+        self.loop_ended = False
+
+
+def build_run(camera: Any, settings: Any, options: StreamOptions,
+              consumers: tuple[Callable[[Frame], Any], ...],
+              deliver: Callable[[StreamRun, Frame], bool]) -> StreamRun:
+    """Create the parts of one run (nothing is opened or started).
+
+    Parameters
+    ----------
+    camera : Camera
+        The open camera.
+    settings : AcquisitionSettings
+        From ``camera.acquisition_settings()``.
+    options : StreamOptions
+        The stream's validated options.
+    consumers : tuple of callable
+        The stream's consumers at start.
+    deliver : callable
+        ``deliver(run, frame)`` hands a frame on from the frame loop; False
+        when it was dropped.
+
+    Returns
+    -------
+    StreamRun
+    """
+    health = HealthMonitor(stall_timeout=options.stall_timeout_for(settings.frame_period_s),
+                           stall_count=options.stall_count,
+                           max_recoveries=options.max_recoveries,
+                           lost_numbers_cap=options.lost_numbers_cap, camera=camera.name)
+    stats = StatsRecorder()
+    queue = FrameQueue(options.queue_size, options.overflow)
+    run_ref: list[StreamRun] = []
+    loop = FrameLoop(camera, settings, health=health, stats=stats,
+                     deliver=lambda frame: deliver(run_ref[0], frame),
+                     forced_mode=options.forced_mode, use_callbacks=options.use_callbacks,
+                     buffer_seconds=options.buffer_seconds,
+                     min_buffer_frames=options.min_buffer_frames,
+                     memory_budget=options.memory_budget, pool_capacity=options.queue_size + 4,
+                     max_frames=options.max_frames,
+                     poll_interval=options.poll_interval_for(settings.frame_period_s))
+    run = StreamRun(loop, health, stats, queue, consumers)
+    run_ref.append(run)
+    return run
+
+
+def snapshot_stats(run: Optional[StreamRun], *, camera: str, state: StreamState,
+                   use_callbacks: bool) -> StreamStats:
+    """A snapshot of a run's statistics (of an empty run before the first start).
+
+    Parameters
+    ----------
+    run : StreamRun or None
+        The current or last run; None when the stream was never started.
+    camera : str
+        Camera name.
+    state : StreamState
+        The stream's state now.
+    use_callbacks : bool
+        The stream's option, reported when there is no run yet.
+
+    Returns
+    -------
+    StreamStats
+    """
+    if run is None:
+        return StreamStats(camera=camera, state=state.name, use_callbacks=use_callbacks,
+                           gaps_detectable=use_callbacks)
+    loop, health, rec = run.loop, run.health, run.stats
+    started = rec.started_monotonic
+    end = run.ended_monotonic if run.ended_monotonic is not None else time.monotonic()
+    return StreamStats(
+        camera=camera, state=state.name, buffer_mode=mode_name(loop.mode),
+        use_callbacks=loop.use_callbacks,
+        # Only EOF callbacks carry each frame's FrameNr (see the Stream class notes).
+        gaps_detectable=loop.use_callbacks,
+        buffer_frames=loop.ring.frames if loop.ring is not None else 0,
+        frame_bytes=loop.frame_bytes,
+        elapsed_s=(end - started) if started is not None else 0.0,
+        frames_signalled=loop.signal.total, frames_retrieved=rec.frames_retrieved,
+        frames_delivered=rec.frames_delivered, frames_lost=health.frames_lost,
+        frames_dropped=health.frames_dropped, lost_frame_numbers=health.lost_frame_numbers,
+        dropped_frame_numbers=health.dropped_frame_numbers, overruns=rec.overruns,
+        recoveries=health.recoveries, restarts=rec.restarts,
+        callbacks_missed=rec.callbacks_missed, wakeups=rec.wakeups,
+        max_batch=rec.max_batch, discontinuities=health.discontinuities,
+        rate_fps=rec.rate(), consecutive_timeouts=health.consecutive_timeouts,
+        timings=rec.timings(), frames_pending_at_stop=loop.frames_pending_at_stop,
+        lost_by_reason=dict(health.lost_by_reason),
+    )
