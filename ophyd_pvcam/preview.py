@@ -283,7 +283,8 @@ class LivePreview:
     interactive : bool or None
         See :class:`PreviewRenderer`.
     data_key : str, optional
-        Only preview this data key (default: the first external image).
+        Only preview this data key (default: every ``*_image`` key, the
+        detectors' frames; per-frame metadata keys are never previewed).
     """
 
     def __init__(self, output: Optional[PathLike] = None, max_rate: float = 2.0,
@@ -307,8 +308,11 @@ class LivePreview:
         self.renderer.start()
 
     def _on_stream_resource(self, doc: dict) -> None:
-        if self.data_key is not None and doc.get("data_key") != self.data_key:
+        key = doc.get("data_key", "")
+        if self.data_key is not None and key != self.data_key:
             return
+        if self.data_key is None and not key.endswith("_image"):
+            return  # per-frame metadata (frame numbers, losses) share the run: not images
         uri = doc.get("uri", "")
         path = uri[len("file://localhost"):] if uri.startswith("file://localhost") else uri
         dataset = doc.get("parameters", {}).get("dataset", "/entry/data/data")

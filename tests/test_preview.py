@@ -115,3 +115,14 @@ def test_live_preview_subscribed_to_a_run_engine_renders_the_last_frame_of_a_fly
     pixels = decode_png(tmp_path / "png" / "latest.png")
     assert pixels.shape == (48, 96)
     assert preview.renderer.rendered >= 1
+
+
+def test_live_preview_ignores_per_frame_metadata_resources(tmp_path):
+    preview = LivePreview(output=tmp_path / "png", max_rate=100, interactive=False)
+    preview("start", {"uid": "run"})
+    preview("stream_resource", {"uid": "meta", "data_key": "cam_lost_before",
+                                "uri": "file://localhost/nonexistent.h5",
+                                "parameters": {"dataset": "/entry/instrument/pvcam/lost_before"}})
+    preview("stream_datum", {"stream_resource": "meta", "indices": {"start": 0, "stop": 3}})
+    preview("stop", {"exit_status": "success"})
+    assert preview.renderer.rendered == 0

@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     cam = PVCAMDetector("cam", write_path=catalog.frames_dir(data_dir))
     try:
         cam.follow_runs(run_engine)
+        cam.record_per_frame()
         width, height = cam.camera.sensor_size
         side = min(args.roi_size, width, height)
         cam.roi.set(((width - side) // 2, (height - side) // 2, side, side)).wait(10)
@@ -140,15 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _frames_lost(run: Any) -> int:
-    try:
-        summary = run.v3["summary"].read()
-        values = [summary[key] for key in summary.data_vars if key.endswith("frames_lost")]
-        return int(sum(int(np.asarray(v).sum()) for v in values))
-    except KeyError:
-        primary = run.v3["primary"]
-        if "cam_frames_lost" in primary:
-            return int(np.asarray(primary["cam_frames_lost"].read())[-1])
-        return 0
+    """Frames lost in a run: the per-frame ``cam_lost_before`` read back from the catalog."""
+    return int(np.asarray(run.v3["primary"]["cam_lost_before"].read()).sum())
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:

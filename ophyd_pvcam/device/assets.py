@@ -10,7 +10,8 @@ acquires the frames and wherever the file lives:
   ``frames_lost`` reset at stage, the settings refused while staged, and
   file names that follow a RunEngine's runs;
 - step scans: ``trigger`` (a trigger replayed after a pause reuses the
-  unread point), ``read`` and the image data key;
+  unread point), ``read``, the image data key and, in stream mode, the
+  per-frame metadata keys the writer documents (``describe``);
 - documents: ``get_index`` (stream mode only), ``collect_asset_docs``;
 - fly scans: ``prepare`` and ``kickoff`` (refused, naming
   :func:`ophyd_pvcam.plans.fly_stream`, when ``bluesky.plans.fly`` drives it).
@@ -27,14 +28,14 @@ import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ophyd.status import DeviceStatus, Status
 
 from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
 
 from . import signals as S
-from .writer import AssetWriter
+from .writer import PER_FRAME_KEYS, AssetWriter
 
 __all__ = ["AssetDetectorMixin", "FLY_STREAM_HINT"]
 
@@ -147,6 +148,39 @@ class AssetDetectorMixin:
             self.get_index = self._get_index
         else:
             self.__dict__.pop("get_index", None)
+
+    def record_per_frame(self, fields: Sequence[str] = PER_FRAME_KEYS) -> dict[str, str]:
+        """Record per-frame metadata in the run as ``{name}_<field>`` (stream mode).
+
+        Each field (e.g. ``lost_before``, ``frame_number``) is described as
+        external data and documented like the image, from the file's
+        ``/entry/instrument/pvcam/<field>``, so the catalog reads one value
+        per frame. Legacy mode stays image only.
+
+        Parameters
+        ----------
+        fields : sequence of str
+            Names of :data:`~ophyd_pvcam.storage.layout.PER_FRAME_FIELDS`;
+            empty to record the image alone (the default before this call).
+
+        Returns
+        -------
+        dict
+            Field -> data key.
+
+        Raises
+        ------
+        ValidationError
+            While staged.
+        StorageError
+            For an unknown field.
+        """
+        if self._armed:
+            raise ValidationError(f"{self.name}: per-frame fields cannot change while staged",
+                                  None, "record_per_frame")
+        keys = {field: f"{self.name}_{field}" for field in fields}
+        self._asset_writer.set_per_frame_keys(keys)
+        return keys
 
     @property
     def file_path(self) -> Optional[Path]:
@@ -262,6 +296,27 @@ class AssetDetectorMixin:
     def _describe_image(self) -> dict[str, Any]:
         frames = 1 if self._mode == "fly" else self.frames_per_trigger.get()
         return self._image_key(frames)
+
+    def _per_frame_keys(self, frames_per_event: int) -> dict[str, Any]:
+        """The DataKeys of the per-frame fields the writer documents (none in legacy mode)."""
+        if self.asset_docs.get() != "stream":
+            return {}
+        source = self._image_key(frames_per_event)["source"]
+        return self._asset_writer.per_frame_data_keys(source, frames_per_event)
+
+    def describe(self) -> "OrderedDict[str, dict]":
+        """Describe the data signals, the image and the per-frame fields documented with it.
+
+        Returns
+        -------
+        OrderedDict
+            The per-frame keys (stream mode only) are external, like the
+            image: never in :meth:`read`, read back from the file.
+        """
+        description = super().describe()
+        frames = 1 if self._mode == "fly" else self.frames_per_trigger.get()
+        description.update(self._per_frame_keys(frames))
+        return description
 
     # -- documents --------------------------------------------------------------
     def _get_index(self) -> int:

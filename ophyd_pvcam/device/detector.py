@@ -242,12 +242,13 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         Returns
         -------
         dict
-            ``{"{name}_image": DataKey}`` (singly nested), as ``declare_stream``
+            ``{"{name}_image": DataKey}`` plus, in stream mode, the per-frame
+            fields chosen with :meth:`record_per_frame` (singly nested), as ``declare_stream``
             needs before ``kickoff``. In legacy mode, when asked after an
             undeclared ``kickoff`` (``bluesky.plans.fly``, which never declares
             the stream), ``{"primary": {...}}`` instead, as that plan needs.
         """
-        keys = {self.image.name: self._image_key(1)}
+        keys = {self.image.name: self._image_key(1), **self._per_frame_keys(1)}
         if self._armed and self._mode != "fly":
             self._declared = True      # declare_stream asks before kickoff
         if self.asset_docs.get() == "legacy" and not self._declared:

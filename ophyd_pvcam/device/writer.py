@@ -8,11 +8,16 @@ storage layer's composers, in one of two modes:
     ``StreamResource`` (mimetype ``application/x-hdf5``, dataset
     ``/entry/data/data``) once, then one ``StreamDatum`` per new range of
     events. This is what TiledWriter ingests; no Python handler is involved.
+    With ``per_frame_keys``, each chosen per-frame metadata dataset
+    (``/entry/instrument/pvcam/<field>``, e.g. ``lost_before``) gets its own
+    StreamResource in the same file and StreamDatums over the same indices,
+    so the catalog reads it per frame next to the image.
 ``"legacy"``
     ``Resource`` (spec ``PVCAM_HDF5``, read back by
     :class:`~ophyd_pvcam.storage.handler.PVCAMHDF5Handler`) and one ``Datum``
     per event (``{"point_number": i}``). Works with ``bluesky.plans.fly`` and
-    Mongo-backed databroker (``databroker.temp()``).
+    Mongo-backed databroker (``databroker.temp()``). Image only: the
+    per-frame metadata stay in the file.
 
 An *event* is one row of the bluesky stream: ``frames_per_event`` consecutive
 frames (``frames_per_trigger`` in a step scan, 1 in a fly scan). Documents
@@ -31,16 +36,25 @@ import numpy as np
 
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frame import Frame
-from ophyd_pvcam.storage.documents import LegacyAssetComposer, StreamAssetComposer, data_key
+from ophyd_pvcam.storage.documents import (
+    LegacyAssetComposer,
+    StreamAssetComposer,
+    data_key,
+    per_frame_data_key,
+)
 from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
 from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE, make_file_path
 
-__all__ = ["AssetWriter", "ASSET_MODES", "image_data_key"]
+__all__ = ["AssetWriter", "ASSET_MODES", "PER_FRAME_KEYS", "image_data_key"]
 
 logger = logging.getLogger(__name__)
 
 #: Accepted values of ``asset_docs``.
 ASSET_MODES = ("stream", "legacy")
+
+#: The per-frame fields a detector records in the run when asked to
+#: (``per_frame_keys``): what a frame was and whether frames were lost before it.
+PER_FRAME_KEYS = ("frame_number", "lost_before", "timestamp_bof", "timestamp_eof")
 
 
 def image_data_key(source: str, frame_shape: tuple[int, int], dtype: Any, *,
@@ -94,13 +108,25 @@ class AssetWriter:
         Frames the writer queue holds before ``submit`` blocks.
     flush_interval : float
         Longest time [s] a written frame stays unflushed (and so undocumented).
+    per_frame_keys : mapping, optional
+        Per-frame field (of :data:`~ophyd_pvcam.storage.layout.PER_FRAME_FIELDS`)
+        -> data key, for the fields documented next to the image in stream
+        mode (the device must describe them: :meth:`per_frame_data_keys`).
+        Default none.
+
+    Raises
+    ------
+    StorageError
+        For a field the layout does not have.
     """
 
     def __init__(self, device_name: str, image_key: str, root: Union[str, Path, None], *,
                  template: str = DEFAULT_TEMPLATE, compression: Optional[str] = None,
-                 queue_size: int = 256, flush_interval: float = 0.2):
+                 queue_size: int = 256, flush_interval: float = 0.2,
+                 per_frame_keys: Optional[Mapping[str, str]] = None):
         self.device_name = device_name
         self.image_key = image_key
+        self.per_frame_keys: dict[str, str] = {}
         self.root = root
         self.template = template
         self.compression = compression
@@ -115,6 +141,7 @@ class AssetWriter:
         self._frame_times: list[float] = []
         self._closed_frames = 0
         self._reset_documents("stream", (0, 0), np.uint16)
+        self.set_per_frame_keys(per_frame_keys or {})
 
     def _reset_documents(self, mode: str, frame_shape: tuple[int, int], dtype: Any) -> None:
         self._mode = mode
@@ -122,6 +149,8 @@ class AssetWriter:
         self._dtype = np.dtype(dtype)
         self._frames_per_event = 1
         self._composer: Union[StreamAssetComposer, LegacyAssetComposer, None] = None
+        # stream mode: one composer per per-frame field, documented with the image
+        self._per_frame_composers: list[StreamAssetComposer] = []
         self._resource_sent = False
         # legacy mode: datums made but not yet yielded, and events awaiting collect()
         self._datums: dict[int, dict[str, Any]] = {}
@@ -323,6 +352,48 @@ class AssetWriter:
                     call="frames_per_trigger")
             self._frames_per_event = frames
 
+    def set_per_frame_keys(self, per_frame_keys: Mapping[str, str]) -> None:
+        """Choose the per-frame fields documented next to the image (stream mode).
+
+        Parameters
+        ----------
+        per_frame_keys : mapping
+            Field -> data key; empty for the image alone.
+
+        Raises
+        ------
+        StorageError
+            For a field the layout does not have.
+        RuntimeError
+            While a file is open (its documents are fixed).
+        """
+        keys = dict(per_frame_keys)
+        for field in keys:
+            per_frame_data_key("", field)   # refuses an unknown field now, not mid-run
+        with self._lock:
+            if self._file is not None:
+                raise RuntimeError(f"{self.device_name}: per-frame keys cannot change while "
+                                   f"a file is open ({self._path})")
+            self.per_frame_keys = keys
+
+    def per_frame_data_keys(self, source: str, frames_per_event: int = 1) -> dict[str, Any]:
+        """Describe the per-frame fields documented in stream mode.
+
+        Parameters
+        ----------
+        source : str
+            The ``source`` of every key (the image's).
+        frames_per_event : int
+            Frames per event: shape ``[]`` for 1, ``[n]`` otherwise.
+
+        Returns
+        -------
+        dict
+            Data key -> DataKey, one per entry of ``per_frame_keys``.
+        """
+        return {key: per_frame_data_key(source, field, frames_per_event=frames_per_event)
+                for field, key in self.per_frame_keys.items()}
+
     def get_index(self) -> int:
         """Return the number of complete events in the file.
 
@@ -336,6 +407,9 @@ class AssetWriter:
     # -- stream documents --------------------------------------------------
     def collect_stream_docs(self, index: Optional[int] = None) -> Iterator[tuple[str, dict]]:
         """Yield ``stream_resource`` (first time) and one ``stream_datum`` for new events.
+
+        The image's documents come first, then those of each per-frame field
+        (same file, same indices).
 
         Parameters
         ----------
@@ -355,12 +429,18 @@ class AssetWriter:
                     return
                 self._composer = StreamAssetComposer(self.image_key, self._path,
                                                      self._frame_shape, self._dtype)
+                self._per_frame_composers = [
+                    StreamAssetComposer.per_frame(key, self._path, field)
+                    for field, key in self.per_frame_keys.items()]
+            stop = max(stop, self._composer.frames_emitted)
             docs: list[tuple[str, dict]] = []
-            datums = self._composer.datums(max(stop, self._composer.frames_emitted))
-            if datums and not self._resource_sent:
-                docs.append(("stream_resource", self._composer.resource_doc()))
+            for composer in (self._composer, *self._per_frame_composers):
+                datums = composer.datums(stop)
+                if datums and not self._resource_sent:
+                    docs.append(("stream_resource", composer.resource_doc()))
+                docs.extend(("stream_datum", doc) for doc in datums)
+            if docs:
                 self._resource_sent = True
-            docs.extend(("stream_datum", doc) for doc in datums)
         yield from docs
 
     # -- legacy documents --------------------------------------------------

@@ -6,24 +6,30 @@ Two flavours, one file layout:
   (``mimetype="application/x-hdf5"``): what TiledWriter ingests without any
   Python handler. One StreamDatum covers every frame that became readable
   since the previous one, never one per frame.
+  :meth:`StreamAssetComposer.per_frame` points one at a per-frame metadata
+  dataset (``/entry/instrument/pvcam/<field>``, e.g. ``lost_before``), so
+  the catalog reads it per frame next to the image.
 * :class:`LegacyAssetComposer` -- ``Resource``/``Datum`` with spec
   ``PVCAM_HDF5`` (read by :class:`~ophyd_pvcam.storage.handler.PVCAMHDF5Handler`),
   for ``bluesky.plans.fly``, Mongo-backed databroker and ``databroker.temp()``.
+  Image only: the handler reads the frame dataset.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 from event_model import compose_resource, compose_stream_resource
 
 from .errors import StorageError
 from .handler import SPEC
-from .layout import DATA_PATH
+# The per-frame datasets' chunk length is a layout detail; documents must state it as stored.
+from .layout import DATA_PATH, METADATA_GROUP, PER_FRAME_CHUNK, PER_FRAME_FIELDS
 
-__all__ = ["HDF5_MIMETYPE", "StreamAssetComposer", "LegacyAssetComposer", "data_key"]
+__all__ = ["HDF5_MIMETYPE", "StreamAssetComposer", "LegacyAssetComposer", "data_key",
+           "per_frame_data_key"]
 
 #: Mimetype of frame files in StreamResource documents.
 HDF5_MIMETYPE = "application/x-hdf5"
@@ -31,12 +37,12 @@ HDF5_MIMETYPE = "application/x-hdf5"
 
 def data_key(
     source: str,
-    frame_shape: tuple[int, int],
+    frame_shape: tuple[int, ...],
     dtype: Any,
     *,
     external: str = "STREAM:",
 ) -> dict[str, Any]:
-    """Describe the image field of a descriptor (one entry of ``describe()``).
+    """Describe the image (or a per-frame) field of a descriptor (one entry of ``describe()``).
 
     Parameters
     ----------
@@ -44,6 +50,7 @@ def data_key(
         Where the data comes from, e.g. ``"PVCAM:pvcamUSB_0"``.
     frame_shape : tuple of int
         ``(height, width)``; the descriptor shape is per event, i.e. one frame.
+        ``()`` for a per-frame scalar.
     dtype : numpy dtype-like
         Pixel type.
     external : str
@@ -53,15 +60,56 @@ def data_key(
     Returns
     -------
     dict
-        ``{"source", "dtype": "array", "shape": [H, W], "dtype_numpy", "external"}``.
+        ``{"source", "dtype", "shape": [H, W], "dtype_numpy", "external"}``;
+        ``dtype`` is ``"array"``, or ``"integer"``/``"number"`` for shape ``[]``.
     """
+    shape = [int(n) for n in frame_shape]
+    numpy_dtype = np.dtype(dtype)
+    if shape:
+        kind = "array"
+    else:
+        kind = "integer" if numpy_dtype.kind in "iu" else "number"
     return {
         "source": source,
-        "dtype": "array",
-        "shape": [int(frame_shape[0]), int(frame_shape[1])],
-        "dtype_numpy": np.dtype(dtype).str,
+        "dtype": kind,
+        "shape": shape,
+        "dtype_numpy": numpy_dtype.str,
         "external": external,
     }
+
+
+def per_frame_data_key(source: str, field: str, *, frames_per_event: int = 1) -> dict[str, Any]:
+    """Describe one per-frame metadata field (stream mode only).
+
+    Parameters
+    ----------
+    source : str
+        Where the data comes from, e.g. ``"PVCAM:pvcamUSB_0"``.
+    field : str
+        One of :data:`~ophyd_pvcam.storage.layout.PER_FRAME_FIELDS`.
+    frames_per_event : int
+        Frames per event: shape ``[]`` for 1, ``[n]`` otherwise.
+
+    Returns
+    -------
+    dict
+        The DataKey (``external="STREAM:"``, ``dtype_numpy`` of the dataset,
+        ``units`` when the layout gives some).
+
+    Raises
+    ------
+    StorageError
+        For a field the layout does not have.
+    """
+    if field not in PER_FRAME_FIELDS:
+        raise StorageError(f"unknown per-frame field {field!r}; known: {sorted(PER_FRAME_FIELDS)}",
+                           call="per_frame_data_key")
+    field_dtype, units, _ = PER_FRAME_FIELDS[field]
+    shape = () if int(frames_per_event) == 1 else (int(frames_per_event),)
+    key = data_key(source, shape, field_dtype, external="STREAM:")
+    if units:
+        key["units"] = units
+    return key
 
 
 def _uri(path: Path) -> str:
@@ -78,11 +126,14 @@ class StreamAssetComposer:
     path : path-like
         The frame file (made absolute).
     frame_shape : tuple of int
-        ``(height, width)``.
+        ``(height, width)`` (``()`` for a per-frame scalar).
     dtype : numpy dtype-like
         Pixel type.
     dataset : str
         HDF5 path of the frames.
+    chunk_shape : sequence of int, optional
+        The dataset's chunks as stored; default ``[1, *frame_shape]`` (one
+        frame per chunk, the frame dataset's layout).
 
     Examples
     --------
@@ -99,25 +150,58 @@ class StreamAssetComposer:
         self,
         data_key: str,
         path: Union[str, os.PathLike],
-        frame_shape: tuple[int, int],
+        frame_shape: tuple[int, ...],
         dtype: Any,
         *,
         dataset: str = DATA_PATH,
+        chunk_shape: Optional[Sequence[int]] = None,
     ):
         self._path = Path(path).absolute()
-        self._frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
+        self._frame_shape = tuple(int(n) for n in frame_shape)
         self._dtype = np.dtype(dtype)
+        chunks = [1, *self._frame_shape] if chunk_shape is None else [int(n) for n in chunk_shape]
         self._bundle = compose_stream_resource(
             mimetype=HDF5_MIMETYPE,
             uri=_uri(self._path),
             data_key=data_key,
             parameters={
                 "dataset": dataset,
-                "chunk_shape": [1, *self._frame_shape],
+                "chunk_shape": chunks,
                 "swmr": True,
             },
         )
         self._emitted = 0
+
+    @classmethod
+    def per_frame(cls, data_key: str, path: Union[str, os.PathLike],
+                  field: str) -> "StreamAssetComposer":
+        """Compose the documents of one per-frame metadata dataset of the file.
+
+        Parameters
+        ----------
+        data_key : str
+            The descriptor key (e.g. ``"cam_lost_before"``).
+        path : path-like
+            The frame file.
+        field : str
+            One of :data:`~ophyd_pvcam.storage.layout.PER_FRAME_FIELDS`; the
+            dataset is ``/entry/instrument/pvcam/<field>``.
+
+        Returns
+        -------
+        StreamAssetComposer
+            Its datums take the same indices as the image's.
+
+        Raises
+        ------
+        StorageError
+            For a field the layout does not have.
+        """
+        if field not in PER_FRAME_FIELDS:
+            raise StorageError(f"unknown per-frame field {field!r}; known: "
+                               f"{sorted(PER_FRAME_FIELDS)}", call="StreamAssetComposer.per_frame")
+        return cls(data_key, path, (), PER_FRAME_FIELDS[field][0],
+                   dataset=f"{METADATA_GROUP}/{field}", chunk_shape=[PER_FRAME_CHUNK])
 
     @property
     def frames_emitted(self) -> int:

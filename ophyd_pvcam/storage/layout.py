@@ -30,6 +30,7 @@ __all__ = [
     "DATA_PATH",
     "METADATA_GROUP",
     "PER_FRAME_FIELDS",
+    "PER_FRAME_CHUNK",
     "COMPRESSIONS",
     "compression_options",
     "create_layout",
@@ -54,9 +55,10 @@ PER_FRAME_FIELDS: Mapping[str, tuple[str, str, str]] = {
     "lost_before": ("<i8", "", "frames lost (FrameNr gap) immediately before this one"),
 }
 
-# Per-frame datasets are tiny; chunks of this many values keep the number of
-# chunk-index updates per flush small without wasting space on short runs.
-_PER_FRAME_CHUNK = 4096
+#: Chunk length of the per-frame datasets. They are tiny; chunks of this many
+#: values keep the chunk-index updates per flush few without wasting space on
+#: short runs (documents state it as the StreamResource ``chunk_shape``).
+PER_FRAME_CHUNK = 4096
 
 #: Accepted names for ``compression`` (``None`` means uncompressed).
 COMPRESSIONS = ("none", "bitshuffle-lz4", "blosc")
@@ -206,7 +208,7 @@ def create_layout(
     per_frame = {}
     for name, (field_dtype, units, description) in PER_FRAME_FIELDS.items():
         dataset = pvcam.create_dataset(
-            name, shape=(0,), maxshape=(None,), chunks=(_PER_FRAME_CHUNK,), dtype=field_dtype
+            name, shape=(0,), maxshape=(None,), chunks=(PER_FRAME_CHUNK,), dtype=field_dtype
         )
         if units:
             dataset.attrs["units"] = units

@@ -368,3 +368,65 @@ def test_two_detectors_fly_together_with_a_common_index(make_detector, RE, docs)
     assert keys == {"cam_a_image", "cam_b_image"}
     for det in (first, second):
         assert _frames(det.file_path).shape[0] == 30
+
+
+# -- per-frame metadata in the run ---------------------------------------------------
+
+def test_lost_frames_and_frame_numbers_read_back_per_frame_from_the_catalog(cam, tmp_path, stamps):
+    from bluesky import RunEngine
+
+    from ophyd_pvcam import catalog
+    from ophyd_pvcam.plans import fly_stream
+
+    sim.set_faults("drop_every=4")
+    assert cam.record_per_frame() == {f: f"cam_{f}" for f in
+                                      ("frame_number", "lost_before", "timestamp_bof",
+                                       "timestamp_eof")}
+    client = catalog.local(tmp_path / "catalog", readable_storage=[cam.write_path])
+    try:
+        engine = RunEngine({})
+        engine.subscribe(catalog.writer(client))
+        (uid,) = engine(fly_stream([cam], 20))
+        primary = client[uid].v3["primary"]
+        images = primary["cam_image"].read()
+        numbers = primary["cam_frame_number"].read()
+        lost = primary["cam_lost_before"].read()
+        bof = primary["cam_timestamp_bof"].read()
+    finally:
+        catalog.close(tmp_path / "catalog")
+    metadata = read_frame_metadata(cam.file_path)
+    assert images.shape[0] == numbers.shape[0] == lost.shape[0] == 20
+    assert list(numbers) == stamps(images)
+    # FrameNr gaps are the lost frames, recorded on the frame after each gap.
+    gaps = np.diff(np.concatenate([[0], numbers])) - 1
+    assert lost.sum() > 0 and list(lost) == list(gaps)
+    np.testing.assert_array_equal(lost, metadata["lost_before"])
+    np.testing.assert_array_equal(bof, metadata["timestamp_bof"])
+
+
+def test_count_documents_the_per_frame_fields_one_index_per_read(cam, RE, docs):
+    cam.record_per_frame(["frame_number", "lost_before"])
+    cam.frames_per_trigger.put(2)
+    assert cam.describe()["cam_lost_before"]["shape"] == [2]
+    assert "cam_lost_before" not in cam.read()
+    RE(bp.count([cam], 3))
+    keys = {d["uid"]: d["data_key"] for d in _of(docs, "stream_resource")}
+    assert sorted(keys.values()) == ["cam_frame_number", "cam_image", "cam_lost_before"]
+    descriptor = _of(docs, "descriptor")[0]
+    assert descriptor["data_keys"]["cam_frame_number"]["external"] == "STREAM:"
+    for key in keys.values():
+        indices = [d["indices"] for d in _of(docs, "stream_datum")
+                   if keys[d["stream_resource"]] == key]
+        assert indices == [{"start": i, "stop": i + 1} for i in range(3)], key
+
+
+def test_per_frame_fields_cannot_change_while_staged_and_legacy_stays_image_only(make_detector):
+    cam = make_detector(asset_docs="legacy")
+    cam.record_per_frame()
+    assert "cam_lost_before" not in cam.describe()
+    cam.stage()
+    try:
+        with pytest.raises(ValidationError, match="staged"):
+            cam.record_per_frame([])
+    finally:
+        cam.unstage()

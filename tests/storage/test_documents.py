@@ -76,3 +76,43 @@ def test_legacy_datums_are_one_per_frame_with_point_numbers(tmp_path):
 
 def test_data_key_helper_for_filestore():
     assert data_key("src", (2, 3), "uint8", external="FILESTORE:")["dtype_numpy"] == "|u1"
+
+
+def test_per_frame_stream_resource_points_at_the_metadata_dataset_as_stored(tmp_path):
+    import h5py
+    import numpy as np
+
+    from ophyd_pvcam.storage.layout import create_layout
+
+    path = tmp_path / "f.h5"
+    with h5py.File(path, "w") as h5:
+        _, per_frame = create_layout(h5, (48, 64), np.dtype("uint16"))
+        stored_chunks = list(per_frame["lost_before"].chunks)
+    composer = StreamAssetComposer.per_frame("cam_lost_before", path, "lost_before")
+    doc = composer.resource_doc()
+    event_model.schema_validators[event_model.DocumentNames.stream_resource].validate(doc)
+    assert doc["uri"] == f"file://localhost{path}"
+    assert doc["data_key"] == "cam_lost_before"
+    assert doc["parameters"] == {"dataset": "/entry/instrument/pvcam/lost_before",
+                                 "chunk_shape": stored_chunks, "swmr": True}
+    assert [d["indices"] for d in composer.datums(5)] == [{"start": 0, "stop": 5}]
+
+
+def test_per_frame_data_key_is_a_scalar_per_frame_with_the_dataset_dtype():
+    from ophyd_pvcam.storage.documents import per_frame_data_key
+
+    assert per_frame_data_key("PVCAM:x", "frame_number") == {
+        "source": "PVCAM:x", "dtype": "integer", "shape": [], "dtype_numpy": "<i8",
+        "external": "STREAM:"}
+    stamp = per_frame_data_key("PVCAM:x", "timestamp_bof", frames_per_event=3)
+    assert stamp["shape"] == [3] and stamp["dtype"] == "array" and stamp["units"] == "100 us"
+    assert per_frame_data_key("PVCAM:x", "host_time")["dtype"] == "number"
+
+
+def test_unknown_per_frame_field_is_refused(tmp_path):
+    from ophyd_pvcam.storage.documents import per_frame_data_key
+
+    with pytest.raises(StorageError, match="no_such_field"):
+        per_frame_data_key("PVCAM:x", "no_such_field")
+    with pytest.raises(StorageError, match="no_such_field"):
+        StreamAssetComposer.per_frame("cam_x", tmp_path / "f.h5", "no_such_field")

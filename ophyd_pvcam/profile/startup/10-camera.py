@@ -23,4 +23,5 @@ def _choose_library():
 _library, _which = _choose_library()
 cam = PVCAMDetector("cam", library=_library)
 cam.follow_runs(RE)  # frame files named after the run that wrote them
+cam.record_per_frame()  # frame numbers and losses readable per frame from the catalog
 print(f"cam: {cam.camera.info.product} {cam.camera.name} - {_which}")

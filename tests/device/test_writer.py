@@ -1,0 +1,100 @@
+"""AssetWriter: the frame file and the stream documents of the image and the per-frame fields."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ophyd_pvcam.device.writer import PER_FRAME_KEYS, AssetWriter
+from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.storage.errors import StorageError
+
+SHAPE = (8, 16)
+
+
+def _frame(index: int) -> Frame:
+    return Frame(frame_number=index + 1, data=np.full(SHAPE, index, dtype=np.uint16),
+                 host_time=1.0 + index, index=index)
+
+
+def _writer(tmp_path, **kwargs) -> AssetWriter:
+    return AssetWriter("cam", "cam_image", tmp_path, flush_interval=0.01, **kwargs)
+
+
+def _write(writer: AssetWriter, count: int) -> None:
+    first = writer.frames_written
+    for index in range(first, first + count):
+        writer.submit(_frame(index))
+    writer.flush(10)
+
+
+def test_per_frame_fields_get_their_own_resources_and_the_image_indices(tmp_path):
+    keys = {"lost_before": "cam_lost_before", "frame_number": "cam_frame_number"}
+    writer = _writer(tmp_path, per_frame_keys=keys)
+    writer.open(SHAPE, np.uint16)
+    try:
+        _write(writer, 3)
+        first = list(writer.collect_stream_docs())
+        _write(writer, 2)
+        second = list(writer.collect_stream_docs())
+    finally:
+        writer.close(10)
+    resources = [doc for name, doc in first if name == "stream_resource"]
+    assert [doc["data_key"] for doc in resources] == ["cam_image", "cam_lost_before",
+                                                      "cam_frame_number"]
+    assert {doc["uri"] for doc in resources} == {f"file://localhost{writer.path}"}
+    assert [doc["parameters"]["dataset"] for doc in resources[1:]] == [
+        "/entry/instrument/pvcam/lost_before", "/entry/instrument/pvcam/frame_number"]
+    by_resource = {doc["uid"]: doc["data_key"] for doc in resources}
+    for docs, indices in ((first, {"start": 0, "stop": 3}), (second, {"start": 3, "stop": 5})):
+        datums = [doc for name, doc in docs if name == "stream_datum"]
+        documented = sorted(by_resource[d["stream_resource"]] for d in datums)
+        assert documented == sorted(by_resource.values())
+        assert all(d["indices"] == indices for d in datums)
+    assert [name for name, _ in second] == ["stream_datum"] * 3
+
+
+def test_collect_index_limits_every_key_alike(tmp_path):
+    writer = _writer(tmp_path, per_frame_keys={"lost_before": "cam_lost_before"})
+    writer.open(SHAPE, np.uint16)
+    try:
+        _write(writer, 4)
+        docs = list(writer.collect_stream_docs(2))
+    finally:
+        writer.close(10)
+    assert [d["indices"] for name, d in docs if name == "stream_datum"] == [
+        {"start": 0, "stop": 2}] * 2
+
+
+def test_without_per_frame_keys_only_the_image_is_documented(tmp_path):
+    writer = _writer(tmp_path)
+    writer.open(SHAPE, np.uint16)
+    try:
+        _write(writer, 2)
+        docs = list(writer.collect_stream_docs())
+    finally:
+        writer.close(10)
+    assert [(name, doc.get("data_key")) for name, doc in docs] == [
+        ("stream_resource", "cam_image"), ("stream_datum", None)]
+    assert writer.per_frame_data_keys("PVCAM:x") == {}
+
+
+def test_per_frame_data_keys_follow_frames_per_event(tmp_path):
+    writer = _writer(tmp_path, per_frame_keys={f: f"cam_{f}" for f in PER_FRAME_KEYS})
+    one = writer.per_frame_data_keys("PVCAM:x")
+    assert set(one) == {f"cam_{f}" for f in PER_FRAME_KEYS}
+    assert all(key["shape"] == [] and key["external"] == "STREAM:" for key in one.values())
+    assert writer.per_frame_data_keys("PVCAM:x", 4)["cam_lost_before"]["shape"] == [4]
+
+
+def test_per_frame_keys_are_refused_for_unknown_fields_and_while_a_file_is_open(tmp_path):
+    with pytest.raises(StorageError):
+        _writer(tmp_path, per_frame_keys={"bogus": "cam_bogus"})
+    writer = _writer(tmp_path)
+    writer.open(SHAPE, np.uint16)
+    try:
+        with pytest.raises(RuntimeError, match="file is open"):
+            writer.set_per_frame_keys({"lost_before": "cam_lost_before"})
+    finally:
+        writer.close(10)
+    writer.set_per_frame_keys({"lost_before": "cam_lost_before"})
+    assert writer.per_frame_keys == {"lost_before": "cam_lost_before"}
