@@ -6,6 +6,9 @@ once, when their context is created): searches, beacons and servers stay on
 127.0.0.1 and nothing is broadcast. See ../shared/caproto-remote.md §4.
 """
 import os
+from typing import Iterator
+
+import pytest
 
 _LOOPBACK_CA = {
     "EPICS_CA_ADDR_LIST": "127.0.0.1",
@@ -16,3 +19,33 @@ _LOOPBACK_CA = {
 }
 for _key, _value in _LOOPBACK_CA.items():
     os.environ[_key] = _value
+
+
+@pytest.fixture(scope="session")
+def library():
+    """The simulated libpvcam, loaded once."""
+    from ophyd_pvcam import sdk
+
+    return sdk.load(simulated=True)
+
+
+@pytest.fixture
+def simulator_isolation(library) -> Iterator[None]:
+    """One Prime BSI and no faults at the start; no camera open and the SDK released at the end.
+
+    Test folders that drive cameras use it autouse (``tests/engine``, ``tests/device``).
+    """
+    from ophyd_pvcam import sim
+    from ophyd_pvcam.engine import discovery
+    from ophyd_pvcam.engine.session import session_count
+
+    assert session_count(library) == 0, "a previous test left the SDK initialised"
+    sim.set_cameras("prime-bsi")
+    sim.set_faults("")
+    yield
+    leaked = [cam for cam in list(discovery.open_cameras.values()) if not cam.closed]
+    for cam in leaked:
+        cam.close()
+    sim.set_faults("")
+    assert not leaked, f"test left cameras open: {leaked}"
+    assert session_count(library) == 0

@@ -11,7 +11,7 @@ import pytest
 from bluesky import RunEngine
 from bluesky.utils import FailedStatus, RunEngineInterrupted
 
-from ophyd_pvcam import catalog, sdk, sim
+from ophyd_pvcam import catalog, sim
 from ophyd_pvcam.device.detector import PVCAMDetector
 from ophyd_pvcam.engine import discovery
 from ophyd_pvcam.engine.errors import StallError
@@ -25,11 +25,6 @@ def stamps(frames: np.ndarray) -> list[int]:
     """The simulator's FrameNr stamps (first 4 bytes of each frame, uint32 LE)."""
     flat = np.ascontiguousarray(frames).reshape(len(frames), -1)
     return [int(row.view(np.uint8)[:4].view("<u4")[0]) for row in flat]
-
-
-@pytest.fixture(scope="module")
-def library():
-    return sdk.load(simulated=True)
 
 
 @pytest.fixture(scope="module")

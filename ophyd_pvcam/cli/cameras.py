@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ophyd_pvcam.cli.options import add_acquisition_options, apply_acquisition_options, open_camera
+from ophyd_pvcam.cli.options import (add_acquisition_options, apply_acquisition_options, open_camera,
+                                     table)
 
 
 def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -31,11 +32,6 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
     snap.set_defaults(handler=run_snap)
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
-             for row in [header, ["-" * w for w in widths], *rows]]
-    return "\n".join(lines)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -48,7 +44,7 @@ def run_list(args: argparse.Namespace) -> int:
         return 1
     rows = [[c.name, c.product, f"{c.sensor_size[0]} x {c.sensor_size[1]}", c.chip, c.serial, c.firmware]
             for c in cameras]
-    print(_table(rows, ["NAME", "MODEL", "SENSOR", "CHIP", "SERIAL", "FIRMWARE"]))
+    print(table(rows, ["NAME", "MODEL", "SENSOR", "CHIP", "SERIAL", "FIRMWARE"]))
     return 0
 
 
@@ -84,7 +80,7 @@ def run_info(args: argparse.Namespace) -> int:
             access = "rw" if param.writable and param.readable else ("r" if param.readable else "w")
             rows.append([name, str(value), param.type_name, access, _describe_range(param)])
         print()
-        print(_table(rows, ["PARAMETER", "VALUE", "TYPE", "ACCESS", "RANGE / CHOICES"]))
+        print(table(rows, ["PARAMETER", "VALUE", "TYPE", "ACCESS", "RANGE / CHOICES"]))
         print()
         rows = []
         for port, entry in camera.port_speed_gain_table().items():
@@ -93,7 +89,7 @@ def run_info(args: argparse.Namespace) -> int:
                     rows.append([port, str(speed["index"]), str(speed.get("name", "")),
                                  str(speed.get("pixel_time_ns", "")), str(gain["index"]),
                                  str(gain.get("name", "")), str(gain.get("bit_depth", speed.get("bit_depth", "")))])
-        print(_table(rows, ["PORT", "SPEED", "SPEED NAME", "PIXEL TIME [ns]", "GAIN", "GAIN NAME", "BITS"]))
+        print(table(rows, ["PORT", "SPEED", "SPEED NAME", "PIXEL TIME [ns]", "GAIN", "GAIN NAME", "BITS"]))
     return 0
 
 

@@ -17,13 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ophyd_pvcam.cli import EXIT_ERROR
+from ophyd_pvcam.cli.options import positive_int, table
 
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
 
 
 def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -35,13 +30,13 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
                     "back, and print a summary and the path of a PNG preview.")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="catalog and frame folder (default: $PVCAM_DATA_DIR or the per-user data dir)")
-    parser.add_argument("--count", type=_positive_int, default=5, metavar="N",
+    parser.add_argument("--count", type=positive_int, default=5, metavar="N",
                         help="points of the count scan (default 5)")
-    parser.add_argument("--fly-frames", type=_positive_int, default=500, metavar="N",
+    parser.add_argument("--fly-frames", type=positive_int, default=500, metavar="N",
                         help="frames of the fly scan (default 500)")
     parser.add_argument("--exposure", type=float, default=0.002, metavar="SECONDS",
                         help="exposure time (default 0.002 s)")
-    parser.add_argument("--roi-size", type=_positive_int, default=512, metavar="PIXELS",
+    parser.add_argument("--roi-size", type=positive_int, default=512, metavar="PIXELS",
                         help="side of the centred square ROI (default 512)")
     parser.add_argument("--png", metavar="PATH", help="where to save the frame preview "
                         "(default: <data-dir>/demo-frame.png)")
@@ -128,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         preview_frame = frames[-1]
 
     print()
-    print(_table(rows, ["PLAN", "RUN", "FRAMES", "SHAPE", "DTYPE", "LOST", "FRAMES/S", "VERIFIED"]))
+    print(table(rows, ["PLAN", "RUN", "FRAMES", "SHAPE", "DTYPE", "LOST", "FRAMES/S", "VERIFIED"]))
     png = Path(args.png) if args.png else data_dir / "demo-frame.png"
     write_png(preview_frame, png)
     print(f"\nframe preview: {png}")
@@ -145,9 +140,5 @@ def _frames_lost(run: Any) -> int:
     return int(np.asarray(run.v3["primary"]["cam_lost_before"].read()).sum())
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
-                     for row in [header, ["-" * w for w in widths], *rows])
 
 

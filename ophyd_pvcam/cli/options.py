@@ -15,6 +15,21 @@ def _roi(text: str) -> tuple[int, int, int, int]:
     return values  # type: ignore[return-value]
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """Format ``rows`` under ``header`` as left-aligned columns with a rule line."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in [header, ["-" * w for w in widths], *rows])
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:

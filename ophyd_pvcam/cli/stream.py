@@ -13,23 +13,18 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
 
-from ophyd_pvcam.cli.options import add_acquisition_options, apply_acquisition_options, open_camera
+from ophyd_pvcam.cli.options import (add_acquisition_options, apply_acquisition_options, open_camera,
+                                     positive_int)
 
 # Redraw the progress line at most this often, so printing never costs frames.
 _PROGRESS_PERIOD = 0.2
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
-
 
 def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add the ``stream`` command to ``commands``."""
     parser = commands.add_parser("stream", help="stream frames to HDF5 with progress, loss and stall counters")
-    parser.add_argument("--frames", "-n", type=_positive_int, required=True, metavar="N",
+    parser.add_argument("--frames", "-n", type=positive_int, required=True, metavar="N",
                         help="number of frames to acquire")
     parser.add_argument("--camera", help="camera name (default: the first camera)")
     parser.add_argument("--output", "-o", metavar="PATH",
@@ -39,7 +34,7 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
     parser.add_argument("--stall-timeout", type=float, metavar="SECONDS",
                         help="seconds without a frame that count as one timeout "
                              "(default max(2 s, 10 frame periods))")
-    parser.add_argument("--stall-count", type=_positive_int, default=3, metavar="N",
+    parser.add_argument("--stall-count", type=positive_int, default=3, metavar="N",
                         help="consecutive timeouts that make a stall (default 3)")
     parser.add_argument("--buffer-mode", choices=("auto", "overwrite", "no_overwrite"), default="auto",
                         help="SDK circular buffer mode (default auto: overwrite, else no_overwrite)")

@@ -7,33 +7,16 @@ import numpy as np
 import pytest
 from bluesky import RunEngine
 
-from ophyd_pvcam import sdk, sim
 from ophyd_pvcam.device.detector import PVCAMDetector
-from ophyd_pvcam.engine import discovery
-from ophyd_pvcam.engine.session import session_count
 
 #: A small region so acquisitions stay light on a 2-core machine: frames are 32 x 64.
 SMALL_ROI = (0, 0, 64, 32)
 
 
-@pytest.fixture(scope="session")
-def library():
-    """The simulated libpvcam, loaded once."""
-    return sdk.load(simulated=True)
-
-
 @pytest.fixture(autouse=True)
-def clean_simulator(library) -> Iterator[None]:
-    """Start every test with one Prime BSI and no faults; end it with no camera open."""
-    sim.set_cameras("prime-bsi")
-    sim.set_faults("")
+def clean_simulator(simulator_isolation) -> Iterator[None]:
+    """Every test here starts and ends with a clean simulator (see tests/conftest.py)."""
     yield
-    leaked = [cam for cam in list(discovery.open_cameras.values()) if not cam.closed]
-    for cam in leaked:
-        cam.close()
-    sim.set_faults("")
-    assert not leaked, f"test left cameras open: {leaked}"
-    assert session_count(library) == 0
 
 
 @pytest.fixture

@@ -6,34 +6,17 @@ from typing import Callable, Iterator
 import numpy as np
 import pytest
 
-from ophyd_pvcam import sdk, sim
-from ophyd_pvcam.engine import discovery
+from ophyd_pvcam import sim
 from ophyd_pvcam.engine.camera import Camera
-from ophyd_pvcam.engine.session import session_count
 
 #: A small region so acquisitions stay light on a 2-core machine.
 SMALL_ROI = (0, 0, 64, 32)
 
 
-@pytest.fixture(scope="session")
-def library():
-    """The simulated libpvcam, loaded once."""
-    return sdk.load(simulated=True)
-
-
 @pytest.fixture(autouse=True)
-def clean_simulator(library) -> Iterator[None]:
-    """Start every test with one Prime BSI and no faults; end it with no camera open."""
-    assert session_count(library) == 0, "a previous test left the SDK initialised"
-    sim.set_cameras("prime-bsi")
-    sim.set_faults("")
+def clean_simulator(simulator_isolation) -> Iterator[None]:
+    """Every test here starts and ends with a clean simulator (see tests/conftest.py)."""
     yield
-    leaked = [cam for cam in list(discovery.open_cameras.values()) if not cam.closed]
-    for cam in leaked:
-        cam.close()
-    sim.set_faults("")
-    assert not leaked, f"test left cameras open: {leaked}"
-    assert session_count(library) == 0
 
 
 @pytest.fixture
