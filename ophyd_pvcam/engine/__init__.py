@@ -13,8 +13,8 @@ Public names
 :class:`Stream`, :class:`StreamState`, :class:`StreamStats`
     Continuous acquisition that delivers every frame or reports its loss,
     and ends in STALLED with a diagnosis instead of going quiet.
-:class:`Frame`
-    One delivered frame.
+:class:`Frame`, :class:`FrameBlock`
+    One delivered frame; a batch of consecutive frames with their ledger.
 Errors: :class:`ValidationError`, :class:`CameraNotFoundError`,
 :class:`AcquisitionError`, :class:`AcquisitionTimeoutError`,
 :class:`StallError`, :class:`CameraRemovedError`.
@@ -30,6 +30,7 @@ from ophyd_pvcam.engine.errors import (
     ValidationError,
 )
 from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.engine.roi import Region
 from ophyd_pvcam.engine.sequence import acquire_sequence
 from ophyd_pvcam.engine.stats import StreamStats
@@ -45,6 +46,7 @@ __all__ = [
     "StreamState",
     "StreamStats",
     "Frame",
+    "FrameBlock",
     "ValidationError",
     "CameraNotFoundError",
     "AcquisitionError",
