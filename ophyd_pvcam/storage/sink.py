@@ -1,0 +1,322 @@
+"""The sink's sustained write rate: configured, or measured once per filesystem and cached.
+
+The pre-flight budget (:mod:`ophyd_pvcam.engine.preflight`) compares the
+camera's bytes per second with what the destination sustains. That rate is:
+
+1. ``PVCAM_SINK_RATE`` when set: bytes per second, with an optional
+   ``K``/``M``/``G``/``T`` suffix (powers of 1024) and an optional ``B/s``
+   (``"400M"``, ``"1.5G"``, ``"250e6"``); or
+2. measured once: a timed write of a temporary file in the destination
+   directory (:data:`MEASURE_BYTES` at most, a quarter of the free space at
+   most, :data:`MEASURE_MAX_SECONDS` at most, ``fsync`` included so the page
+   cache does not flatter the disk), removed at once. The result is kept per
+   filesystem (every directory of one disk shares it) in memory and in
+   ``<data dir>/sink-rates.json``, and measured again after
+   :data:`CACHE_MAX_AGE_S`.
+
+The measurement is of the disk, not of the HDF5 writer: a writer that
+costs more CPU per byte than the disk can absorb is not in it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+from ophyd_pvcam.engine.errors import ValidationError
+from ophyd_pvcam.engine.preflight import format_bytes
+
+from .errors import StorageError
+from .paths import default_data_dir
+
+__all__ = ["SINK_RATE_ENV", "MEASURE_BYTES", "MEASURE_MAX_SECONDS", "CACHE_MAX_AGE_S",
+           "CACHE_FILE_NAME", "SinkRate", "parse_rate", "configured_sink_rate",
+           "existing_directory", "filesystem_root", "free_disk_bytes", "measure_write_rate",
+           "sink_rate", "forget_sink_rates", "cache_path"]
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable that sets the sink rate (bytes per second).
+SINK_RATE_ENV = "PVCAM_SINK_RATE"
+#: Most bytes one measurement writes.
+MEASURE_BYTES = 256 * 1024 ** 2
+#: Longest a measurement writes before it stops and divides what it wrote.
+MEASURE_MAX_SECONDS = 2.0
+#: A cached measurement older than this (seconds) is measured again.
+CACHE_MAX_AGE_S = 7 * 24 * 3600.0
+#: Name of the cache file in the data directory.
+CACHE_FILE_NAME = "sink-rates.json"
+
+_BLOCK = 4 * 1024 ** 2
+_MIN_FREE = 4 * _BLOCK
+_SUFFIXES = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([KMGT]?)(?:I?B)?(?:/S)?\s*$", re.IGNORECASE)
+
+_lock = threading.Lock()
+_measured: dict[str, "SinkRate"] = {}
+
+
+@dataclass(frozen=True)
+class SinkRate:
+    """A sink's sustained write rate and where it comes from.
+
+    Attributes
+    ----------
+    bytes_per_s : float
+        Sustained write rate.
+    source : str
+        ``"PVCAM_SINK_RATE"`` (configured), ``"measured"`` (by this process)
+        or ``"cached"`` (read from the cache file).
+    directory : pathlib.Path or None
+        Where it was measured; None when configured.
+    measured_at : float or None
+        ``time.time()`` of the measurement; None when configured.
+    """
+
+    bytes_per_s: float
+    source: str
+    directory: Optional[Path] = None
+    measured_at: Optional[float] = None
+
+    def __str__(self) -> str:
+        where = f" in {self.directory}" if self.directory is not None else ""
+        return f"{format_bytes(self.bytes_per_s)}/s ({self.source}{where})"
+
+
+def parse_rate(text: str) -> float:
+    """Bytes per second meant by ``text``: ``"400M"``, ``"1.5GB/s"``, ``"250e6"``.
+
+    Raises
+    ------
+    ValidationError
+        For anything else, or zero.
+    """
+    match = _RATE.match(str(text))
+    if not match:
+        raise ValidationError(f"{SINK_RATE_ENV}={text!r} is not a rate: use bytes per second "
+                              f"with an optional K/M/G/T suffix (e.g. 400M)", None, "sink_rate")
+    value = float(match.group(1)) * _SUFFIXES[match.group(2).upper()]
+    if not value > 0:
+        raise ValidationError(f"{SINK_RATE_ENV}={text!r}: the rate must be positive", None,
+                              "sink_rate")
+    return value
+
+
+def configured_sink_rate() -> Optional[SinkRate]:
+    """The rate set by ``PVCAM_SINK_RATE``, or None when it is not set."""
+    text = os.environ.get(SINK_RATE_ENV, "").strip()
+    if not text:
+        return None
+    return SinkRate(parse_rate(text), SINK_RATE_ENV)
+
+
+def existing_directory(path: Union[str, os.PathLike]) -> Path:
+    """The nearest existing directory at or above ``path`` (the destination may not exist yet).
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute.
+    """
+    current = Path(path).expanduser().absolute()
+    while not current.is_dir() and current != current.parent:
+        current = current.parent
+    return current
+
+
+def filesystem_root(path: Union[str, os.PathLike]) -> Path:
+    """The mount point of the filesystem holding ``path`` (the key of the cache).
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    current = existing_directory(path).resolve()
+    device = current.stat().st_dev
+    while current != current.parent and current.parent.stat().st_dev == device:
+        current = current.parent
+    return current
+
+
+def free_disk_bytes(path: Union[str, os.PathLike]) -> int:
+    """Bytes free for this user at ``path`` (or its nearest existing parent).
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    int
+    """
+    return int(shutil.disk_usage(existing_directory(path)).free)
+
+
+def measure_write_rate(directory: Union[str, os.PathLike], *, size: int = MEASURE_BYTES,
+                       max_seconds: float = MEASURE_MAX_SECONDS) -> float:
+    """Time a write of up to ``size`` bytes (and its ``fsync``) into ``directory``.
+
+    The temporary file (``.pvcam-sink-*.tmp``) is removed before returning,
+    also when writing fails. Incompressible bytes are written, so a
+    compressing filesystem is not flattered.
+
+    Parameters
+    ----------
+    directory : path-like
+        The destination (its nearest existing parent is used).
+    size : int
+        Most bytes written (at least one 4 MiB block); also at most a
+        quarter of the free space.
+    max_seconds : float
+        Stop writing after this long (the rate is what was written so far).
+
+    Returns
+    -------
+    float
+        Bytes per second.
+
+    Raises
+    ------
+    StorageError
+        When the directory cannot be written or has less than 16 MiB free.
+    """
+    where = existing_directory(directory)
+    free = free_disk_bytes(where)
+    if free < _MIN_FREE:
+        raise StorageError(f"{where}: only {format_bytes(free)} free; the sink rate cannot be "
+                           f"measured (set {SINK_RATE_ENV})", None, "measure_write_rate")
+    size = max(_BLOCK, min(int(size), free // 4))
+    block = os.urandom(min(_BLOCK, size))
+    try:
+        handle, name = tempfile.mkstemp(prefix=".pvcam-sink-", suffix=".tmp", dir=where)
+    except OSError as exc:
+        raise StorageError(f"cannot measure the sink rate in {where}: {exc}", None,
+                           "measure_write_rate") from exc
+    written = 0
+    try:
+        started = time.perf_counter()
+        while written < size:
+            written += os.write(handle, block[:min(len(block), size - written)])
+            if time.perf_counter() - started > max_seconds:
+                break
+        os.fsync(handle)
+        elapsed = time.perf_counter() - started
+    except OSError as exc:
+        raise StorageError(f"cannot measure the sink rate in {where}: {exc}", None,
+                           "measure_write_rate") from exc
+    finally:
+        os.close(handle)
+        os.unlink(name)
+    return written / max(elapsed, 1e-9)
+
+
+def cache_path() -> Path:
+    """The cache file of measured rates: ``<data dir>/sink-rates.json``."""
+    return default_data_dir() / CACHE_FILE_NAME
+
+
+def _read_cache(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            content = json.load(stream)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        logger.warning("ignoring the unreadable sink-rate cache %s: %s", path, exc)
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+def _write_cache(path: Path, key: str, rate: SinkRate) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        content = _read_cache(path)
+        content[key] = {"bytes_per_s": rate.bytes_per_s, "measured_at": rate.measured_at,
+                        "directory": str(rate.directory)}
+        partial = path.with_name(path.name + f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(content, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        # The rate is known for this process; only a later process pays a new measurement.
+        logger.warning("could not cache the sink rate in %s: %s", path, exc)
+
+
+def _cached_entry(entry: object, now: float) -> Optional[SinkRate]:
+    if not isinstance(entry, dict):
+        return None
+    try:
+        rate, when = float(entry["bytes_per_s"]), float(entry["measured_at"])
+        directory = Path(str(entry.get("directory", "")))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not rate > 0 or now - when > CACHE_MAX_AGE_S or when > now:
+        return None
+    return SinkRate(rate, "cached", directory, when)
+
+
+def sink_rate(directory: Union[str, os.PathLike], *, refresh: bool = False) -> SinkRate:
+    """The sustained write rate of the sink at ``directory``.
+
+    ``PVCAM_SINK_RATE`` when set; else this process's measurement of the
+    directory's filesystem; else the cache file's, unless older than
+    :data:`CACHE_MAX_AGE_S`; else a new :func:`measure_write_rate`, cached.
+
+    Parameters
+    ----------
+    directory : path-like
+        Where the frames go (it need not exist yet).
+    refresh : bool
+        Measure again even when a measurement is known.
+
+    Returns
+    -------
+    SinkRate
+
+    Raises
+    ------
+    ValidationError
+        For a malformed ``PVCAM_SINK_RATE``.
+    StorageError
+        When a measurement is needed and fails.
+    """
+    configured = configured_sink_rate()
+    if configured is not None:
+        return configured
+    key = str(filesystem_root(directory))
+    with _lock:
+        known = None if refresh else _measured.get(key)
+        if known is not None:
+            return known
+        cache = cache_path()
+        found = None if refresh else _cached_entry(_read_cache(cache).get(key), time.time())
+        if found is None:
+            where = existing_directory(directory)
+            rate = measure_write_rate(where)
+            found = SinkRate(rate, "measured", where, time.time())
+            logger.info("sink at %s sustains %s/s (measured; cached in %s)", where,
+                        format_bytes(rate), cache)
+            _write_cache(cache, key, found)
+        _measured[key] = found
+        return found
+
+
+def forget_sink_rates() -> None:
+    """Forget this process's measurements (the cache file stays); the next call looks again."""
+    with _lock:
+        _measured.clear()
