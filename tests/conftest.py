@@ -49,3 +49,15 @@ def simulator_isolation(library) -> Iterator[None]:
     sim.set_faults("")
     assert not leaked, f"test left cameras open: {leaked}"
     assert session_count(library) == 0
+
+
+@pytest.fixture(autouse=True)
+def configured_sink_rate(monkeypatch) -> Iterator[None]:
+    """A fast configured sink (PVCAM_SINK_RATE) unless a test sets its own.
+
+    Every acquisition start checks the pre-flight budget, which would
+    otherwise measure the disk once per process (and cache the result in the
+    user's data directory); tests of the measurement delete the variable.
+    """
+    monkeypatch.setenv("PVCAM_SINK_RATE", "64G")
+    yield

@@ -9,6 +9,9 @@ and ends a :class:`~ophyd_pvcam.device.status.FrameProgressStatus`:
   stream still stops (or, for an unbounded acquisition, once
   :meth:`Acquisition.finish` stopped the stream and the last frame is
   flushed); :meth:`Acquisition.join` waits for the stop;
+* failed with :class:`~ophyd_pvcam.engine.errors.FramesLostError` at the
+  first lost frame when ``on_loss="fail"`` (with ``"record"``, the default,
+  lost frames are only counted);
 * failed with the engine's error when the stream stalls or fails
   (:class:`~ophyd_pvcam.engine.errors.StallError` with its diagnosis), with
   the writer's error when the file cannot be written, or with
@@ -65,7 +68,7 @@ import logging
 import threading
 from typing import Any, Callable, Optional
 
-from ophyd_pvcam.engine.errors import AcquisitionError
+from ophyd_pvcam.engine.errors import AcquisitionError, FramesLostError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.stream import Stream, StreamState
 
@@ -114,6 +117,9 @@ class Acquisition:
     on_lost : callable, optional
         ``on_lost(total)``, called on the monitor thread when the count of
         lost frames changes.
+    on_loss : {"record", "fail"}
+        ``"fail"``: a lost frame stops the stream and fails the status with
+        :class:`~ophyd_pvcam.engine.errors.FramesLostError` (frames kept).
     """
 
     #: True: a bounded acquisition's status finishes once its frames are flushed,
@@ -123,8 +129,9 @@ class Acquisition:
 
     def __init__(self, name: str, factory: StreamFactory, writer: AssetWriter,
                  status: FrameProgressStatus, *, target: Optional[int],
-                 on_lost: Optional[Callable[[int], None]] = None):
+                 on_lost: Optional[Callable[[int], None]] = None, on_loss: str = "record"):
         self.name = name
+        self.on_loss = on_loss
         self._factory = factory
         self._writer = writer
         self.status = status
@@ -143,6 +150,7 @@ class Acquisition:
         self._lost_before_runs = 0   # exact counts of finished stream runs
         self._lost_this_run = 0      # live count (sum of lost_before) of the current run
         self._reported_lost = 0
+        self._first_lost_frame: Optional[int] = None   # FrameNr of the first frame lost
         self._stats: list[Any] = []
         self._absorbed: Optional[Stream] = None
         self._thread: Optional[threading.Thread] = None
@@ -325,6 +333,10 @@ class Acquisition:
         self._writer.submit(frame)
         if frame.lost_before:
             self._lost_this_run += int(frame.lost_before)
+            if self._first_lost_frame is None:
+                self._first_lost_frame = int(frame.frame_number) - int(frame.lost_before)
+            if self.on_loss == "fail":
+                self._wake.set()   # the monitor fails the status now, not at the next poll
         self._delivered += 1
         if self.target is not None and self._delivered == self.target:
             self._wake.set()  # the monitor finishes the status without waiting for the stop
@@ -343,6 +355,8 @@ class Acquisition:
             self._wake.wait(_POLL_S)
             self._wake.clear()
             self._report()
+            if self._failed_for_loss():
+                return
             if self._writer.error is not None:
                 self._stop_stream()
                 self._end_with_error(self._writer.error)
@@ -360,6 +374,8 @@ class Acquisition:
                 continue
             # The run ended and every frame was handed to the writer.
             self._absorb_run_stats()
+            if self._failed_for_loss():
+                return
             state = stream.state
             if self.done:
                 # Finished early (above): nothing may fail the status any more.
@@ -383,6 +399,26 @@ class Acquisition:
                 f"{self.name}: stream stopped unexpectedly after {self._delivered} frames",
                 None, "stream"))
             return
+
+    def _failed_for_loss(self) -> bool:
+        """With ``on_loss="fail"``: at the first lost frame, stop and fail (frames kept)."""
+        if self.on_loss != "fail" or self.done or not self.frames_lost:
+            return False
+        self._stop_stream()
+        self._end_with_error(self._frames_lost_error())
+        return True
+
+    def _frames_lost_error(self) -> FramesLostError:
+        try:
+            self._writer.flush(_FLUSH_TIMEOUT_S)   # so the message counts what is kept
+        except Exception:  # noqa: BLE001 - the writer's error is reported by _end_with_error's flush
+            logger.exception("%s: flushing the file after a lost frame failed", self.name)
+        lost, kept, first = self.frames_lost, self.frames_written, self._first_lost_frame
+        where = f" (the first was FrameNr {first})" if first is not None else ""
+        return FramesLostError(
+            f"{self.name}: {lost} frame(s) lost{where}; on_loss='fail' ended the acquisition "
+            f"after {kept} frame(s), which are kept in {self._writer.path}",
+            lost, first, kept, "stream")
 
     def _all_delivered(self) -> bool:
         """True once a bounded acquisition handed its ``target`` frames to the writer."""
@@ -448,6 +484,9 @@ class Acquisition:
             self._end_with_error(exc)
             return
         self._report()
+        if self.on_loss == "fail" and self.frames_lost and not partial:
+            self._end_with_error(self._frames_lost_error())
+            return
         if not partial and self.target is not None and self._delivered < self.target:
             self._end_with_error(AcquisitionError(
                 f"{self.name}: stream completed with {self._delivered} of {self.target} frames",

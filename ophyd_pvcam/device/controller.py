@@ -161,7 +161,8 @@ class CameraController:
     # -- acquiring -------------------------------------------------------------
     def start(self, device: Any, writer: AssetWriter, target: Optional[int], *,
               buffer_mode: str, stall_timeout: Optional[float], stall_count: int,
-              on_lost: Optional[Callable[[int], None]] = None) -> Acquisition:
+              on_lost: Optional[Callable[[int], None]] = None,
+              on_loss: str = "record") -> Acquisition:
         """Start acquiring ``target`` frames into ``writer`` (None: until finished).
 
         Parameters
@@ -176,6 +177,8 @@ class CameraController:
             Engine stream options (``stall_timeout`` None: engine default).
         on_lost : callable, optional
             ``on_lost(total)`` when the count of lost frames changes.
+        on_loss : {"record", "fail"}
+            The loss policy (see :class:`~ophyd_pvcam.device.acquisition.Acquisition`).
 
         Returns
         -------
@@ -189,7 +192,7 @@ class CameraController:
         factory = self.make_factory(self.camera, buffer_mode=buffer_mode,
                                     stall_timeout=stall_timeout, stall_count=stall_count)
         acquisition = Acquisition(self.name, factory, writer, status, target=target,
-                                  on_lost=on_lost)
+                                  on_lost=on_lost, on_loss=on_loss)
         try:
             acquisition.start()
         except Exception as exc:  # noqa: BLE001 - reported through the status

@@ -12,6 +12,12 @@ Life cycle::
     RE(fly_stream([cam], 1000))         # ophyd_pvcam.plans.fly_stream
     cam.close()                         # closes the camera (also destroy())
 
+Frame loss. Every start (``trigger``, ``kickoff``) first checks the
+pre-flight budget of its frames (:meth:`PVCAMDetector.preflight`) and warns
+or refuses as ``on_predicted_loss`` says; a frame lost while acquiring is
+counted (``on_loss="record"``) or fails the status (``"fail"``); see
+:mod:`ophyd_pvcam.device.losspolicy`.
+
 ``bluesky.plans.fly`` cannot drive a stream-mode detector (it neither stages
 nor declares the stream); ``kickoff`` then fails at once, naming
 :func:`ophyd_pvcam.plans.fly_stream`. In legacy mode,
@@ -28,11 +34,13 @@ from ophyd.status import DeviceStatus, Status
 
 from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.errors import AcquisitionError
+from ophyd_pvcam.engine.preflight import Prediction
 from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE
 
 from .acquisition import Acquisition
 from .assets import FLY_STREAM_HINT, AssetDetectorMixin
 from .controller import CameraController
+from .losspolicy import PredictedLossGuard, predict_run
 from .signals import DetectorSignals
 from .status import FrameProgressStatus
 from .writer import AssetWriter, image_data_key
@@ -102,6 +110,7 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
                                    flush_interval=flush_interval)
         self._acquisition: Optional[Acquisition] = None
         self._lost_before = 0                       # frames lost by earlier acquisitions
+        self._loss_guard = PredictedLossGuard(name)
         self._init_asset_state(asset_docs)
         self._controller = CameraController(name, camera_name, library)
 
@@ -160,6 +169,7 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         with self._lock:
             self._controller.arm()
             self._acquisition, self._lost_before = None, 0
+            self._loss_guard.reset()
             self._begin_staging()
             self._open_file_unless_run_pending()
 
@@ -198,8 +208,50 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
                 self._controller.disarm()
         return self._finish_unstage(errors)
 
+    # -- frame loss -------------------------------------------------------------
+    def preflight(self, num_frames: Optional[int] = None, *,
+                  compression_ratio: float = 1.0) -> Prediction:
+        """Predict whether ``num_frames`` frames with the current settings arrive without loss.
+
+        From the camera's frame size and rate (exposure + readout), the
+        destination's sustained write rate
+        (:func:`~ophyd_pvcam.storage.sink.sink_rate`: ``PVCAM_SINK_RATE``, or
+        measured once and cached), the RAM budget
+        (``PVCAM_HOST_MEMORY_BUDGET``) and the free disk space. ``str()`` of
+        the result is the message: "loss-free for N frames / T s", with the
+        remedy when the run does not fit. Nothing is armed or started.
+
+        Parameters
+        ----------
+        num_frames : int, optional
+            Frames of the run; None (or 0) for an open-ended one.
+        compression_ratio : float
+            Expected raw : stored ratio (1.0 assumes nothing compresses).
+
+        Returns
+        -------
+        Prediction
+        """
+        return predict_run(self.camera.acquisition_settings(), num_frames, self._destination(),
+                           compression_ratio=compression_ratio)
+
+    @property
+    def last_prediction(self) -> Optional[Prediction]:
+        """The prediction checked at the last start (None before the first)."""
+        return self._loss_guard.last
+
+    def _destination(self) -> Path:
+        path = self._writer.path if self._writer.is_open else None
+        return path.parent if path is not None else self.write_path
+
+    def _check_predicted_loss(self, target: Optional[int]) -> None:
+        call = "kickoff" if self._mode == "fly" else "trigger"
+        self._loss_guard.check(self.preflight(target), self.on_predicted_loss.get(), call)
+
     def _start(self, target: Optional[int]) -> FrameProgressStatus:
         """Start an acquisition of ``target`` frames (None: until finished)."""
+        # Before anything moves: a refused run leaves no file, no stream.
+        self._check_predicted_loss(target)
         self._open_file()
         previous = self._acquisition
         if previous is not None:
@@ -209,7 +261,7 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         acquisition = self._controller.start(
             self, self._writer, target, buffer_mode=self.buffer_mode.get(),
             stall_timeout=self.stall_timeout.get() or None, stall_count=self.stall_count.get(),
-            on_lost=self._frames_lost_changed)
+            on_lost=self._frames_lost_changed, on_loss=self.on_loss.get())
         self._acquisition = acquisition
         acquisition.status.add_callback(self._acquisition_ended)
         return acquisition.status

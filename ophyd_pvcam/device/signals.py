@@ -36,6 +36,7 @@ from ophyd.utils.errors import ReadOnlyError
 from ophyd_pvcam.engine.bufmode import BUFFER_MODE_NAMES
 from ophyd_pvcam.engine.errors import ValidationError
 
+from .losspolicy import LOSS_POLICIES, PREDICTED_LOSS_POLICIES
 from .writer import ASSET_MODES
 
 __all__ = [
@@ -464,6 +465,14 @@ class DetectorSignals(Device):
                       kind="config", doc="consecutive timeouts that make a stall")
     asset_docs = Cpt(SettingSignal, value="stream",
                      validator=one_of("asset_docs", ASSET_MODES), kind="config")
+    on_predicted_loss = Cpt(SettingSignal, value="warn", kind="config",
+                            validator=one_of("on_predicted_loss", PREDICTED_LOSS_POLICIES),
+                            doc="a start whose pre-flight budget predicts lost frames: 'warn' "
+                                "(log once per staging) or 'refuse' (PredictedLossError)")
+    on_loss = Cpt(SettingSignal, value="record", kind="config",
+                  validator=one_of("on_loss", LOSS_POLICIES),
+                  doc="a lost frame: 'record' (count it and go on) or 'fail' (fail the status "
+                      "with FramesLostError, frames kept)")
     # -- data ---------------------------------------------------------------
     frames_lost = Cpt(Signal, value=0, kind="normal",
                       doc="frames the camera produced that never arrived, this staging")

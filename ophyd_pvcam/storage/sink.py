@@ -47,9 +47,9 @@ logger = logging.getLogger(__name__)
 #: Environment variable that sets the sink rate (bytes per second).
 SINK_RATE_ENV = "PVCAM_SINK_RATE"
 #: Most bytes one measurement writes.
-MEASURE_BYTES = 256 * 1024 ** 2
+MEASURE_BYTES = 64 * 1024 ** 2
 #: Longest a measurement writes before it stops and divides what it wrote.
-MEASURE_MAX_SECONDS = 2.0
+MEASURE_MAX_SECONDS = 1.0
 #: A cached measurement older than this (seconds) is measured again.
 CACHE_MAX_AGE_S = 7 * 24 * 3600.0
 #: Name of the cache file in the data directory.

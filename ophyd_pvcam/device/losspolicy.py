@@ -1,0 +1,123 @@
+"""What the detector does about frame loss: predicted before arming, and seen while acquiring.
+
+Two settings of :class:`~ophyd_pvcam.device.detector.PVCAMDetector`:
+
+``on_predicted_loss`` (:data:`PREDICTED_LOSS_POLICIES`)
+    Checked when an acquisition starts (``trigger``, ``kickoff``), before
+    the camera moves: the pre-flight budget
+    (:func:`ophyd_pvcam.engine.preflight.predict`) of the frames asked for,
+    from the camera's settings, the destination's sink rate
+    (:func:`ophyd_pvcam.storage.sink.sink_rate`), the RAM budget
+    (:func:`ophyd_pvcam.engine.budget.host_memory_budget`) and the free disk
+    space. ``"warn"`` (default) logs the prediction once per staging;
+    ``"refuse"`` raises :class:`~ophyd_pvcam.engine.errors.PredictedLossError`
+    and nothing starts.
+``on_loss`` (:data:`LOSS_POLICIES`)
+    ``"record"`` (default): lost frames are counted (``frames_lost``, the
+    file's ``lost_before``) and the run goes on; ``"fail"``: the status fails
+    with :class:`~ophyd_pvcam.engine.errors.FramesLostError` at the first lost
+    frame, the frames captured kept in the file. Either way
+    :func:`ophyd_pvcam.plans.report_losses` names the loss in the stop
+    document's ``reason``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Optional, Union
+
+from ophyd_pvcam.engine.budget import host_memory_budget
+from ophyd_pvcam.engine.errors import PredictedLossError
+from ophyd_pvcam.engine.preflight import Prediction, predict
+from ophyd_pvcam.engine.settings import AcquisitionSettings
+from ophyd_pvcam.storage.sink import free_disk_bytes, sink_rate
+
+__all__ = ["PREDICTED_LOSS_POLICIES", "LOSS_POLICIES", "predict_run", "PredictedLossGuard"]
+
+logger = logging.getLogger(__name__)
+
+#: Values of ``on_predicted_loss``: log the prediction, or refuse the acquisition.
+PREDICTED_LOSS_POLICIES = ("warn", "refuse")
+#: Values of ``on_loss``: count lost frames and go on, or fail the status at the first.
+LOSS_POLICIES = ("record", "fail")
+
+
+def predict_run(settings: AcquisitionSettings, num_frames: Optional[int],
+                destination: Union[str, os.PathLike], *,
+                compression_ratio: float = 1.0) -> Prediction:
+    """The pre-flight prediction of ``num_frames`` frames into ``destination``.
+
+    Parameters
+    ----------
+    settings : AcquisitionSettings
+        The camera's settings for the acquisition.
+    num_frames : int or None
+        Frames asked for; None (or 0) for an open-ended acquisition.
+    destination : path-like
+        The directory the file goes to (it need not exist yet).
+    compression_ratio : float
+        Expected raw : stored ratio (1.0: uncompressed, the safe assumption).
+
+    Returns
+    -------
+    Prediction
+
+    Raises
+    ------
+    ValidationError
+        For a malformed ``PVCAM_SINK_RATE`` or ``PVCAM_HOST_MEMORY_BUDGET``.
+    StorageError
+        When the sink must be measured and cannot be.
+    """
+    rate = sink_rate(destination)
+    return predict(settings, num_frames, sink_bytes_per_s=rate.bytes_per_s,
+                   ram_budget_bytes=host_memory_budget(),
+                   disk_free_bytes=free_disk_bytes(destination),
+                   compression_ratio=compression_ratio, sink_source=rate.source)
+
+
+class PredictedLossGuard:
+    """Applies ``on_predicted_loss`` to predictions: warn once per staging, or refuse.
+
+    Parameters
+    ----------
+    name : str
+        Device name (messages).
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self._warned = False
+        #: The last prediction checked (None before the first).
+        self.last: Optional[Prediction] = None
+
+    def reset(self) -> None:
+        """Start a new staging: the next predicted loss is warned about again."""
+        self._warned = False
+
+    def check(self, prediction: Prediction, policy: str, call: str) -> None:
+        """Let a loss-free prediction pass; warn about or refuse a predicted loss.
+
+        Parameters
+        ----------
+        prediction : Prediction
+        policy : {"warn", "refuse"}
+        call : str
+            The operation being started (``"kickoff"``, ``"trigger"``).
+
+        Raises
+        ------
+        PredictedLossError
+            When the prediction is a loss and the policy is ``"refuse"``.
+        """
+        self.last = prediction
+        if prediction.fits:
+            logger.debug("%s: %s", self.name, prediction)
+            return
+        if policy == "refuse":
+            raise PredictedLossError(f"{self.name}: {prediction} (on_predicted_loss='refuse')",
+                                     prediction, call)
+        if not self._warned:
+            self._warned = True
+            logger.warning("%s: %s (on_predicted_loss='warn': acquiring anyway)", self.name,
+                           prediction)
