@@ -1,0 +1,168 @@
+"""Frame loss on the detector: the pre-flight budget before a start, and the loss policy during it."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from bluesky.plans import count
+from bluesky.utils import FailedStatus
+
+from ophyd_pvcam import sim
+from ophyd_pvcam.device.losspolicy import (LOSS_POLICIES, PREDICTED_LOSS_POLICIES,
+                                           PredictedLossGuard, predict_run)
+from ophyd_pvcam.engine.errors import FramesLostError, PredictedLossError, ValidationError
+from ophyd_pvcam.plans import fly_stream
+from ophyd_pvcam.storage.handler import read_frame_metadata
+from ophyd_pvcam.storage.sink import free_disk_bytes
+
+GIB = 1024 ** 3
+
+
+@pytest.fixture
+def slow_sink(monkeypatch):
+    """A 100 MB/s sink and a 2 GiB RAM budget: too little for a Prime BSI at full speed."""
+    monkeypatch.setenv("PVCAM_SINK_RATE", "100e6")
+    monkeypatch.setenv("PVCAM_HOST_MEMORY_BUDGET", "2G")
+
+
+@pytest.fixture
+def full_speed(make_detector):
+    """A Prime BSI detector at its rated full-frame speed: 2048 x 2048 at 0 exposure, 46.5 fps."""
+    det = make_detector()
+    det.roi.set((0, 0, 2048, 2048)).wait()
+    det.exposure_time.set(0).wait()
+    return det
+
+
+def _stop(docs):
+    (stop,) = [doc for name, doc in docs if name == "stop"]
+    return stop
+
+
+def test_policies_are_the_documented_values():
+    assert PREDICTED_LOSS_POLICIES == ("warn", "refuse")
+    assert LOSS_POLICIES == ("record", "fail")
+
+
+def test_settings_default_to_warn_and_record_and_refuse_other_values(cam):
+    assert cam.on_predicted_loss.get() == "warn" and cam.on_loss.get() == "record"
+    config = cam.read_configuration()
+    assert config["cam_on_loss"]["value"] == "record"
+    with pytest.raises(ValidationError, match="on_loss must be one of"):
+        cam.on_loss.put("ignore")
+    with pytest.raises(ValidationError, match="on_predicted_loss must be one of"):
+        cam.on_predicted_loss.put("maybe")
+
+
+def test_prime_bsi_full_frame_at_rated_speed_predicts_the_frames_that_fit(full_speed, slow_sink):
+    prediction = full_speed.preflight(1000)
+    assert prediction.frame_shape == (2048, 2048)
+    assert prediction.frame_rate_hz == pytest.approx(46.5, abs=0.05)
+    assert prediction.sink_source == "PVCAM_SINK_RATE"
+    assert prediction.ram_budget_bytes == 2 * GIB
+    assert not prediction.fits and prediction.loss_free_frames == 344
+    assert "loss-free for 344 frames / 7.4 s of the 1000 requested" in str(prediction)
+    assert full_speed.preflight(300).fits
+
+
+def test_refuse_fails_the_kickoff_before_the_camera_moves_with_frames_that_fit(
+        full_speed, slow_sink, RE, docs):
+    full_speed.on_predicted_loss.put("refuse")
+    with pytest.raises(PredictedLossError) as info:
+        RE(fly_stream([full_speed], 1000))
+    error = info.value
+    assert error.call == "kickoff" and error.prediction.loss_free_frames == 344
+    assert "loss-free for 344 frames" in str(error) and "remedy:" in str(error)
+    assert "at most 344 frames" in str(error)
+    assert full_speed.acquisition is None             # no stream was ever started
+    assert full_speed.frames_written.get() == 0
+    stop = _stop(docs)
+    assert stop["exit_status"] == "fail"
+    assert stop["reason"].startswith("kickoff failed: cam: predicted loss: loss-free for 344 "
+                                     "frames / 7.4 s of the 1000 requested")
+
+
+def test_refuse_lets_a_run_that_fits_go_ahead(make_detector, RE, docs):
+    cam = make_detector()
+    cam.on_predicted_loss.put("refuse")
+    RE(fly_stream([cam], 20))
+    assert _stop(docs)["exit_status"] == "success"
+    assert cam.frames_written.get() == 20 and cam.last_prediction.fits
+
+
+def test_warn_logs_a_predicted_loss_once_per_staging_and_acquires(cam, monkeypatch, caplog):
+    # An open-ended fly into a sink of 1 kB/s cannot be kept up with.
+    monkeypatch.setenv("PVCAM_SINK_RATE", "1K")
+    caplog.set_level(logging.WARNING, logger="ophyd_pvcam.device.losspolicy")
+    for _staging in range(2):
+        cam.stage()
+        try:
+            cam.describe_collect()                      # declares the stream
+            for _fly in range(2):
+                cam.kickoff().wait(10)
+                cam.complete().wait(10)
+        finally:
+            cam.unstage()
+    warnings = [r for r in caplog.records if "predicted loss" in r.getMessage()]
+    assert len(warnings) == 2                           # one per staging, not per kickoff
+    assert "on_predicted_loss='warn'" in warnings[0].getMessage()
+    assert cam.last_prediction is not None and not cam.last_prediction.fits
+
+
+def test_on_loss_fail_fails_a_fly_at_the_first_lost_frame_and_keeps_the_frames(cam, RE, docs):
+    sim.set_faults("drop_every=5")
+    cam.on_loss.put("fail")
+    with pytest.raises(FailedStatus) as info:
+        RE(fly_stream([cam], 200))
+    error = info.value.__cause__
+    assert isinstance(error, FramesLostError)
+    assert error.first_lost_frame == 5 and error.frames_lost >= 1
+    numbers = list(read_frame_metadata(cam.file_path)["frame_number"])
+    assert numbers[:4] == [1, 2, 3, 4] and numbers[4] == 6
+    assert error.frames_kept == len(numbers) < 200   # stopped early, every captured frame kept
+    assert "the first was FrameNr 5" in str(error)
+    stop = _stop(docs)
+    assert stop["exit_status"] == "fail"
+    assert "FramesLostError" in stop["reason"] and "frame(s) lost" in stop["reason"]
+
+
+def test_on_loss_fail_fails_a_trigger_that_lost_a_frame(cam, RE):
+    sim.set_faults("drop_every=3")
+    cam.on_loss.put("fail")
+    cam.frames_per_trigger.put(10)
+    with pytest.raises(FailedStatus) as info:
+        RE(count([cam], 2))
+    assert isinstance(info.value.__cause__, FramesLostError)
+    assert info.value.__cause__.first_lost_frame == 3
+
+
+def test_on_loss_record_goes_on_and_the_stop_reason_names_the_loss(cam, RE, docs):
+    sim.set_faults("drop_every=5")
+    RE(fly_stream([cam], 100))
+    stop = _stop(docs)
+    lost = cam.frames_lost.get()
+    assert lost > 0 and stop["exit_status"] == "success"
+    assert stop["reason"] == f"cam: {lost} frame(s) lost, 100 written"
+
+
+def test_predict_run_reads_the_configured_sink_budget_and_free_disk(cam, tmp_path, monkeypatch):
+    monkeypatch.setenv("PVCAM_SINK_RATE", "200M")
+    monkeypatch.setenv("PVCAM_HOST_MEMORY_BUDGET", "1G")
+    prediction = predict_run(cam.camera.acquisition_settings(), 10, tmp_path / "new")
+    assert prediction.sink_bytes_per_s == 200 * 1024 ** 2 and prediction.ram_budget_bytes == GIB
+    assert prediction.disk_free_bytes > 0 and free_disk_bytes(tmp_path / "new") > 0
+    assert prediction.fits and prediction.num_frames == 10
+
+
+def test_guard_refuses_or_warns_once_until_reset(full_speed, slow_sink, caplog):
+    guard = PredictedLossGuard("cam")
+    loss = full_speed.preflight(1000)
+    with pytest.raises(PredictedLossError, match="on_predicted_loss='refuse'"):
+        guard.check(loss, "refuse", "trigger")
+    caplog.set_level(logging.WARNING, logger="ophyd_pvcam.device.losspolicy")
+    guard.check(loss, "warn", "trigger")
+    guard.check(loss, "warn", "trigger")
+    assert len(caplog.records) == 1
+    guard.reset()
+    guard.check(loss, "warn", "trigger")
+    assert len(caplog.records) == 2 and guard.last is loss
