@@ -14,7 +14,7 @@ import sys
 import warnings
 from typing import Optional, Sequence
 
-__all__ = ["main", "build_parser", "EXIT_ERROR", "EXIT_STALL", "EXIT_USAGE"]
+__all__ = ["main", "build_parser", "EXIT_ERROR", "EXIT_STALL", "EXIT_USAGE", "EXIT_FRAMES_LOST"]
 
 EXIT_ERROR = 1
 """Exit status for a camera, file or input error."""
@@ -22,6 +22,8 @@ EXIT_USAGE = 2
 """Exit status for a malformed command line (argparse's own)."""
 EXIT_STALL = 3
 """Exit status of ``stream`` and ``demo`` when the camera stalled."""
+EXIT_FRAMES_LOST = 4
+"""Exit status of ``stream`` when frames were lost (the frames captured are in the file)."""
 
 SIM_MODELS = ("prime-bsi", "prime-bsi-express", "kinetix", "prime-95b")
 
@@ -96,8 +98,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.debug:
             raise
         print(f"ophyd-pvcam {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        from ophyd_pvcam.engine.errors import StallError
+        from ophyd_pvcam.engine.errors import FramesLostError, StallError
 
+        if isinstance(exc, FramesLostError):
+            return EXIT_FRAMES_LOST
         return EXIT_STALL if isinstance(exc, StallError) else EXIT_ERROR
 
 

@@ -3,6 +3,13 @@
 The progress line shows frames done / target, rate, lost frames and the
 stall counter; a stall ends the command with exit status 3 and the engine's
 diagnosis. Every frame delivered before a failure is in the file.
+
+Before the camera starts, the pre-flight budget of the run is printed
+("loss-free for N frames / T s", with a remedy when the run does not fit;
+:func:`ophyd_pvcam.device.losspolicy.predict_run`); ``--refuse-predicted-loss``
+(``--on-predicted-loss refuse``) refuses such a run instead (exit status 1).
+Frames lost end the command with exit status 4 and one line saying how many;
+``--on-loss fail`` stops the stream at the first lost frame.
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
 
+from ophyd_pvcam.cli import EXIT_FRAMES_LOST
 from ophyd_pvcam.cli.options import (add_acquisition_options, apply_acquisition_options, open_camera,
                                      positive_int)
 
@@ -39,6 +47,14 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
     parser.add_argument("--buffer-mode", choices=("auto", "overwrite", "no_overwrite"), default="auto",
                         help="SDK circular buffer mode (default auto: overwrite, else no_overwrite)")
     parser.add_argument("--polling", action="store_true", help="poll the SDK instead of using EOF callbacks")
+    parser.add_argument("--on-predicted-loss", choices=("warn", "refuse"), default="warn",
+                        help="when the pre-flight budget predicts lost frames: print the "
+                             "prediction and stream anyway (warn, default) or refuse")
+    parser.add_argument("--refuse-predicted-loss", dest="on_predicted_loss", action="store_const",
+                        const="refuse", help="same as --on-predicted-loss refuse")
+    parser.add_argument("--on-loss", choices=("record", "fail"), default="record",
+                        help="a lost frame: count it and go on (record, default) or stop the "
+                             "stream (fail); either way lost frames make the exit status 4")
     parser.add_argument("--preview", nargs="?", const="preview", metavar="DIR",
                         help="show the latest frame (a window when a display exists, else PNGs in DIR)")
     add_acquisition_options(parser)
@@ -84,8 +100,10 @@ class ProgressLine:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Stream ``--frames`` frames into an HDF5 file; exit 3 on a stall."""
+    """Stream ``--frames`` frames into an HDF5 file; exit 3 on a stall, 4 when frames were lost."""
+    from ophyd_pvcam.device.losspolicy import predict_run
     from ophyd_pvcam.engine import Stream
+    from ophyd_pvcam.engine.errors import FramesLostError, PredictedLossError
     from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
 
     # Everything the user typed is validated before the camera moves.
@@ -96,6 +114,11 @@ def run(args: argparse.Namespace) -> int:
         settings = camera.acquisition_settings()
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         output = Path(args.output) if args.output else Path(f"stream_{camera.name}_{stamp}.h5")
+        prediction = predict_run(settings, args.frames, output.absolute().parent)
+        print(f"pre-flight: {prediction}")
+        if not prediction.fits and args.on_predicted_loss == "refuse":
+            raise PredictedLossError(f"{prediction} (--refuse-predicted-loss)", prediction,
+                                     "stream")
         stream = Stream(camera, buffer_mode=args.buffer_mode, use_callbacks=not args.polling,
                         stall_timeout=args.stall_timeout, stall_count=args.stall_count,
                         max_frames=args.frames)
@@ -115,6 +138,13 @@ def run(args: argparse.Namespace) -> int:
             stream.start()
             for frame in stream:
                 writer.submit(frame)
+                if frame.lost_before and args.on_loss == "fail":
+                    first = frame.frame_number - frame.lost_before
+                    raise FramesLostError(
+                        f"{frame.lost_before} frame(s) lost before FrameNr {frame.frame_number} "
+                        f"(the first was FrameNr {first}); --on-loss fail stopped the stream; "
+                        f"the frames captured are in {output}", int(frame.lost_before),
+                        int(first), frame.index + 1, "stream")
                 if renderer is not None:
                     renderer.offer(frame.data, frame.frame_number, frame.index / max(
                         time.monotonic() - progress.started, 1e-9))
@@ -133,6 +163,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{output}: {written} frames written; {stats.summary()}")
         if failure is not None:
             raise failure
+        if stats.frames_lost:
+            print(f"ophyd-pvcam stream: {stats.frames_lost} frame(s) lost (counted in the file's "
+                  f"lost_before); {written} written", file=sys.stderr)
+            return EXIT_FRAMES_LOST
     return 0
 
 

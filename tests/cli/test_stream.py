@@ -3,7 +3,7 @@ import h5py
 import numpy as np
 
 from ophyd_pvcam import sim
-from ophyd_pvcam.cli import EXIT_STALL, main
+from ophyd_pvcam.cli import EXIT_ERROR, EXIT_FRAMES_LOST, EXIT_STALL, main
 
 
 def stamped_numbers(frames):
@@ -42,3 +42,53 @@ def test_stream_preview_writes_pngs_headless(in_tmp, monkeypatch):
     assert main(["stream", "--sim", "prime-bsi", "--frames", "20", "--roi", "0,0,64,64",
                  "--exposure", "0.005", "--preview", "pv", "-o", "p.h5"]) == 0
     assert (in_tmp / "pv" / "latest.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_stream_prints_the_pre_flight_prediction_before_starting(in_tmp, capsys):
+    assert main(["stream", "--sim", "prime-bsi", "--frames", "10", "--roi", "0,0,64,32",
+                 "--exposure", "0.001", "-o", "pf.h5"]) == 0
+    out = capsys.readouterr().out
+    preflight = out.index("pre-flight: predicted loss-free: loss-free for")
+    assert preflight < out.index("pf.h5: 10 frames written")
+    assert "of the 10 requested (32x64 uint16" in out
+
+
+def test_stream_refuses_a_predicted_loss_at_rated_speed_with_the_frames_that_fit(
+        in_tmp, capsys, monkeypatch):
+    # Prime BSI full frame at its rated 46.5 fps into a 100 MB/s sink with a 2 GiB budget.
+    monkeypatch.setenv("PVCAM_SINK_RATE", "100e6")
+    monkeypatch.setenv("PVCAM_HOST_MEMORY_BUDGET", "2G")
+    code = main(["stream", "--sim", "prime-bsi", "--frames", "1000", "--roi", "0,0,2048,2048",
+                 "--exposure", "0.000001", "--refuse-predicted-loss", "-o", "big.h5"])
+    assert code == EXIT_ERROR
+    captured = capsys.readouterr()
+    assert "pre-flight: predicted loss: loss-free for 344 frames / 7.4 s" in captured.out
+    (line,) = [line for line in captured.err.splitlines() if "error:" in line]
+    assert "loss-free for 344 frames" in line and "remedy:" in line
+    assert not (in_tmp / "big.h5").exists()
+
+
+
+def test_stream_that_lost_frames_exits_4_with_one_line_saying_how_many(in_tmp, capsys):
+    sim.set_faults("drop_every=10")
+    code = main(["stream", "--sim", "prime-bsi", "--frames", "50", "--roi", "0,0,64,32",
+                 "--exposure", "0.001", "-o", "lost.h5"])
+    assert code == EXIT_FRAMES_LOST
+    lines = [line for line in capsys.readouterr().err.splitlines() if "frame(s) lost" in line]
+    assert lines == ["ophyd-pvcam stream: 5 frame(s) lost (counted in the file's lost_before); "
+                     "50 written"]
+    with h5py.File(in_tmp / "lost.h5", "r") as handle:
+        assert len(handle["/entry/data/data"]) == 50
+
+
+def test_stream_on_loss_fail_stops_at_the_first_lost_frame_and_keeps_the_frames(in_tmp, capsys):
+    sim.set_faults("drop_every=10")
+    code = main(["stream", "--sim", "prime-bsi", "--frames", "50", "--roi", "0,0,64,32",
+                 "--exposure", "0.001", "--on-loss", "fail", "-o", "fail.h5"])
+    assert code == EXIT_FRAMES_LOST
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert "1 frame(s) lost before FrameNr 11 (the first was FrameNr 10)" in line
+    with h5py.File(in_tmp / "fail.h5", "r") as handle:
+        frames = handle["/entry/data/data"][:]
+    numbers = stamped_numbers(frames)
+    assert list(numbers[:10]) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]
