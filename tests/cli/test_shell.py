@@ -53,3 +53,15 @@ def test_shell_keeps_ipython_history_out_of_the_package(tmp_path):
     assert sorted(p.name for p in (user_profile / "startup").glob("*.py")) == [
         "00-runengine.py", "10-camera.py", "20-plans.py"]
     assert snapshot() == before  # nothing written into the package's profile folder
+
+
+def test_profile_plans_print_the_prediction_and_stop_documents_name_the_loss(tmp_path):
+    code = ("(uid,) = RE(fly_stream([cam], 30)); "
+            "print('REASON', db[uid].metadata['stop']['reason'])")
+    result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                          "--colors=NoColor", "-c", "cam.roi.put((0, 0, 64, 32)); " + code],
+                         tmp_path, {"PVCAM_SIM_FAULTS": "drop_every=5"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "cam: predicted loss-free: loss-free for" in result.stdout
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("REASON")]
+    assert "frame(s) lost, 30 written" in line and line.startswith("REASON cam: ")

@@ -1,9 +1,28 @@
 # Example plans. Each is an ordinary bluesky plan: RE(dark_frames(cam)).
 import bluesky.plan_stubs as bps
 import bluesky.plans as bp
-from bluesky.plans import count  # noqa: F401 - offered at the prompt
 
-from ophyd_pvcam.plans import fly_stream  # noqa: F401 - offered at the prompt
+from ophyd_pvcam import plans as _pvcam_plans
+from ophyd_pvcam.plans import preflight, report_losses  # noqa: F401 - offered at the prompt
+
+# Every run's stop document names the frames its detectors lost (reason).
+RE.preprocessors.append(report_losses)  # noqa: F821 - RE comes from 00-runengine.py
+
+
+def count(detectors, num=1, *args, **kwargs):
+    """bluesky's ``count``, after printing each camera's pre-flight prediction (one trigger)."""
+    for det in detectors:
+        if hasattr(det, "preflight"):
+            yield from preflight(det, det.frames_per_trigger.get(), announce=print)
+    return (yield from bp.count(detectors, num, *args, **kwargs))
+
+
+def fly_stream(detectors, num_frames=None, **kwargs):
+    """ophyd_pvcam.plans.fly_stream, after printing each camera's pre-flight prediction."""
+    for det in detectors:
+        frames = num_frames if num_frames is not None else det.stream_length.get()
+        yield from preflight(det, frames, announce=print)
+    return (yield from _pvcam_plans.fly_stream(detectors, num_frames, **kwargs))
 
 
 def dark_frames(detector, num=10, exposure=None):
