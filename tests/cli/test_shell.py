@@ -103,3 +103,17 @@ def test_shell_keeps_ipython_history_out_of_the_package(tmp_path):
     assert sorted(p.name for p in (user_profile / "startup").glob("*.py")) == [
         "00-runengine.py", "10-camera.py", "20-plans.py"]
     assert package_profile_entries() == before  # nothing written into the package's profile folder
+
+
+def test_profile_says_in_full_why_it_chose_the_simulator(tmp_path):
+    env = {**os.environ, "PVCAM_DATA_DIR": str(tmp_path / "data"), "MPLBACKEND": "Agg",
+           "PVCAM_LIBRARY": str(tmp_path / "no-such-libpvcam.so.2")}
+    env.pop("DISPLAY", None)
+    # An explicit library that is missing fails the load; the profile falls back to the simulator.
+    result = subprocess.run([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                             "--colors=NoColor", "-c", "print('OK')"],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("cam: ")]
+    assert "the simulated camera (no PVCAM library found; tried " in line
+    assert "no-such-libpvcam.so.2" in line and line.endswith(")")
