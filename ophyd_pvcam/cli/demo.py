@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ophyd_pvcam.cli import EXIT_ERROR
-from ophyd_pvcam.cli.options import positive_int, table
+from ophyd_pvcam.cli.options import check_output, positive_int, positive_seconds, table
 
 
 
@@ -34,7 +34,7 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
                         help="points of the count scan (default 5)")
     parser.add_argument("--fly-frames", type=positive_int, default=500, metavar="N",
                         help="frames of the fly scan (default 500)")
-    parser.add_argument("--exposure", type=float, default=0.002, metavar="SECONDS",
+    parser.add_argument("--exposure", type=positive_seconds, default=0.002, metavar="SECONDS",
                         help="exposure time (default 0.002 s)")
     parser.add_argument("--roi-size", type=positive_int, default=512, metavar="PIXELS",
                         help="side of the centred square ROI (default 512)")
@@ -53,8 +53,9 @@ def _stamped(frames: np.ndarray) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; exit 1 if any frame read back is missing or out of order."""
-    if not args.exposure > 0:
-        raise ValueError(f"--exposure must be positive, got {args.exposure}")
+    if args.png:
+        # Checked before acquiring: a PNG that cannot be written should not cost two scans.
+        check_output(Path(args.png), overwrite=True)
     if not args.library and os.environ.get("PVCAM_LIBRARY") != "sim":
         # The demo is for the simulator; --library opts into a real camera.
         os.environ["PVCAM_LIBRARY"] = "sim"
