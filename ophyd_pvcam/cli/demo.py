@@ -8,8 +8,8 @@ saves a PNG of a frame.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -70,18 +70,12 @@ def run(args: argparse.Namespace) -> int:
     from ophyd_pvcam.plans import fly_stream
     from ophyd_pvcam.preview import write_png
 
-    if not args.debug:
-        # tiled's app module sets its own logger to INFO when imported; the
-        # embedded catalog would announce "Tiled version ..." twice.
-        import tiled.server.app
-
-        logging.getLogger(tiled.server.app.__name__).setLevel(logging.WARNING)
     data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else catalog.default_path()
     print(f"catalog and frames: {data_dir}")
     client = catalog.local(data_dir)
     run_engine = RunEngine({})
     run_engine.subscribe(catalog.writer(client))
-    if not args.no_progress:
+    if not args.no_progress and sys.stdout.isatty():  # tqdm's bars are cursor escapes
         run_engine.waiting_hook = ProgressBarManager()
 
     cam = PVCAMDetector("cam", write_path=catalog.frames_dir(data_dir))

@@ -117,3 +117,19 @@ def test_profile_says_in_full_why_it_chose_the_simulator(tmp_path):
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("cam: ")]
     assert "the simulated camera (no PVCAM library found; tried " in line
     assert "no-such-libpvcam.so.2" in line and line.endswith(")")
+
+
+def test_a_scan_in_the_shell_prints_the_live_table_without_log_noise(tmp_path):
+    code = ("from ophyd.sim import motor; from bluesky.plans import scan; "
+            "cam.roi.set((0, 0, 64, 64)).wait(10); "
+            "RE(count([cam], 2)); RE(scan([cam], motor, 0, 1, 3)); RE(fly_stream([cam], num_frames=20))")
+    result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                          "--colors=NoColor", "-c", code], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "generator scan" in result.stdout and "|   seq_num |" in result.stdout
+    output = result.stdout + result.stderr
+    assert [line for line in output.splitlines() if line.startswith("INFO ")] == []
+    assert "Tiled version" not in output
+    assert "StarletteDeprecationWarning" not in output and "httpx" not in output
+    # stdout is a pipe: no tqdm bars and no cursor escapes.
+    assert "\x1b[" not in output and "frames/s" not in output
