@@ -49,6 +49,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional, Union
@@ -204,8 +205,19 @@ def _serve_in_process(adapter) -> "BaseClient":
 
     # Context.from_app wraps the ASGI app in a Starlette TestClient: requests
     # are function calls on a portal thread, no socket is opened. Its startup
-    # (database check, storage acquisition) runs here.
-    return from_context(Context.from_app(build_app(adapter)))
+    # (database check, storage acquisition) runs here. That startup logs
+    # "Tiled version ..." through tiled's own handler, and importing the
+    # TestClient warns about starlette's httpx deprecation: both are about
+    # tiled's server, which a user of the embedded catalog never sees.
+    app_logger = logging.getLogger(build_app.__module__)
+    level = app_logger.level
+    app_logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+            return from_context(Context.from_app(build_app(adapter)))
+    finally:
+        app_logger.setLevel(level)
 
 
 def open_catalog(

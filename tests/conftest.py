@@ -21,6 +21,22 @@ for _key, _value in _LOOPBACK_CA.items():
     os.environ[_key] = _value
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ipython_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """IPython's own folder (profiles, history) in a temporary directory for the whole session.
+
+    Subprocesses inherit it, so no test writes into the user's ~/.ipython.
+    """
+    saved = os.environ.get("IPYTHONDIR")
+    folder = str(tmp_path_factory.mktemp("ipython"))
+    os.environ["IPYTHONDIR"] = folder
+    yield folder
+    if saved is None:
+        os.environ.pop("IPYTHONDIR", None)
+    else:
+        os.environ["IPYTHONDIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def library():
     """The simulated libpvcam, loaded once."""

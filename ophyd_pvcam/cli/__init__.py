@@ -97,7 +97,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (PVCAMError, ValueError, OSError, LookupError) as exc:
         if args.debug:
             raise
-        print(f"ophyd-pvcam {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        message = _one_line(exc)
+        from ophyd_pvcam.sdk.errors import LibraryNotFoundError
+
+        if isinstance(exc, LibraryNotFoundError) and not args.sim:
+            message += (f" Without a camera: ophyd-pvcam {args.command} --sim MODEL "
+                        f"({', '.join(SIM_MODELS)}).")
+        print(f"ophyd-pvcam {args.command}: error: {message}", file=sys.stderr)
         from ophyd_pvcam.engine.errors import FramesLostError, StallError
 
         if isinstance(exc, FramesLostError):

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ophyd_pvcam.cli.options import (add_acquisition_options, apply_acquisition_options, open_camera,
-                                     table)
+from ophyd_pvcam.cli.options import (add_acquisition_options, apply_acquisition_options,
+                                     check_output, open_camera, remove_for_overwrite, table)
 
 
 def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -27,6 +27,8 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
     snap.add_argument("--output", "-o", metavar="PATH",
                       help="frame file (default: snap_<camera>_<time>.h5 in the current folder)")
     snap.add_argument("--tiff", action="store_true", help="write a TIFF instead of HDF5")
+    snap.add_argument("--overwrite", action="store_true",
+                      help="replace an existing frame file and preview (default: refuse)")
     add_acquisition_options(snap)
     add_common(snap)
     snap.set_defaults(handler=run_snap)
@@ -98,12 +100,21 @@ def run_snap(args: argparse.Namespace) -> int:
     from ophyd_pvcam.engine.frame import Frame
     from ophyd_pvcam.preview import write_png
 
+    if args.output:
+        check_output(Path(args.output), overwrite=args.overwrite)
+        check_output(Path(args.output).with_suffix(".png"), overwrite=args.overwrite)
     with open_camera(args.camera) as camera:
         apply_acquisition_options(camera, args)
-        pixels = camera.snap()
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         suffix = ".tif" if args.tiff else ".h5"
         output = Path(args.output) if args.output else Path(f"snap_{camera.name}_{stamp}{suffix}")
+        # Both files are checked before the frame is taken: a refusal costs no exposure.
+        check_output(output, overwrite=args.overwrite,
+                     needed_bytes=camera.acquisition_settings().frame_bytes)
+        check_output(output.with_suffix(".png"), overwrite=args.overwrite)
+        pixels = camera.snap()
+        if args.overwrite:
+            remove_for_overwrite(output)
         if args.tiff:
             from ophyd_pvcam.storage.tiff import write_tiff
 

@@ -8,8 +8,8 @@ saves a PNG of a frame.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ophyd_pvcam.cli import EXIT_ERROR
-from ophyd_pvcam.cli.options import positive_int, table
+from ophyd_pvcam.cli.options import check_output, positive_int, positive_seconds, table
 
 
 
@@ -34,7 +34,7 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
                         help="points of the count scan (default 5)")
     parser.add_argument("--fly-frames", type=positive_int, default=500, metavar="N",
                         help="frames of the fly scan (default 500)")
-    parser.add_argument("--exposure", type=float, default=0.002, metavar="SECONDS",
+    parser.add_argument("--exposure", type=positive_seconds, default=0.002, metavar="SECONDS",
                         help="exposure time (default 0.002 s)")
     parser.add_argument("--roi-size", type=positive_int, default=512, metavar="PIXELS",
                         help="side of the centred square ROI (default 512)")
@@ -53,8 +53,9 @@ def _stamped(frames: np.ndarray) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; exit 1 if any frame read back is missing or out of order."""
-    if not args.exposure > 0:
-        raise ValueError(f"--exposure must be positive, got {args.exposure}")
+    if args.png:
+        # Checked before acquiring: a PNG that cannot be written should not cost two scans.
+        check_output(Path(args.png), overwrite=True)
     if not args.library and os.environ.get("PVCAM_LIBRARY") != "sim":
         # The demo is for the simulator; --library opts into a real camera.
         os.environ["PVCAM_LIBRARY"] = "sim"
@@ -69,18 +70,12 @@ def run(args: argparse.Namespace) -> int:
     from ophyd_pvcam.plans import fly_stream
     from ophyd_pvcam.preview import write_png
 
-    if not args.debug:
-        # tiled's app module sets its own logger to INFO when imported; the
-        # embedded catalog would announce "Tiled version ..." twice.
-        import tiled.server.app
-
-        logging.getLogger(tiled.server.app.__name__).setLevel(logging.WARNING)
     data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else catalog.default_path()
     print(f"catalog and frames: {data_dir}")
     client = catalog.local(data_dir)
     run_engine = RunEngine({})
     run_engine.subscribe(catalog.writer(client))
-    if not args.no_progress:
+    if not args.no_progress and sys.stdout.isatty():  # tqdm's bars are cursor escapes
         run_engine.waiting_hook = ProgressBarManager()
 
     cam = PVCAMDetector("cam", write_path=catalog.frames_dir(data_dir))

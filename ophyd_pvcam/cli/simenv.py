@@ -22,10 +22,18 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
 
 
 def run_env(args: argparse.Namespace) -> int:
-    """Print ``export NAME=value`` lines for the simulator."""
+    """Print ``export NAME=value`` lines for the simulator.
+
+    ``LD_LIBRARY_PATH`` is prepended to by the shell that evaluates the
+    line (``${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}``), so the vendor's or the
+    user's own library folders stay on the path after the simulator's.
+    """
     from ophyd_pvcam import sim
 
     exports = dict(sim.environment())
+    del exports["LD_LIBRARY_PATH"]
+    print(f"export LD_LIBRARY_PATH={shlex.quote(str(sim.library_dir()))}"
+          '"${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"')
     cameras = args.cameras or args.sim
     if cameras:
         exports["PVCAM_SIM_CAMERAS"] = cameras

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
 
 from ophyd_pvcam.cli import EXIT_FRAMES_LOST
-from ophyd_pvcam.cli.options import (add_acquisition_options, apply_acquisition_options, open_camera,
-                                     positive_int)
+from ophyd_pvcam.cli.options import (add_acquisition_options, apply_acquisition_options,
+                                     check_output, human_bytes, open_camera, positive_int,
+                                     remove_for_overwrite)
 
 # Redraw the progress line at most this often, so printing never costs frames.
 _PROGRESS_PERIOD = 0.2
@@ -37,6 +38,7 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
     parser.add_argument("--camera", help="camera name (default: the first camera)")
     parser.add_argument("--output", "-o", metavar="PATH",
                         help="HDF5 file (default: stream_<camera>_<time>.h5 in the current folder)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing file (default: refuse)")
     parser.add_argument("--compression", choices=("none", "bitshuffle-lz4", "blosc"), default="none",
                         help="HDF5 compression (default none)")
     parser.add_argument("--stall-timeout", type=float, metavar="SECONDS",
@@ -109,16 +111,26 @@ def run(args: argparse.Namespace) -> int:
     # Everything the user typed is validated before the camera moves.
     if args.stall_timeout is not None and not args.stall_timeout > 0:
         raise ValueError(f"--stall-timeout must be positive, got {args.stall_timeout}")
+    if args.output:
+        check_output(Path(args.output), overwrite=args.overwrite)
     with open_camera(args.camera) as camera:
         apply_acquisition_options(camera, args)
         settings = camera.acquisition_settings()
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         output = Path(args.output) if args.output else Path(f"stream_{camera.name}_{stamp}.h5")
+        size = args.frames * settings.frame_bytes
+        # Uncompressed size: an upper bound with compression.
+        output = check_output(output, overwrite=args.overwrite, needed_bytes=size)
+        print(f"streaming {args.frames} frames of {settings.frame_shape[1]} x {settings.frame_shape[0]} "
+              f"{settings.dtype} ({human_bytes(size)}{' before compression' if args.compression != 'none' else ''}) "
+              f"to {output}", flush=True)
         prediction = predict_run(settings, args.frames, output.absolute().parent)
         print(f"pre-flight: {prediction}")
         if not prediction.fits and args.on_predicted_loss == "refuse":
             raise PredictedLossError(f"{prediction} (--refuse-predicted-loss)", prediction,
                                      "stream")
+        if args.overwrite:
+            remove_for_overwrite(output)
         stream = Stream(camera, buffer_mode=args.buffer_mode, use_callbacks=not args.polling,
                         stall_timeout=args.stall_timeout, stall_count=args.stall_count,
                         max_frames=args.frames)

@@ -39,6 +39,7 @@ __all__ = [
     "fit",
     "update",
     "DriverGroup",
+    "literal_prefix",
     "NO_YES",
     "DISABLE_ENABLE",
     "DATA_TYPES",
@@ -294,13 +295,41 @@ def _same(current: Any, value: Any) -> bool:
     return current == value
 
 
+def literal_prefix(prefix: str) -> str:
+    """Escape ``prefix`` so that caproto's macro expansion (``str.format``) returns it unchanged.
+
+    Parameters
+    ----------
+    prefix : str
+        A record name prefix, e.g. ``"XF:31ID{PVCAM}"``.
+
+    Returns
+    -------
+    str
+        ``prefix`` with ``{`` and ``}`` doubled.
+    """
+    return prefix.replace("{", "{{").replace("}", "}}")
+
+
 class DriverGroup(PVGroup):
     """Base of the record groups of one camera: access to its driver and executors.
 
     The top-level group (:class:`~ophyd_pvcam.ioc.server.CameraIOC`) owns the
     :class:`~ophyd_pvcam.ioc.driver.CameraDriver`; sub-groups reach it
     through their parent.
+
+    The prefix is taken literally: any legal EPICS name, braces included
+    (the NSLS-II style ``XF:31ID{PVCAM}``). caproto runs ``str.format`` on
+    every group's prefix (its macro expansion) and prepends the parent's
+    already expanded prefix to each sub-group's, so one level of escaping is
+    not enough; each group therefore escapes its own prefix and the groups
+    use no macros.
     """
+
+    def __init__(self, prefix: str, *args: Any, macros: Optional[dict] = None, **kwargs: Any):
+        if macros:
+            raise ValueError(f"the PVCAM record groups take no macros, got {macros!r}")
+        super().__init__(literal_prefix(prefix), *args, macros={}, **kwargs)
 
     @property
     def ioc(self) -> Any:

@@ -492,7 +492,8 @@ class HDF5FrameWriter:
         else:
             error = StorageError(f"{what} in {self._path} failed: {exc!r}", call="HDF5FrameWriter")
             error.__cause__ = exc
-        logger.error("HDF5 writer for %s failed while %s", self._path, what, exc_info=exc)
+        # The error reaches the caller (start/submit/close raise it); the traceback is for --debug.
+        logger.debug("HDF5 writer for %s failed while %s", self._path, what, exc_info=exc)
         if self._error is None:
             self._error = error
 

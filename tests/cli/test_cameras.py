@@ -77,3 +77,57 @@ def test_malformed_roi_is_a_usage_error(capsys):
         main(["snap", "--sim", "prime-bsi", "--roi", "1,2,3"])
     assert exit_info.value.code == 2
     assert "X,Y,WIDTH,HEIGHT" in capsys.readouterr().err
+
+
+SNAP = ["snap", "--sim", "prime-bsi", "--roi", "0,0,32,16", "--exposure", "0.001"]
+
+
+def one_line_error(capsys, command):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"ophyd-pvcam {command}: error: ")
+    return err
+
+
+def test_snap_refuses_an_existing_hdf5_file_unless_overwrite(in_tmp, capsys):
+    assert main([*SNAP, "-o", "one.h5"]) == 0
+    before = (in_tmp / "one.h5").read_bytes()
+    capsys.readouterr()
+    assert main([*SNAP, "-o", "one.h5"]) == EXIT_ERROR
+    assert "one.h5 exists already (--overwrite replaces it)" in one_line_error(capsys, "snap")
+    assert (in_tmp / "one.h5").read_bytes() == before
+    assert main([*SNAP, "-o", "one.h5", "--overwrite"]) == 0
+    with h5py.File(in_tmp / "one.h5", "r") as handle:
+        assert handle["/entry/data/data"].shape == (1, 16, 32)
+
+
+def test_snap_tiff_refuses_an_existing_file_like_hdf5(in_tmp, capsys):
+    (in_tmp / "one.tif").write_bytes(b"precious")
+    assert main([*SNAP, "--tiff", "-o", "one.tif"]) == EXIT_ERROR
+    assert "one.tif exists already (--overwrite replaces it)" in one_line_error(capsys, "snap")
+    assert (in_tmp / "one.tif").read_bytes() == b"precious"
+    assert main([*SNAP, "--tiff", "-o", "one.tif", "--overwrite"]) == 0
+    assert (in_tmp / "one.tif").read_bytes()[:4] == b"II*\x00"
+
+
+def test_snap_into_a_missing_folder_refuses_and_creates_nothing(in_tmp, capsys):
+    assert main([*SNAP, "-o", str(in_tmp / "nonexistent_dir" / "x.h5")]) == EXIT_ERROR
+    assert "nonexistent_dir does not exist" in one_line_error(capsys, "snap")
+    assert not (in_tmp / "nonexistent_dir").exists()
+
+
+def test_snap_into_a_folder_nobody_may_write_is_one_line(capsys):
+    # /proc/self refuses new files even to root (a chmod-ed folder would not stop root).
+    assert main([*SNAP, "-o", "/proc/self/x.h5"]) == EXIT_ERROR
+    assert "/proc/self" in one_line_error(capsys, "snap")
+
+
+def test_a_malformed_exposure_is_a_readable_usage_error(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([*SNAP[:-2], "--exposure", "abc"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --exposure: must be a number of seconds (e.g. 0.01), got 'abc'" in err
+    assert "_positive_float" not in err

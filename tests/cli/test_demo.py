@@ -23,3 +23,13 @@ def test_demo_counts_flies_reads_every_frame_back_and_writes_a_png(tmp_path, cap
         assert client[-1].start["plan_name"] == "fly_stream"
     finally:
         catalog.close(data_dir)
+
+
+def test_demo_checks_the_png_path_before_acquiring(tmp_path, capsys):
+    data_dir = tmp_path / "data"
+    code = main(["demo", "--data-dir", str(data_dir), "--png", str(tmp_path / "missing" / "p.png"),
+                 "--count", "1", "--fly-frames", "5", "--roi-size", "32", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.strip() == f"ophyd-pvcam demo: error: folder {tmp_path / 'missing'} does not exist"
+    assert not data_dir.exists()  # refused before the catalog was even opened

@@ -56,3 +56,11 @@ def test_options_work_before_and_after_the_subcommand(monkeypatch, capsys):
     assert "Kinetix" in capsys.readouterr().out
     assert main(["list", "--sim", "prime-95b"]) == 0
     assert "1200 x 1200" in capsys.readouterr().out
+
+
+def test_missing_sdk_error_suggests_the_sim_option(monkeypatch, capsys):
+    monkeypatch.setenv("PVCAM_LIBRARY", "/nonexistent/libpvcam.so.2")
+    assert main(["info"]) == EXIT_ERROR
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "PVCAM_LIBRARY=sim" in err and "ophyd-pvcam info --sim MODEL" in err and "prime-bsi" in err

@@ -1,5 +1,10 @@
 """Tests of ophyd_pvcam/cli/shell.py and the IPython profile it starts."""
+import ast
+import configparser
+import importlib.metadata
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,26 +38,101 @@ def test_ophyd_pvcam_shell_starts_the_profile_and_runs_a_count(tmp_path):
     assert "the simulated camera" in result.stdout  # the profile says which camera it chose
 
 
+def package_profile_entries():
+    """Every file and folder under the package's profile/, with its modification time."""
+    return {p: p.stat().st_mtime_ns for p in profile_dir().rglob("*")}
+
+
 def test_ipython_profile_dir_starts_the_same_profile(tmp_path):
-    result = run_profile([sys.executable, "-m", "IPython", "--profile-dir=profile", "--no-banner",
+    # A copy of profile/ (what docs/howto/profile.md's `ipython --profile-dir=profile` starts):
+    # IPython writes history, log/, pid/, security/ and startup/README into its profile folder,
+    # which must not be the package's.
+    copy = tmp_path / "profile"
+    shutil.copytree(profile_dir(), copy)
+    before = package_profile_entries()
+    result = run_profile([sys.executable, "-m", "IPython", f"--profile-dir={copy}", "--no-banner",
                           "--colors=NoColor", "-c", "print('PLANS', callable(dark_frames), callable(fly_stream))"],
                          tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PLANS True True" in result.stdout
+    assert package_profile_entries() == before
+
+
+def test_package_profile_holds_only_the_readme_and_the_startup_files():
+    # What IPython would leave there: history.sqlite, log/, pid/, security/, startup/README.
+    extra = [str(p.relative_to(profile_dir())) for p in profile_dir().rglob("*")
+             if "__pycache__" not in p.parts and p.name != "README.md" and p.name != "startup"
+             and not (p.parent.name == "startup" and p.suffix == ".py")]
+    assert extra == []
+    assert (profile_dir() / "README.md").is_file()
+
+
+def _top_level_imports(source: str) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_everything_the_shell_and_profile_import_is_installed_by_the_readmes_first_command():
+    # The README's first command is `pip install .`: only install_requires, no extras.
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    required = {re.split(r"[<>=!~\[; ]", line.strip())[0].lower().replace("_", "-")
+                for line in config["options"]["install_requires"].splitlines() if line.strip()}
+    sources = [(REPO / "ophyd_pvcam" / "cli" / "shell.py").read_text()]
+    sources += [path.read_text() for path in sorted((profile_dir() / "startup").glob("*.py"))]
+    modules = set().union(*(_top_level_imports(text) for text in sources))
+    modules -= set(sys.stdlib_module_names) | {"ophyd_pvcam", "__future__"}
+    providers = importlib.metadata.packages_distributions()
+    missing = {module: providers.get(module) for module in modules
+               if not {name.lower().replace("_", "-") for name in providers.get(module, [])} & required}
+    assert "IPython" in modules
+    assert not missing, f"imported by the shell or profile but not in install_requires: {missing}"
 
 
 def test_shell_keeps_ipython_history_out_of_the_package(tmp_path):
-    def snapshot():
-        return {p: p.stat().st_mtime_ns for p in profile_dir().rglob("*") if p.is_file()}
-
-    before = snapshot()
+    before = package_profile_entries()
     result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
                           "-c", "print('OK')"], tmp_path)
     assert result.returncode == 0, result.stderr
     user_profile = tmp_path / "ipython" / "profile_ophyd_pvcam"
     assert sorted(p.name for p in (user_profile / "startup").glob("*.py")) == [
         "00-runengine.py", "10-camera.py", "20-plans.py"]
-    assert snapshot() == before  # nothing written into the package's profile folder
+    assert package_profile_entries() == before  # nothing written into the package's profile folder
+
+
+def test_profile_says_in_full_why_it_chose_the_simulator(tmp_path):
+    env = {**os.environ, "PVCAM_DATA_DIR": str(tmp_path / "data"), "MPLBACKEND": "Agg",
+           "PVCAM_LIBRARY": str(tmp_path / "no-such-libpvcam.so.2")}
+    env.pop("DISPLAY", None)
+    # An explicit library that is missing fails the load; the profile falls back to the simulator.
+    result = subprocess.run([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                             "--colors=NoColor", "-c", "print('OK')"],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("cam: ")]
+    assert "the simulated camera (no PVCAM library found; tried " in line
+    assert "no-such-libpvcam.so.2" in line and line.endswith(")")
+
+
+def test_a_scan_in_the_shell_prints_the_live_table_without_log_noise(tmp_path):
+    code = ("from ophyd.sim import motor; from bluesky.plans import scan; "
+            "cam.roi.set((0, 0, 64, 64)).wait(10); "
+            "RE(count([cam], 2)); RE(scan([cam], motor, 0, 1, 3)); RE(fly_stream([cam], num_frames=20))")
+    result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                          "--colors=NoColor", "-c", code], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "generator scan" in result.stdout and "|   seq_num |" in result.stdout
+    output = result.stdout + result.stderr
+    assert [line for line in output.splitlines() if line.startswith("INFO ")] == []
+    assert "Tiled version" not in output
+    assert "StarletteDeprecationWarning" not in output and "httpx" not in output
+    # stdout is a pipe: no tqdm bars and no cursor escapes.
+    assert "\x1b[" not in output and "frames/s" not in output
 
 
 def test_profile_plans_print_the_prediction_and_stop_documents_name_the_loss(tmp_path):

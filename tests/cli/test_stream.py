@@ -92,3 +92,36 @@ def test_stream_on_loss_fail_stops_at_the_first_lost_frame_and_keeps_the_frames(
         frames = handle["/entry/data/data"][:]
     numbers = stamped_numbers(frames)
     assert list(numbers[:10]) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]
+
+
+def test_stream_says_size_and_destination_before_starting(in_tmp, capsys):
+    assert main(["stream", "--sim", "prime-bsi", "--frames", "10", "--roi", "0,0,64,32",
+                 "--exposure", "0.001", "-o", "s.h5"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    # 10 frames x 64 x 32 pixels x 2 bytes
+    assert first == f"streaming 10 frames of 64 x 32 uint16 (41.0 kB) to {in_tmp / 's.h5'}"
+
+
+def test_stream_refuses_an_existing_file_before_acquiring(in_tmp, capsys):
+    (in_tmp / "s.h5").write_bytes(b"precious")
+    assert main(["stream", "--sim", "prime-bsi", "--frames", "5", "--roi", "0,0,64,32",
+                 "-o", "s.h5"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (f"ophyd-pvcam stream: error: {in_tmp / 's.h5'} exists already "
+                                    "(--overwrite replaces it)")
+    assert (in_tmp / "s.h5").read_bytes() == b"precious"
+    assert main(["stream", "--sim", "prime-bsi", "--frames", "5", "--roi", "0,0,64,32",
+                 "--exposure", "0.001", "-o", "s.h5", "--overwrite"]) == 0
+    with h5py.File(in_tmp / "s.h5", "r") as handle:
+        assert handle["/entry/data/data"].shape == (5, 32, 64)
+
+
+def test_stream_larger_than_the_free_space_refuses_before_acquiring(in_tmp, capsys):
+    # Full frame, 10^8 frames: hundreds of TB, more than any test disk holds. Should the
+    # check be missing, the camera unplugs after 20 frames instead of filling the disk.
+    sim.set_faults("unplug_after=20")
+    assert main(["stream", "--sim", "prime-bsi", "--frames", "100000000", "-o", "big.h5"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "big.h5 needs 838.9 TB but" in err and "free" in err
+    assert not (in_tmp / "big.h5").exists()

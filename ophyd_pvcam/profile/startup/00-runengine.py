@@ -1,6 +1,7 @@
 # RunEngine, catalog, live table/plots and progress bars.
 import logging
 import os
+import sys
 
 from bluesky import RunEngine
 from bluesky.callbacks.best_effort import BestEffortCallback
@@ -8,7 +9,9 @@ from bluesky.utils import ProgressBarManager
 
 import ophyd_pvcam.catalog
 
-logging.getLogger("ophyd_pvcam").setLevel(logging.INFO)
+# Warnings (lost frames, stalls) show; the per-run INFO lines would interleave with
+# the LiveTable. For them: logging.getLogger("ophyd_pvcam").setLevel("INFO").
+logging.getLogger("ophyd_pvcam").setLevel(logging.WARNING)
 
 RE = RunEngine({})
 _uri = os.environ.get("PVCAM_CATALOG_URI")
@@ -26,4 +29,5 @@ bec = BestEffortCallback()
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     bec.disable_plots()
 RE.subscribe(bec)
-RE.waiting_hook = ProgressBarManager()
+if sys.stdout.isatty():  # tqdm's bars are cursor escapes: only for a terminal
+    RE.waiting_hook = ProgressBarManager()

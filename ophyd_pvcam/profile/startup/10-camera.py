@@ -7,6 +7,15 @@ from ophyd_pvcam.sdk import load
 from ophyd_pvcam.sdk.errors import PVCAMError
 
 
+def _one_line(exc):
+    # The library error lists every place tried, one per line, then how to install.
+    text = str(exc)
+    tried = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
+    if tried:
+        return "no PVCAM library found; tried " + "; ".join(tried)
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def _choose_library():
     if os.environ.get("PVCAM_LIBRARY", "").lower() == "sim":
         return load(simulated=True), "the simulated camera (PVCAM_LIBRARY=sim)"
@@ -16,7 +25,7 @@ def _choose_library():
             return library, f"a real camera through {library.path}"
         reason = f"{library.path} found no camera"
     except PVCAMError as exc:
-        reason = str(exc).splitlines()[0]
+        reason = _one_line(exc)
     return load(simulated=True), f"the simulated camera ({reason})"
 
 
