@@ -44,6 +44,7 @@ from .capture_state import (
     CaptureState,
     check_file_name,
     check_file_template,
+    check_path_length,
     format_template,
     inside_root,
     non_negative_int,
@@ -124,6 +125,7 @@ class CaptureFile:
         text = str(value).strip()
         if not text:
             raise ValidationError("FilePath is empty", None, "FilePath")
+        check_path_length(text, "FilePath")
         given = Path(text) if os.path.isabs(text) else self.write_root / text
         resolved = inside_root(self.write_root, given, "FilePath")
         # Keep the caller's spelling (ophyd compares FilePath_RBV with what it
@@ -361,6 +363,7 @@ class CaptureFile:
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"FileTemplate {self.file_template!r} failed: {exc}",
                                   None, what) from None
+        check_path_length(name, "FullFileName")
         path = inside_root(self.write_root,
                            Path(name) if os.path.isabs(name) else self.write_root / name,
                            "FullFileName")

@@ -16,7 +16,7 @@ from ophyd_pvcam.engine.errors import ValidationError
 
 __all__ = ["CaptureState", "WRITE_MODES", "COMPRESSIONS", "WRITER_COMPRESSION",
            "DEFAULT_TEMPLATE", "format_template", "non_negative_int", "check_file_name",
-           "check_file_template", "inside_root"]
+           "check_file_template", "check_path_length", "inside_root", "NAME_MAX", "PATH_MAX"]
 
 #: NDFileHDF5 ``FileWriteMode`` menu.
 WRITE_MODES = ("Single", "Capture", "Stream")
@@ -25,6 +25,10 @@ COMPRESSIONS = ("None", "N-bit", "szip", "zlib", "blosc", "bslz4", "lz4", "jpeg"
 WRITER_COMPRESSION = {"None": None, "blosc": "blosc", "bslz4": "bitshuffle-lz4"}
 #: areaDetector's usual HDF5 template (also what ophyd's FileStoreHDF5 stages).
 DEFAULT_TEMPLATE = "%s%s_%6.6d.h5"
+#: Longest file or directory name [bytes] the file systems we write to take (Linux NAME_MAX).
+NAME_MAX = 255
+#: Longest path [bytes] a system call takes (Linux PATH_MAX, with its terminating NUL).
+PATH_MAX = 4095
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,39 @@ def check_file_name(value: Any) -> str:
     if "/" in text or os.sep in text or text in (".", ".."):
         raise ValidationError(f"FileName {text!r} must not contain a path separator",
                               None, "FileName")
+    return check_path_length(text, "FileName")
+
+
+def check_path_length(text: str, what: str) -> str:
+    """Return ``text`` if the file system can take it as a path, else refuse it.
+
+    Parameters
+    ----------
+    text : str
+        A path or a name.
+    what : str
+        The record named in the error.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValidationError
+        When a component is longer than :data:`NAME_MAX` bytes or the whole
+        longer than :data:`PATH_MAX` bytes (the kernel would answer
+        ``ENAMETOOLONG`` only when the file is opened, at the first frame).
+    """
+    encoded = os.fsencode(text)
+    if len(encoded) > PATH_MAX:
+        raise ValidationError(f"{what} is too long: {len(encoded)} bytes, the limit is "
+                              f"{PATH_MAX}", None, what)
+    longest = max(encoded.split(b"/"), key=len, default=b"")
+    if len(longest) > NAME_MAX:
+        raise ValidationError(f"{what} is too long: a name of {len(longest)} bytes "
+                              f"({os.fsdecode(longest[:40])!r}...), the limit is {NAME_MAX}",
+                              None, what)
     return text
 
 

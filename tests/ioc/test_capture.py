@@ -96,3 +96,18 @@ def test_a_write_error_ends_the_capture_and_is_reported(tmp_path):
     state = capture.state()
     assert not state.capturing
     assert "does not exist" in state.write_error
+
+
+def test_names_the_file_system_cannot_take_are_refused_before_capture(tmp_path):
+    capture = CaptureFile(tmp_path)
+    with pytest.raises(ValidationError, match="too long"):
+        capture.set_file_name("n" * 300)
+    with pytest.raises(ValidationError, match="too long"):
+        capture.set_file_path(str(tmp_path / ("d" * 256)))
+    # Each part fits, the formatted name does not: Capture=1 is refused, not crashed.
+    capture.set_file_name("n" * 250)
+    with pytest.raises(ValidationError, match="too long"):
+        capture.start_capture()
+    assert not capture.state().capturing
+    capture.set_file_name("fine")
+    assert capture.start_capture().capturing

@@ -241,6 +241,22 @@ def test_an_existing_file_is_never_overwritten(ioc, det, ioc_root):
     assert (ioc_root / "once.h5").read_bytes() == b"precious"
 
 
+def test_a_name_too_long_for_the_file_system_is_refused_with_a_message(ioc, det, ioc_root):
+    put_and_wait("HDF1:FilePath", str(ioc_root), string=True)
+    put_and_wait("HDF1:FileTemplate", "%s%s_%6.6d.h5", string=True)
+    put_and_wait("HDF1:FileName", "n" * 300, string=True)
+    assert pv("HDF1:FileName_RBV", string=True).get() != "n" * 300
+    assert "too long" in pv("HDF1:WriteMessage", string=True).get()
+    put_and_wait("HDF1:FileName", "n" * 250, string=True)   # fits; the formatted name does not
+    put_and_wait("HDF1:Capture", 1)                          # answered: refused
+    assert pv("HDF1:Capture_RBV").get() == 0
+    assert "too long" in pv("HDF1:WriteMessage", string=True).get()
+    setpoint = pv("HDF1:Capture", write=True)
+    setpoint.get(form="time")
+    assert setpoint.alarm_severity == AlarmSeverity.MAJOR
+    put_and_wait("HDF1:FileName", "pvcam", string=True)
+
+
 def test_a_missing_directory_is_created_only_when_allowed(ioc, det, ioc_root):
     put_and_wait("HDF1:CreateDirectory", 0)
     missing = ioc_root / "missing" / "deeper"
