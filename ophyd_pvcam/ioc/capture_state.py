@@ -8,6 +8,7 @@ are the checks that keep every file name inside the server's write root.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -16,7 +17,8 @@ from ophyd_pvcam.engine.errors import ValidationError
 
 __all__ = ["CaptureState", "WRITE_MODES", "COMPRESSIONS", "WRITER_COMPRESSION",
            "DEFAULT_TEMPLATE", "format_template", "non_negative_int", "check_file_name",
-           "check_file_template", "check_path_length", "inside_root", "NAME_MAX", "PATH_MAX"]
+           "check_file_template", "check_path_length", "inside_root", "NAME_MAX", "PATH_MAX",
+           "TEMPLATE_FIELD_MAX"]
 
 #: NDFileHDF5 ``FileWriteMode`` menu.
 WRITE_MODES = ("Single", "Capture", "Stream")
@@ -29,6 +31,11 @@ DEFAULT_TEMPLATE = "%s%s_%6.6d.h5"
 NAME_MAX = 255
 #: Longest path [bytes] a system call takes (Linux PATH_MAX, with its terminating NUL).
 PATH_MAX = 4095
+#: Widest field width or precision a ``FileTemplate`` conversion may ask for.
+TEMPLATE_FIELD_MAX = NAME_MAX
+
+# One printf conversion as Python's % reads it: %[(key)][flags][width][.precision][length]type.
+_CONVERSION = re.compile(r"%(\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?(.?)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -86,9 +93,15 @@ def format_template(template: str, path: str, name: str, number: int) -> str:
 
     Raises
     ------
+    ValidationError
+        Before formatting, when the template is longer than :data:`PATH_MAX`
+        or a conversion asks for a width or precision over
+        :data:`TEMPLATE_FIELD_MAX` (or ``*``): formatting it could take
+        gigabytes.
     TypeError, ValueError
         When the template takes other conversions (or more than three).
     """
+    _check_template_bounds(template)
     arguments: tuple = (path, name, number)
     while True:
         try:
@@ -97,6 +110,25 @@ def format_template(template: str, path: str, name: str, number: int) -> str:
             if "not all arguments converted" not in str(exc) or not arguments:
                 raise
             arguments = arguments[:-1]
+
+
+def _check_template_bounds(template: str) -> None:
+    """Refuse a template whose formatting is not bounded in time and memory (before formatting)."""
+    if len(template) > PATH_MAX:
+        raise ValidationError(f"FileTemplate is too long: {len(template)} characters, the limit "
+                              f"is {PATH_MAX}", None, "FileTemplate")
+    for match in _CONVERSION.finditer(template):
+        key, width, precision, kind = match.groups()
+        if kind == "%" and not (key or width or precision):
+            continue
+        for part, value in (("width", width), ("precision", precision)):
+            if value == "*":
+                raise ValidationError(f"FileTemplate {template[:80]!r}: a {part} of '*' is not "
+                                      "supported", None, "FileTemplate")
+            if value and int(value) > TEMPLATE_FIELD_MAX:
+                raise ValidationError(f"FileTemplate {template[:80]!r}: {part} {value[:20]} is "
+                                      f"over the limit of {TEMPLATE_FIELD_MAX}", None,
+                                      "FileTemplate")
 
 
 def non_negative_int(value: Any, what: str) -> int:
@@ -187,6 +219,8 @@ def check_file_template(value: Any) -> str:
     text = str(value)
     try:
         format_template(text, "/path/", "name", 1)
+    except ValidationError:
+        raise
     except (TypeError, ValueError) as exc:
         raise ValidationError(
             f"FileTemplate {text!r} must format (path, name, number) like "

@@ -111,3 +111,19 @@ def test_names_the_file_system_cannot_take_are_refused_before_capture(tmp_path):
     assert not capture.state().capturing
     capture.set_file_name("fine")
     assert capture.start_capture().capturing
+
+
+@pytest.mark.parametrize("template", ["%s%s%100000000d", "%s%s%.100000000d.h5",
+                                      "%s%s%*d.h5", "%s%s_%6.6d.h5" + "x" * 5000])
+def test_templates_that_would_format_huge_names_are_refused_before_formatting(template):
+    from ophyd_pvcam.ioc.capture_state import check_file_template
+
+    with pytest.raises(ValidationError, match="FileTemplate"):
+        check_file_template(template)
+    with pytest.raises(ValidationError, match="FileTemplate"):
+        format_template(template, "/d/", "f", 3)
+
+
+def test_templates_of_reasonable_widths_still_format():
+    assert format_template("%s%s_%255.3d.h5", "/d/", "f", 3).endswith("003.h5")
+    assert format_template("%s%s%%_%-4d.h5", "/d/", "f", 3) == "/d/f%_3   .h5"

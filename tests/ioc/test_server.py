@@ -257,6 +257,14 @@ def test_a_name_too_long_for_the_file_system_is_refused_with_a_message(ioc, det,
     put_and_wait("HDF1:FileName", "pvcam", string=True)
 
 
+def test_a_template_asking_for_a_huge_width_is_refused_at_once(ioc, det):
+    before = pv("HDF1:FileTemplate_RBV", string=True).get()
+    put_and_wait("HDF1:FileTemplate", "%s%s%2147483647d", string=True)
+    assert pv("HDF1:FileTemplate_RBV", string=True).get() == before
+    assert "over the limit" in pv("HDF1:WriteMessage", string=True).get()
+    assert psutil.Process(ioc.pid).memory_info().rss < 1 << 30
+
+
 def test_a_missing_directory_is_created_only_when_allowed(ioc, det, ioc_root):
     put_and_wait("HDF1:CreateDirectory", 0)
     missing = ioc_root / "missing" / "deeper"
