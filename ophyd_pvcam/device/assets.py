@@ -370,7 +370,7 @@ class AssetDetectorMixin:
         """
         status = Status(self)
         try:
-            self._prepared_length = S.non_negative_int("stream_length")(value)
+            self._prepared_length = S.non_negative_int("stream_length", S.STREAM_LENGTH_MAX)(value)
         except Exception as exc:  # noqa: BLE001 - reported through the status
             status.set_exception(exc)
         else:

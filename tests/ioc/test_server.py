@@ -93,6 +93,14 @@ def test_refused_put_keeps_the_value_raises_an_alarm_and_explains(ioc, det):
     assert setpoint.alarm_severity == AlarmSeverity.NO_ALARM
 
 
+@pytest.mark.parametrize("value", [1e300, 1e-9])
+def test_stall_timeout_outside_its_range_is_refused(ioc, det, value):
+    before = pv("cam1:StallTimeout_RBV").get()
+    put_and_wait("cam1:StallTimeout", value)
+    assert pv("cam1:StallTimeout_RBV").get() == before
+    assert "StallTimeout refused" in pv("cam1:StatusMessage_RBV", string=True).get()
+
+
 def test_roi_put_outside_the_sensor_is_refused_whole(ioc, det):
     put_and_wait("cam1:MinX", 2000)          # 2000 + 128 > 2048
     assert pv("cam1:MinX_RBV").get() == 0
