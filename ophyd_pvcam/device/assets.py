@@ -230,6 +230,10 @@ class AssetDetectorMixin:
 
     def _finish_unstage(self, errors: list[BaseException]) -> list[object]:
         """Restore the staged settings, then raise the first error of the cleanup."""
+        # The staging's run is over for the detector, whether or not its stop
+        # document arrived (another callback may have raised before ours ran):
+        # the next staging must not reuse the run's file name.
+        self._run_uid = None
         try:
             result = super().unstage()
         except BaseException as exc:  # noqa: BLE001 - re-raised below, after cleanup
@@ -277,6 +281,9 @@ class AssetDetectorMixin:
                                   self.name)
                 return previous.status
             frames = self.frames_per_trigger.get()
+            # Open first: opening a file (named after the run, at the first
+            # trigger when following runs) resets the writer's document state.
+            self._open_file()
             writer.set_frames_per_event(frames)
             return self._start(frames)
 
@@ -370,7 +377,7 @@ class AssetDetectorMixin:
         """
         status = Status(self)
         try:
-            self._prepared_length = S.non_negative_int("stream_length")(value)
+            self._prepared_length = S.non_negative_int("stream_length", S.STREAM_LENGTH_MAX)(value)
         except Exception as exc:  # noqa: BLE001 - reported through the status
             status.set_exception(exc)
         else:
@@ -403,6 +410,7 @@ class AssetDetectorMixin:
             if current is not None and not current.done:
                 raise AcquisitionError(f"{self.name} is already flying; complete() first",
                                        None, "kickoff")
+            self._open_file()   # before set_frames_per_event: opening resets it
             self._asset_writer.set_frames_per_event(1)
             length = (self._prepared_length if self._prepared_length is not None
                       else self.stream_length.get())

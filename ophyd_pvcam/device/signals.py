@@ -35,6 +35,7 @@ from ophyd.utils.errors import ReadOnlyError
 
 from ophyd_pvcam.engine.bufmode import BUFFER_MODE_NAMES
 from ophyd_pvcam.engine.errors import ValidationError
+from ophyd_pvcam.engine.health import STALL_COUNT_RANGE, STALL_TIMEOUT_RANGE
 
 from .losspolicy import LOSS_POLICIES, PREDICTED_LOSS_POLICIES
 from .writer import ASSET_MODES
@@ -48,9 +49,16 @@ __all__ = [
     "non_negative_int",
     "seconds_or_auto",
     "one_of",
+    "FRAMES_PER_TRIGGER_MAX",
+    "STREAM_LENGTH_MAX",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Most frames one trigger may take (a step-scan point).
+FRAMES_PER_TRIGGER_MAX = 1_000_000
+#: Most frames one fly may take (an EPICS long; about 12 days at 2 kHz).
+STREAM_LENGTH_MAX = 2**31 - 1
 
 
 def _sync_set(signal: Signal, value: Any) -> Status:
@@ -67,74 +75,89 @@ def _sync_set(signal: Signal, value: Any) -> Status:
 
 
 # -- validators (return the normalised value or raise ValidationError) -----
-def positive_int(name: str) -> Callable[[Any], int]:
-    """Return a validator accepting integers >= 1.
+def positive_int(name: str, maximum: Optional[int] = None) -> Callable[[Any], int]:
+    """Return a validator accepting integers in ``[1, maximum]``.
 
     Parameters
     ----------
     name : str
         Setting name used in messages.
+    maximum : int, optional
+        Largest value accepted; unbounded when omitted.
 
     Returns
     -------
     callable
     """
     def check(value: Any) -> int:
-        return _integer(name, value, minimum=1)
+        return _integer(name, value, minimum=1, maximum=maximum)
     return check
 
 
-def non_negative_int(name: str) -> Callable[[Any], int]:
-    """Return a validator accepting integers >= 0.
+def non_negative_int(name: str, maximum: Optional[int] = None) -> Callable[[Any], int]:
+    """Return a validator accepting integers in ``[0, maximum]``.
 
     Parameters
     ----------
     name : str
         Setting name used in messages.
+    maximum : int, optional
+        Largest value accepted; unbounded when omitted.
 
     Returns
     -------
     callable
     """
     def check(value: Any) -> int:
-        return _integer(name, value, minimum=0)
+        return _integer(name, value, minimum=0, maximum=maximum)
     return check
 
 
-def _integer(name: str, value: Any, *, minimum: int) -> int:
+def _integer(name: str, value: Any, *, minimum: int, maximum: Optional[int] = None) -> int:
+    wanted = (f"an integer >= {minimum}" if maximum is None
+              else f"an integer >= {minimum} and <= {maximum}")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)):
-        raise ValidationError(f"{name} must be an integer >= {minimum}, got {value!r}", None, name)
+        raise ValidationError(f"{name} must be {wanted}, got {value!r}", None, name)
     if isinstance(value, (float, np.floating)) and (not math.isfinite(value) or value != int(value)):
-        raise ValidationError(f"{name} must be an integer >= {minimum}, got {value!r}", None, name)
-    if int(value) < minimum:
-        raise ValidationError(f"{name} must be an integer >= {minimum}, got {value!r}", None, name)
+        raise ValidationError(f"{name} must be {wanted}, got {value!r}", None, name)
+    if int(value) < minimum or (maximum is not None and int(value) > maximum):
+        raise ValidationError(f"{name} must be {wanted}, got {value!r}", None, name)
     return int(value)
 
 
-def seconds_or_auto(name: str) -> Callable[[Any], float]:
+def seconds_or_auto(name: str, minimum: float = 0.0,
+                    maximum: float = math.inf) -> Callable[[Any], float]:
     """Return a validator of a duration where 0 (or ``None``) means "automatic".
 
     Parameters
     ----------
     name : str
         Setting name used in messages.
+    minimum, maximum : float
+        The range of durations [s] accepted besides 0; default any finite
+        duration.
 
     Returns
     -------
     callable
-        Returns a float >= 0 (``None`` becomes 0.0, so the value always
-        describes as a number).
+        Returns 0.0 or a float in ``[minimum, maximum]`` (``None`` becomes
+        0.0, so the value always describes as a number).
     """
+    wanted = (f"{name} must be 0 (automatic) or a number of seconds from {minimum:g} to "
+              f"{maximum:g}" if math.isfinite(maximum) or minimum > 0
+              else f"{name} must be a number of seconds >= 0 (0: automatic)")
+
     def check(value: Any) -> float:
         if value is None:
             return 0.0
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-            raise ValidationError(f"{name} must be a number of seconds >= 0 (0: automatic), "
-                                  f"got {value!r}", None, name)
-        if not math.isfinite(float(value)) or float(value) < 0:
-            raise ValidationError(f"{name} must be a number of seconds >= 0 (0: automatic), "
-                                  f"got {value!r}", None, name)
-        return float(value)
+            raise ValidationError(f"{wanted}, got {value!r}", None, name)
+        seconds = float(value)
+        if seconds == 0.0:
+            return 0.0
+        if not math.isfinite(seconds) or seconds < max(minimum, 0.0) or seconds > maximum:
+            raise ValidationError(f"{wanted}, got {value!r}", None, name)
+        return seconds
     return check
 
 
@@ -451,18 +474,22 @@ class DetectorSignals(Device):
                     from_camera=lambda names: names()[1])
     # -- acquisition options (configuration) --------------------------------
     frames_per_trigger = Cpt(SettingSignal, value=1,
-                             validator=positive_int("frames_per_trigger"), kind="config")
+                             validator=positive_int("frames_per_trigger", FRAMES_PER_TRIGGER_MAX),
+                             kind="config", doc="frames per step-scan point, 1 to 1000000")
     stream_length = Cpt(SettingSignal, value=0,
-                        validator=non_negative_int("stream_length"), kind="config",
-                        doc="frames per fly; 0 = until complete() stops it")
+                        validator=non_negative_int("stream_length", STREAM_LENGTH_MAX),
+                        kind="config",
+                        doc="frames per fly, 0 to 2**31 - 1; 0 = until complete() stops it")
     buffer_mode = Cpt(SettingSignal, value="auto",
                       validator=one_of("buffer_mode", tuple(BUFFER_MODE_NAMES)), kind="config")
     stall_timeout = Cpt(SettingSignal, value=0.0,
-                        validator=seconds_or_auto("stall_timeout"), kind="config",
-                        doc="seconds without a frame that count as one timeout (0: automatic, "
-                            "max(2 s, 10 frame periods))")
-    stall_count = Cpt(SettingSignal, value=3, validator=positive_int("stall_count"),
-                      kind="config", doc="consecutive timeouts that make a stall")
+                        validator=seconds_or_auto("stall_timeout", *STALL_TIMEOUT_RANGE),
+                        kind="config",
+                        doc="seconds without a frame that count as one timeout, 0.05 to 86400 "
+                            "(0: automatic, max(2 s, 10 frame periods))")
+    stall_count = Cpt(SettingSignal, value=3,
+                      validator=positive_int("stall_count", STALL_COUNT_RANGE[1]),
+                      kind="config", doc="consecutive timeouts that make a stall, 1 to 1000")
     asset_docs = Cpt(SettingSignal, value="stream",
                      validator=one_of("asset_docs", ASSET_MODES), kind="config")
     on_predicted_loss = Cpt(SettingSignal, value="warn", kind="config",

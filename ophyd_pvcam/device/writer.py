@@ -43,6 +43,7 @@ from ophyd_pvcam.storage.documents import (
     per_frame_data_key,
 )
 from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
+from ophyd_pvcam.storage.layout import set_aside_frames
 from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE, make_file_path
 
 __all__ = ["AssetWriter", "ASSET_MODES", "PER_FRAME_KEYS", "image_data_key"]
@@ -140,6 +141,7 @@ class AssetWriter:
         # Host time of every submitted frame, by file index (event times of fly scans).
         self._frame_times: list[float] = []
         self._closed_frames = 0
+        self._frames_set_aside = 0
         self._reset_documents("stream", (0, 0), np.uint16)
         self.set_per_frame_keys(per_frame_keys or {})
 
@@ -167,6 +169,15 @@ class AssetWriter:
     def path(self) -> Optional[Path]:
         """The file of the current (or last) staging."""
         return self._path
+
+    @property
+    def frames_set_aside(self) -> int:
+        """Frames of the last file that belong to no event, moved by :meth:`close`.
+
+        They are in ``/entry/unassigned`` (see
+        :func:`~ophyd_pvcam.storage.layout.set_aside_frames`).
+        """
+        return self._frames_set_aside
 
     @property
     def frame_shape(self) -> tuple[int, int]:
@@ -228,6 +239,7 @@ class AssetWriter:
             self._file = writer
             self._path = Path(path)
             self._closed_frames = 0
+            self._frames_set_aside = 0
             self._frame_times = []
             logger.info("%s: writing frames to %s", self.device_name, path)
             return self._path
@@ -290,7 +302,13 @@ class AssetWriter:
         return None if writer is None else writer.error
 
     def close(self, timeout: Optional[float] = None) -> int:
-        """Flush and close the file (idempotent); return the frames it holds.
+        """Flush and close the file (idempotent); return the frames its events cover.
+
+        In stream mode, once documents point at the file, frames that belong
+        to no documented event (a point interrupted by a stall, an unplug or
+        ``RE.stop()`` between trigger and read) are moved to
+        ``/entry/unassigned`` (counted in :attr:`frames_set_aside`), so the
+        run reads back through the catalog whatever ended it.
 
         Parameters
         ----------
@@ -308,11 +326,22 @@ class AssetWriter:
             try:
                 self._closed_frames = writer.close(timeout)
             finally:
-                # The document state stays: a final collect after a failure
-                # may still register the frames of the closed file.
                 self._closed_frames = max(self._closed_frames, writer.frames_written)
                 self._file = None
+            self._set_aside_undocumented_frames()
             return self._closed_frames
+
+    def _set_aside_undocumented_frames(self) -> None:
+        # Once a run's StreamResource points at the file, every frame in the
+        # frame dataset must belong to a documented event, or the catalog
+        # cannot reshape the dataset and the whole run becomes unreadable.
+        # Files no document points at (manual staging) stay as written.
+        if self._mode != "stream" or not self._resource_sent:
+            return
+        keep = self._composer.frames_emitted * self._frames_per_event
+        if self._closed_frames > keep:
+            self._frames_set_aside = set_aside_frames(self._path, keep)
+            self._closed_frames = keep
 
     # -- events ------------------------------------------------------------
     @property

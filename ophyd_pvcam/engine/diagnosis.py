@@ -98,6 +98,7 @@ def describe_stall(diag: Mapping[str, Any]) -> str:
     mode = diag.get("buffer_mode") or "unknown buffer mode"
     callbacks = diag.get("use_callbacks", True)
     sdk_latest = diag.get("sdk_latest_frame")
+    last_sdk = diag.get("last_sdk_frame")
 
     counts = (f"{signalled} signalled by the EOF callback, " if callbacks and signalled is not None
               else "polling (no callbacks), ")
@@ -115,10 +116,12 @@ def describe_stall(diag: Mapping[str, Any]) -> str:
     elif isinstance(fill, int) and fill > 0:
         cause = (f"The SDK buffer holds {fill} unretrieved frame(s) the engine could not read: "
                  "the frame getters are failing.")
-    elif (callbacks and isinstance(signalled, int) and isinstance(sdk_latest, int)
-          and sdk_latest > signalled):
-        cause = (f"EOF callbacks stopped (last signalled {signalled}) while the SDK counted "
-                 f"frames up to {sdk_latest}.")
+    elif (callbacks and isinstance(sdk_latest, int) and isinstance(last_sdk, int)
+          and sdk_latest > last_sdk):
+        # FrameNr against FrameNr: the callback count lags FrameNr by every
+        # dropped frame, so comparing the two would blame the callbacks.
+        cause = (f"EOF callbacks stopped: the SDK counted frames up to FrameNr {sdk_latest}, "
+                 f"the last frame the callbacks brought was FrameNr {last_sdk}.")
     elif callbacks:
         cause = (f"The camera stopped producing frames: neither the SDK frame counter nor "
                  f"the EOF callback moved {after}.")

@@ -32,6 +32,8 @@ __all__ = [
     "Decision",
     "Discontinuity",
     "HealthMonitor",
+    "STALL_COUNT_RANGE",
+    "STALL_TIMEOUT_RANGE",
     "default_stall_timeout",
     "describe_stall",
     "status_name",
@@ -39,6 +41,11 @@ __all__ = [
 
 #: Lower bound of the default stall timeout (seconds).
 MIN_DEFAULT_STALL_TIMEOUT = 2.0
+#: The stall timeouts [s] a user may set (0 means automatic): shorter ones fail a
+#: healthy camera on scheduling jitter, longer ones make a stall a wait without end.
+STALL_TIMEOUT_RANGE = (0.05, 86400.0)
+#: The consecutive timeouts (``stall_count``) a user may ask for.
+STALL_COUNT_RANGE = (1, 1000)
 #: The default stall timeout is at least this many frame periods.
 STALL_TIMEOUT_FRAME_PERIODS = 10
 

@@ -14,7 +14,10 @@ following areaDetector's NDPluginFile rules as ophyd's
 * Single mode: every frame goes to its own file when ``AutoSave`` is Yes.
 
 Every path is confined to the server's write root: a ``FilePath`` outside it
-is refused, and so is a template or name that would lead out of it. Files
+is refused, and so is a template or name that would lead out of it. The file
+is created through a directory handle opened from the write root without
+following symbolic links, so a directory swapped for a link between
+``Capture=1`` and the first frame cannot lead the file out of the root. Files
 are never overwritten. Frames are flushed at the end of each acquisition, so
 ``NumCaptured_RBV`` then counts frames a reader can see.
 
@@ -44,6 +47,7 @@ from .capture_state import (
     CaptureState,
     check_file_name,
     check_file_template,
+    check_path_length,
     format_template,
     inside_root,
     non_negative_int,
@@ -60,6 +64,18 @@ _FLUSH_TIMEOUT_S = 60.0
 _FLUSH_INTERVAL_S = 0.2
 
 _Value = TypeVar("_Value")
+
+
+def _through_handle(directory: int, path: Path) -> Path:
+    """The name of ``path``'s file inside the open ``directory`` handle.
+
+    On Linux ``/proc/self/fd/<n>`` is the directory the handle holds, not a
+    path walked again: opening ``<that>/<name>`` cannot be redirected by a
+    link swapped in above it, and HDF5's exclusive create ("w-", ``O_EXCL``)
+    refuses a link at the name itself.
+    """
+    proc = Path(f"/proc/self/fd/{directory}")
+    return proc / path.name if proc.is_dir() else path
 
 
 class CaptureFile:
@@ -124,6 +140,7 @@ class CaptureFile:
         text = str(value).strip()
         if not text:
             raise ValidationError("FilePath is empty", None, "FilePath")
+        check_path_length(text, "FilePath")
         given = Path(text) if os.path.isabs(text) else self.write_root / text
         resolved = inside_root(self.write_root, given, "FilePath")
         # Keep the caller's spelling (ophyd compares FilePath_RBV with what it
@@ -361,6 +378,7 @@ class CaptureFile:
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"FileTemplate {self.file_template!r} failed: {exc}",
                                   None, what) from None
+        check_path_length(name, "FullFileName")
         path = inside_root(self.write_root,
                            Path(name) if os.path.isabs(name) else self.write_root / name,
                            "FullFileName")
@@ -382,12 +400,58 @@ class CaptureFile:
             raise ValidationError(f"directory {str(path.parent)!r} does not exist (set "
                                   "CreateDirectory to create it)", None, "FilePath")
         attributes = self._attributes() if callable(self._attributes) else None
-        writer = HDF5FrameWriter(path, frame.data.shape, frame.data.dtype,
-                                 compression=WRITER_COMPRESSION[self.compression],
-                                 flush_interval=_FLUSH_INTERVAL_S, attributes=attributes)
-        writer.start()
+        # The path was checked at Capture=1; a directory under the root may have
+        # become a symbolic link since. Walk to the file's directory again without
+        # following links and create the file through that directory handle.
+        directory = self._open_directory_in_root(path.parent)
+        try:
+            writer = HDF5FrameWriter(_through_handle(directory, path), frame.data.shape,
+                                     frame.data.dtype,
+                                     compression=WRITER_COMPRESSION[self.compression],
+                                     flush_interval=_FLUSH_INTERVAL_S, attributes=attributes)
+            writer.start()    # returns once the file exists (created "w-", no link followed)
+        finally:
+            os.close(directory)
         self._state = replace(self._state, frame_shape=tuple(frame.data.shape))
         return writer
+
+    def _open_directory_in_root(self, directory: Path) -> int:
+        """Open ``directory`` component by component from the write root, following no link.
+
+        Returns
+        -------
+        int
+            A directory file descriptor (the caller closes it).
+
+        Raises
+        ------
+        ValidationError
+            When a component is (now) a symbolic link or not a directory, or
+            the directory is not under the write root.
+        """
+        try:
+            parts = directory.relative_to(self.write_root).parts
+        except ValueError:
+            raise ValidationError(f"{str(directory)!r} is outside the server's write root "
+                                  f"{str(self.write_root)!r}", None, "FullFileName") from None
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        handle = os.open(self.write_root, flags)
+        try:
+            for part in parts:
+                try:
+                    inner = os.open(part, flags, dir_fd=handle)
+                except OSError as exc:
+                    raise ValidationError(
+                        f"{str(directory)!r} cannot be opened inside the write root: {part!r} "
+                        f"is a symbolic link or not a directory ({os.strerror(exc.errno)}); "
+                        "files are only written inside the write root", None,
+                        "FullFileName") from None
+                os.close(handle)
+                handle = inner
+        except BaseException:
+            os.close(handle)
+            raise
+        return handle
 
     def _write_single(self, frame: Frame) -> None:
         try:
@@ -417,7 +481,7 @@ class CaptureFile:
                 writer.close(_FLUSH_TIMEOUT_S)
             except Exception as close_exc:  # noqa: BLE001 - the first error is what counts
                 logger.error("%s: closing %s after the error also failed: %s", self.device,
-                             writer.path, close_exc)
+                             writer.path.name, close_exc)
 
     def _close_writer(self, writer: HDF5FrameWriter) -> None:
         try:
@@ -426,7 +490,8 @@ class CaptureFile:
             with self._lock:
                 self._record_error(exc)
             return
-        logger.info("%s: closed %s with %d frames", self.device, writer.path, frames)
+        # writer.path names the file through its directory handle: only the name is meaningful.
+        logger.info("%s: closed %s with %d frames", self.device, writer.path.name, frames)
         with self._lock:
             self._state = replace(self._state, num_captured=frames, num_written=frames)
 

@@ -8,6 +8,7 @@ are the checks that keep every file name inside the server's write root.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -16,7 +17,8 @@ from ophyd_pvcam.engine.errors import ValidationError
 
 __all__ = ["CaptureState", "WRITE_MODES", "COMPRESSIONS", "WRITER_COMPRESSION",
            "DEFAULT_TEMPLATE", "format_template", "non_negative_int", "check_file_name",
-           "check_file_template", "inside_root"]
+           "check_file_template", "check_path_length", "inside_root", "NAME_MAX", "PATH_MAX",
+           "TEMPLATE_FIELD_MAX"]
 
 #: NDFileHDF5 ``FileWriteMode`` menu.
 WRITE_MODES = ("Single", "Capture", "Stream")
@@ -25,6 +27,15 @@ COMPRESSIONS = ("None", "N-bit", "szip", "zlib", "blosc", "bslz4", "lz4", "jpeg"
 WRITER_COMPRESSION = {"None": None, "blosc": "blosc", "bslz4": "bitshuffle-lz4"}
 #: areaDetector's usual HDF5 template (also what ophyd's FileStoreHDF5 stages).
 DEFAULT_TEMPLATE = "%s%s_%6.6d.h5"
+#: Longest file or directory name [bytes] the file systems we write to take (Linux NAME_MAX).
+NAME_MAX = 255
+#: Longest path [bytes] a system call takes (Linux PATH_MAX, with its terminating NUL).
+PATH_MAX = 4095
+#: Widest field width or precision a ``FileTemplate`` conversion may ask for.
+TEMPLATE_FIELD_MAX = NAME_MAX
+
+# One printf conversion as Python's % reads it: %[(key)][flags][width][.precision][length]type.
+_CONVERSION = re.compile(r"%(\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?(.?)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,15 @@ def format_template(template: str, path: str, name: str, number: int) -> str:
 
     Raises
     ------
+    ValidationError
+        Before formatting, when the template is longer than :data:`PATH_MAX`
+        or a conversion asks for a width or precision over
+        :data:`TEMPLATE_FIELD_MAX` (or ``*``): formatting it could take
+        gigabytes.
     TypeError, ValueError
         When the template takes other conversions (or more than three).
     """
+    _check_template_bounds(template)
     arguments: tuple = (path, name, number)
     while True:
         try:
@@ -93,6 +110,25 @@ def format_template(template: str, path: str, name: str, number: int) -> str:
             if "not all arguments converted" not in str(exc) or not arguments:
                 raise
             arguments = arguments[:-1]
+
+
+def _check_template_bounds(template: str) -> None:
+    """Refuse a template whose formatting is not bounded in time and memory (before formatting)."""
+    if len(template) > PATH_MAX:
+        raise ValidationError(f"FileTemplate is too long: {len(template)} characters, the limit "
+                              f"is {PATH_MAX}", None, "FileTemplate")
+    for match in _CONVERSION.finditer(template):
+        key, width, precision, kind = match.groups()
+        if kind == "%" and not (key or width or precision):
+            continue
+        for part, value in (("width", width), ("precision", precision)):
+            if value == "*":
+                raise ValidationError(f"FileTemplate {template[:80]!r}: a {part} of '*' is not "
+                                      "supported", None, "FileTemplate")
+            if value and int(value) > TEMPLATE_FIELD_MAX:
+                raise ValidationError(f"FileTemplate {template[:80]!r}: {part} {value[:20]} is "
+                                      f"over the limit of {TEMPLATE_FIELD_MAX}", None,
+                                      "FileTemplate")
 
 
 def non_negative_int(value: Any, what: str) -> int:
@@ -127,6 +163,39 @@ def check_file_name(value: Any) -> str:
     if "/" in text or os.sep in text or text in (".", ".."):
         raise ValidationError(f"FileName {text!r} must not contain a path separator",
                               None, "FileName")
+    return check_path_length(text, "FileName")
+
+
+def check_path_length(text: str, what: str) -> str:
+    """Return ``text`` if the file system can take it as a path, else refuse it.
+
+    Parameters
+    ----------
+    text : str
+        A path or a name.
+    what : str
+        The record named in the error.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValidationError
+        When a component is longer than :data:`NAME_MAX` bytes or the whole
+        longer than :data:`PATH_MAX` bytes (the kernel would answer
+        ``ENAMETOOLONG`` only when the file is opened, at the first frame).
+    """
+    encoded = os.fsencode(text)
+    if len(encoded) > PATH_MAX:
+        raise ValidationError(f"{what} is too long: {len(encoded)} bytes, the limit is "
+                              f"{PATH_MAX}", None, what)
+    longest = max(encoded.split(b"/"), key=len, default=b"")
+    if len(longest) > NAME_MAX:
+        raise ValidationError(f"{what} is too long: a name of {len(longest)} bytes "
+                              f"({os.fsdecode(longest[:40])!r}...), the limit is {NAME_MAX}",
+                              None, what)
     return text
 
 
@@ -150,6 +219,8 @@ def check_file_template(value: Any) -> str:
     text = str(value)
     try:
         format_template(text, "/path/", "name", 1)
+    except ValidationError:
+        raise
     except (TypeError, ValueError) as exc:
         raise ValidationError(
             f"FileTemplate {text!r} must format (path, name, number) like "

@@ -138,17 +138,21 @@ class RemotePVCAMDetector(FlyMixin, AssetDetectorMixin, Device):
     gain_name = Cpt(EpicsSignalRO, "cam1:GainName_RBV", string=True, kind="config")
     # -- acquisition options --------------------------------------------------
     frames_per_trigger = Cpt(S.SettingSignal, value=1,
-                             validator=S.positive_int("frames_per_trigger"), kind="config")
+                             validator=S.positive_int("frames_per_trigger",
+                                                      S.FRAMES_PER_TRIGGER_MAX),
+                             kind="config", doc="frames per step-scan point, 1 to 1000000")
     stream_length = Cpt(S.SettingSignal, value=0,
-                        validator=S.non_negative_int("stream_length"), kind="config",
-                        doc="frames per fly; 0 = until complete() stops it")
+                        validator=S.non_negative_int("stream_length", S.STREAM_LENGTH_MAX),
+                        kind="config",
+                        doc="frames per fly, 0 to 2**31 - 1; 0 = until complete() stops it")
     buffer_mode = Cpt(CheckedSignal, "cam1:BufferMode", string=True, kind="config",
                       to_server=lambda v: _BUFFER_LABELS.get(v, v),
                       from_server=lambda v: {b: a for a, b in _BUFFER_LABELS.items()}.get(v, v))
     stall_timeout = Cpt(CheckedSignal, "cam1:StallTimeout", kind="config",
-                        doc="seconds without a frame that count as one timeout (0: automatic)")
+                        doc="seconds without a frame that count as one timeout, 0.05 to 86400 "
+                            "(0: automatic)")
     stall_count = Cpt(CheckedSignal, "cam1:StallCount", kind="config",
-                      doc="consecutive timeouts that make a stall")
+                      doc="consecutive timeouts that make a stall, 1 to 1000")
     asset_docs = Cpt(S.SettingSignal, value="stream",
                      validator=S.one_of("asset_docs", ASSET_MODES), kind="config")
     # -- data -----------------------------------------------------------------

@@ -279,8 +279,8 @@ class _HDF5Records(PluginRecords):
             call, args = getattr(capture, method), (value,)
         try:
             stored = await self.call(call, *args)
-        except PVCAMError as exc:
-            await refuse(instance, self.write_message, f"{record} refused: {exc}")
+        except Exception as exc:  # noqa: BLE001 - every put answers: refused with the reason
+            await self._refuse_failed(instance, record, exc)
         await accept(instance)
         if isinstance(stored, bool):
             stored = "Yes" if stored else "No"
@@ -290,6 +290,16 @@ class _HDF5Records(PluginRecords):
         await self.refresh()
         return stored
 
+    async def _refuse_failed(self, instance: Any, record: str, exc: Exception) -> None:
+        """Refuse a put whose call raised: alarm, ``WriteMessage``; never an unanswered put.
+
+        A :class:`PVCAMError` is a refusal by rule; anything else (an
+        ``OSError`` from the file system) is unexpected and logged in full.
+        """
+        if not isinstance(exc, PVCAMError):
+            logger.error("%s put failed unexpectedly", record, exc_info=exc)
+        await refuse(instance, self.write_message, f"{record} refused: {exc}")
+
     @capture.putter
     async def capture(self, instance: Any, value: Any) -> str:
         """1: name the next file and start capturing; 0: close the file."""
@@ -297,14 +307,18 @@ class _HDF5Records(PluginRecords):
         if value in ("Capture", 1):
             try:
                 await self.call(self.capture_file.start_capture)
-            except PVCAMError as exc:
+            except Exception as exc:  # noqa: BLE001 - every put answers: refused with the reason
                 await self.refresh()
-                await refuse(instance, self.write_message, f"Capture refused: {exc}")
+                await self._refuse_failed(instance, "Capture", exc)
             await accept(instance)
             await update(self.write_message, "")
             await self.refresh()   # Capture_RBV last: FileNumber/FullFileName first
             return "Capture"
-        await self.call(self.capture_file.stop_capture)
+        try:
+            await self.call(self.capture_file.stop_capture)
+        except Exception as exc:  # noqa: BLE001 - every put answers: refused with the reason
+            await self.refresh()
+            await self._refuse_failed(instance, "Capture", exc)
         await self.refresh()
         return "Done"
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.errors import ValidationError
+from ophyd_pvcam.engine.health import STALL_COUNT_RANGE, STALL_TIMEOUT_RANGE
 from ophyd_pvcam.engine.roi import Region
 
 __all__ = [
@@ -247,9 +248,9 @@ class SettingsMixin:
         elif key == "buffer_mode":
             self.buffer_mode = _choice(value, tuple(BUFFER_MODES), key)
         elif key == "stall_timeout":
-            self.stall_timeout = _number(value, key, minimum=0.0)
+            self.stall_timeout = _stall_timeout(value, key)
         elif key == "stall_count":
-            self.stall_count = _integer(value, key, 1, 1000)
+            self.stall_count = _integer(value, key, *STALL_COUNT_RANGE)
         elif key == "max_recoveries":
             self.max_recoveries = _integer(value, key, 0, 1000)
         elif key == "array_callbacks":
@@ -313,6 +314,16 @@ def _number(value: Any, what: str, *, minimum: float) -> float:
         raise ValidationError(f"{what} must be a finite number >= {minimum}, got {value!r}",
                               None, what)
     return number
+
+
+def _stall_timeout(value: Any, what: str) -> float:
+    """0 (automatic) or a number of seconds in :data:`STALL_TIMEOUT_RANGE`."""
+    seconds = _number(value, what, minimum=0.0)
+    low, high = STALL_TIMEOUT_RANGE
+    if seconds != 0.0 and not low <= seconds <= high:
+        raise ValidationError(f"{what} must be 0 (automatic) or {low:g}..{high:g} s, got "
+                              f"{value!r}", None, what)
+    return seconds
 
 
 def _integer(value: Any, what: str, low: int, high: int) -> int:

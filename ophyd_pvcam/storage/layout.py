@@ -9,6 +9,9 @@ One file holds one acquisition of one camera::
     /entry/instrument              NX_class=NXinstrument
     /entry/instrument/pvcam        NX_class=NXdetector; camera configuration as attributes
     /entry/instrument/pvcam/<f>    (N,) per-frame metadata, one value per frame (PER_FRAME_FIELDS)
+    /entry/unassigned              only when frames belong to no event (see set_aside_frames):
+    /entry/unassigned/data         (M, H, W) those frames, in acquisition order
+    /entry/unassigned/<f>          (M,) their per-frame metadata
 
 The writer (:mod:`.hdf5`) creates it and the handler (:mod:`.handler`) reads
 it; both take the names from here so they cannot drift apart.
@@ -19,6 +22,7 @@ import datetime as _dt
 import enum
 import json
 import logging
+import os
 from typing import Any, Mapping, Optional, Union
 
 import h5py
@@ -29,11 +33,14 @@ from ophyd_pvcam.engine.errors import ValidationError
 __all__ = [
     "DATA_PATH",
     "METADATA_GROUP",
+    "UNASSIGNED_GROUP",
+    "UNASSIGNED_DATA_PATH",
     "PER_FRAME_FIELDS",
     "PER_FRAME_CHUNK",
     "COMPRESSIONS",
     "compression_options",
     "create_layout",
+    "set_aside_frames",
     "attribute_value",
 ]
 
@@ -43,6 +50,10 @@ logger = logging.getLogger(__name__)
 DATA_PATH = "/entry/data/data"
 #: HDF5 group holding the per-frame datasets and the camera configuration attributes.
 METADATA_GROUP = "/entry/instrument/pvcam"
+#: HDF5 group of the frames that belong to no event (an interrupted point), and their metadata.
+UNASSIGNED_GROUP = "/entry/unassigned"
+#: HDF5 path of those frames.
+UNASSIGNED_DATA_PATH = f"{UNASSIGNED_GROUP}/data"
 
 #: Per-frame datasets: name -> (dtype, units, description). Each is (N,) and
 #: grows with the frame dataset; values come from the matching ``Frame`` field.
@@ -223,3 +234,49 @@ def create_layout(
                                   call="HDF5FrameWriter")
         pvcam.attrs[str(key)] = attribute_value(value)
     return data, per_frame
+
+
+def set_aside_frames(path: Union[str, "os.PathLike[str]"], keep: int) -> int:
+    """Move the frames after the first ``keep`` into :data:`UNASSIGNED_GROUP`.
+
+    A run's StreamResource covers the whole frame dataset, and a reader
+    reshapes it to ``(events, frames per event, H, W)``: frames that belong to
+    no event (the start of a point interrupted by a stall, an unplug or
+    ``RE.stop()``) would make the whole run unreadable. They are kept, with
+    their per-frame metadata, in ``/entry/unassigned`` (``data`` and one
+    dataset per :data:`PER_FRAME_FIELDS` entry), and ``/entry/data/data`` and
+    the per-frame datasets are cut to ``keep`` frames.
+
+    Parameters
+    ----------
+    path : path-like
+        A frame file made by :func:`create_layout`, closed by its writer.
+    keep : int
+        Frames that stay in the frame dataset (those the documents cover).
+
+    Returns
+    -------
+    int
+        Frames moved (0: the file is left untouched).
+    """
+    keep = max(0, int(keep))
+    with h5py.File(path, "r+") as h5file:
+        data = h5file[DATA_PATH]
+        total = int(data.shape[0])
+        if total <= keep:
+            return 0
+        group = h5file.require_group(UNASSIGNED_GROUP)
+        group.attrs["NX_class"] = "NXcollection"
+        group.attrs["description"] = ("frames that belong to no event of the run "
+                                      "(an interrupted point), in acquisition order")
+        group.attrs["first_frame_index"] = keep
+        frames = data[keep:total]
+        group.create_dataset("data", data=frames, chunks=(1, *frames.shape[1:]))
+        data.resize(keep, axis=0)
+        for name in PER_FRAME_FIELDS:
+            dataset = h5file[f"{METADATA_GROUP}/{name}"]
+            group.create_dataset(name, data=dataset[keep:])
+            dataset.resize(min(keep, dataset.shape[0]), axis=0)
+    logger.warning("%s: %d frame(s) after frame %d belong to no event; moved to %s",
+                   path, total - keep, keep, UNASSIGNED_GROUP)
+    return total - keep

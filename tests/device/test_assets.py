@@ -69,3 +69,37 @@ def test_staging_again_resets_the_mode_and_the_frame_counters(cam):
         assert cam.get_index() == 1
     finally:
         cam.unstage()
+
+
+def test_following_runs_a_count_of_several_frames_per_trigger_works_run_after_run(cam, RE, docs):
+    import bluesky.plans as bp
+
+    cam.frames_per_trigger.put(3)
+    token = cam.follow_runs(RE)
+    try:
+        uids = [RE(bp.count([cam], 2))[0] for _ in range(2)]
+        assert uids[1] in cam.file_path.name
+    finally:
+        RE.unsubscribe(token)
+    datums = [doc["indices"] for name, doc in docs if name == "stream_datum"]
+    assert datums == [{"start": 0, "stop": 1}, {"start": 1, "stop": 2}] * 2
+
+
+def test_unstage_leaves_the_device_ready_when_another_callback_failed_on_stop(cam):
+    import bluesky.plans as bp
+    from bluesky import RunEngine
+
+    engine = RunEngine({})
+
+    def fails_on_stop(name, doc):
+        if name == "stop":
+            raise RuntimeError("a broken callback")
+
+    engine.subscribe(fails_on_stop)       # before the detector's: it hides the stop from it
+    cam.follow_runs(engine)
+    with pytest.raises(RuntimeError, match="broken callback"):
+        engine(bp.count([cam], 1))
+    first = cam.file_path
+    with pytest.raises(RuntimeError, match="broken callback"):
+        engine(bp.count([cam], 1))       # stages and writes a new file, not FileExistsError
+    assert cam.file_path != first and cam.file_path.exists()

@@ -15,7 +15,7 @@ from bluesky.utils import FailedStatus
 from ophyd_pvcam import sim
 from ophyd_pvcam.engine.errors import AcquisitionError, StallError, ValidationError
 from ophyd_pvcam.storage.handler import read_frame_metadata
-from ophyd_pvcam.storage.layout import DATA_PATH
+from ophyd_pvcam.storage.layout import DATA_PATH, UNASSIGNED_DATA_PATH, UNASSIGNED_GROUP
 
 
 def _frames(path) -> np.ndarray:
@@ -430,3 +430,66 @@ def test_per_frame_fields_cannot_change_while_staged_and_legacy_stays_image_only
             cam.record_per_frame([])
     finally:
         cam.unstage()
+
+
+# -- every run reads back, whatever ended it ----------------------------------------
+
+def _catalog_images(tmp_path, cam, plan):
+    """Run ``plan`` into a fresh local catalog; return (uid, images read back, error)."""
+    from bluesky import RunEngine
+
+    from ophyd_pvcam import catalog
+
+    client = catalog.local(tmp_path / "catalog", readable_storage=[cam.write_path])
+    try:
+        engine = RunEngine({})
+        engine.subscribe(catalog.writer(client))
+        error = None
+        try:
+            engine(plan)
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            error = exc
+        uid = client.keys()[-1]
+        images = client[uid].v3["primary"]["cam_image"].read()
+    finally:
+        catalog.close(tmp_path / "catalog")
+    return uid, images, error
+
+
+def test_a_count_stalled_mid_point_reads_back_and_keeps_the_point_frames_apart(cam, tmp_path,
+                                                                              stamps):
+    cam.stall_timeout.put(0.3)
+    cam.frames_per_trigger.put(3)
+
+    def plan():
+        yield from bps.trigger_and_read([cam])
+        sim.set_faults("stall_after=2")     # the next point's stream stalls after 2 frames
+        yield from bps.trigger_and_read([cam])
+
+    _, images, error = _catalog_images(
+        tmp_path, cam, bpp.stage_wrapper(bpp.run_wrapper(plan()), [cam]))
+    assert isinstance(error, FailedStatus)
+    assert images.shape == (1, 3, 32, 64)
+    assert stamps(images) == [1, 2, 3]
+    with h5py.File(cam.file_path, "r") as h5:
+        assert h5[DATA_PATH].shape[0] == 3
+        assert stamps(h5[UNASSIGNED_DATA_PATH][()]) == [1, 2]
+        assert list(h5[f"{UNASSIGNED_GROUP}/frame_number"][()]) == [1, 2]
+
+
+def test_a_count_stopped_between_trigger_and_read_reads_back(cam, tmp_path, stamps):
+    cam.frames_per_trigger.put(3)
+
+    def plan():
+        yield from bps.trigger_and_read([cam])
+        yield from bps.trigger(cam, wait=True)
+        yield from bps.null()
+        raise RuntimeError("interrupted between trigger and read")
+
+    _, images, error = _catalog_images(
+        tmp_path, cam, bpp.stage_wrapper(bpp.run_wrapper(plan()), [cam]))
+    assert isinstance(error, RuntimeError)
+    assert images.shape == (1, 3, 32, 64)
+    with h5py.File(cam.file_path, "r") as h5:
+        assert h5[DATA_PATH].shape[0] == 3
+        assert stamps(h5[UNASSIGNED_DATA_PATH][()]) == [1, 2, 3]

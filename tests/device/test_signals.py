@@ -104,3 +104,25 @@ def test_camera_signal_describes_its_source(cam):
     description = cam.exposure_time.describe()["cam_exposure_time"]
     assert description["source"] == "PVCAM:exposure_time"
     assert description["dtype"] == "number"
+
+
+@pytest.mark.parametrize("attr, bad", [
+    ("stall_timeout", 1e300), ("stall_timeout", 1e-9), ("stall_timeout", 86401.0),
+    ("frames_per_trigger", 1e300), ("frames_per_trigger", 10**30),
+    ("stall_count", 10**30), ("stream_length", 1e300), ("stream_length", 10**30),
+])
+def test_every_numeric_setting_refuses_values_outside_its_documented_range(cam, attr, bad):
+    signal = getattr(cam, attr)
+    before = signal.get()
+    with pytest.raises(ValidationError, match=attr):
+        signal.set(bad).wait(5)
+    assert signal.get() == before
+
+
+@pytest.mark.parametrize("attr, value", [
+    ("stall_timeout", 0.0), ("stall_timeout", 0.05), ("stall_timeout", 86400.0),
+    ("frames_per_trigger", 1_000_000), ("stall_count", 1000), ("stream_length", 2**31 - 1),
+])
+def test_numeric_settings_accept_the_ends_of_their_ranges(cam, attr, value):
+    getattr(cam, attr).set(value).wait(5)
+    assert getattr(cam, attr).get() == value

@@ -20,7 +20,8 @@ def monitor(**kwargs):
     (dict(sdk_status=0), "no longer running"),
     (dict(sdk_status=3, buffer_fill=2, buffer_frames=8), "2 unretrieved frame(s)"),
     (dict(sdk_status=1, frames_signalled=5, sdk_latest_frame=9, use_callbacks=True),
-     "EOF callbacks stopped (last signalled 5)"),
+     "EOF callbacks stopped: the SDK counted frames up to FrameNr 9, the last frame the "
+     "callbacks brought was FrameNr 1"),
 ])
 def test_diagnosis_names_the_side_that_stopped(context, phrase):
     mon = monitor(stall_timeout=0.5, stall_count=1)
@@ -56,3 +57,31 @@ def test_discontinuity_is_an_immutable_record():
     assert (record.reason, record.first_frame, record.frames_lost) == ("overrun", 11, 2)
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.frames_lost = 0  # type: ignore[misc]
+
+
+def test_dropped_frames_before_a_stall_are_not_taken_for_stopped_callbacks():
+    # drop_every=3, stall_after=10: FrameNr 3, 6, 9 never arrive, 7 callbacks for FrameNr 10.
+    mon = monitor(stall_timeout=0.5, stall_count=1)
+    for number in (1, 2, 4, 5, 7, 8, 10):
+        mon.frame_retrieved(number, 0.1)
+    assert mon.poll(1.0) is Decision.STALL
+    message = describe_stall(mon.diagnostics(1.0, sdk_status=1, frames_signalled=7,
+                                             sdk_latest_frame=10, use_callbacks=True))
+    assert "EOF callbacks stopped" not in message
+    assert "The camera stopped producing frames" in message
+    assert "after frame 10" in message
+
+
+def test_a_real_stall_after_dropped_frames_is_explained_as_the_camera_stopping(bsi):
+    from ophyd_pvcam import sim
+    from ophyd_pvcam.engine.errors import StallError
+    from ophyd_pvcam.engine.stream import Stream
+
+    sim.set_faults("drop_every=3,stall_after=10")
+    stream = Stream(bsi, stall_timeout=0.2, stall_count=2)
+    stream.start()
+    with pytest.raises(StallError) as info:
+        for _frame in stream:
+            pass
+    assert "EOF callbacks stopped" not in str(info.value)
+    assert "camera stopped producing frames" in str(info.value)

@@ -96,3 +96,65 @@ def test_a_write_error_ends_the_capture_and_is_reported(tmp_path):
     state = capture.state()
     assert not state.capturing
     assert "does not exist" in state.write_error
+
+
+def test_names_the_file_system_cannot_take_are_refused_before_capture(tmp_path):
+    capture = CaptureFile(tmp_path)
+    with pytest.raises(ValidationError, match="too long"):
+        capture.set_file_name("n" * 300)
+    with pytest.raises(ValidationError, match="too long"):
+        capture.set_file_path(str(tmp_path / ("d" * 256)))
+    # Each part fits, the formatted name does not: Capture=1 is refused, not crashed.
+    capture.set_file_name("n" * 250)
+    with pytest.raises(ValidationError, match="too long"):
+        capture.start_capture()
+    assert not capture.state().capturing
+    capture.set_file_name("fine")
+    assert capture.start_capture().capturing
+
+
+@pytest.mark.parametrize("template", ["%s%s%100000000d", "%s%s%.100000000d.h5",
+                                      "%s%s%*d.h5", "%s%s_%6.6d.h5" + "x" * 5000])
+def test_templates_that_would_format_huge_names_are_refused_before_formatting(template):
+    from ophyd_pvcam.ioc.capture_state import check_file_template
+
+    with pytest.raises(ValidationError, match="FileTemplate"):
+        check_file_template(template)
+    with pytest.raises(ValidationError, match="FileTemplate"):
+        format_template(template, "/d/", "f", 3)
+
+
+def test_templates_of_reasonable_widths_still_format():
+    assert format_template("%s%s_%255.3d.h5", "/d/", "f", 3).endswith("003.h5")
+    assert format_template("%s%s%%_%-4d.h5", "/d/", "f", 3) == "/d/f%_3   .h5"
+
+
+def test_a_directory_swapped_for_a_link_after_capture_puts_no_file_outside_the_root(tmp_path):
+    root = tmp_path / "root"
+    capture = CaptureFile(root)
+    sub = root / "sub"
+    sub.mkdir()
+    capture.set_file_path(str(sub))
+    capture.set_file_name("swapped")
+    capture.start_capture()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    sub.rmdir()
+    os.symlink(outside, sub)                  # between the check and the first frame
+    capture.submit(frame(1))
+    assert list(outside.iterdir()) == []
+    state = capture.state()
+    assert not state.capturing
+    assert "symbolic link" in state.write_error
+
+
+def test_a_capture_into_a_sub_directory_still_writes_its_file(tmp_path):
+    capture = CaptureFile(tmp_path)
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    capture.set_file_path(str(tmp_path / "a" / "b"))
+    capture.set_file_name("deep")
+    state = capture.start_capture()
+    capture.submit(frame(1))
+    capture.stop_capture()
+    with h5py.File(state.full_file_name, "r") as handle:
+        assert list(handle["/entry/data/data"][:, 0, 0]) == [1]

@@ -93,6 +93,14 @@ def test_refused_put_keeps_the_value_raises_an_alarm_and_explains(ioc, det):
     assert setpoint.alarm_severity == AlarmSeverity.NO_ALARM
 
 
+@pytest.mark.parametrize("value", [1e300, 1e-9])
+def test_stall_timeout_outside_its_range_is_refused(ioc, det, value):
+    before = pv("cam1:StallTimeout_RBV").get()
+    put_and_wait("cam1:StallTimeout", value)
+    assert pv("cam1:StallTimeout_RBV").get() == before
+    assert "StallTimeout refused" in pv("cam1:StatusMessage_RBV", string=True).get()
+
+
 def test_roi_put_outside_the_sensor_is_refused_whole(ioc, det):
     put_and_wait("cam1:MinX", 2000)          # 2000 + 128 > 2048
     assert pv("cam1:MinX_RBV").get() == 0
@@ -239,6 +247,30 @@ def test_an_existing_file_is_never_overwritten(ioc, det, ioc_root):
     assert pv("HDF1:Capture_RBV").get() == 0
     assert "never overwritten" in pv("HDF1:WriteMessage", string=True).get()
     assert (ioc_root / "once.h5").read_bytes() == b"precious"
+
+
+def test_a_name_too_long_for_the_file_system_is_refused_with_a_message(ioc, det, ioc_root):
+    put_and_wait("HDF1:FilePath", str(ioc_root), string=True)
+    put_and_wait("HDF1:FileTemplate", "%s%s_%6.6d.h5", string=True)
+    put_and_wait("HDF1:FileName", "n" * 300, string=True)
+    assert pv("HDF1:FileName_RBV", string=True).get() != "n" * 300
+    assert "too long" in pv("HDF1:WriteMessage", string=True).get()
+    put_and_wait("HDF1:FileName", "n" * 250, string=True)   # fits; the formatted name does not
+    put_and_wait("HDF1:Capture", 1)                          # answered: refused
+    assert pv("HDF1:Capture_RBV").get() == 0
+    assert "too long" in pv("HDF1:WriteMessage", string=True).get()
+    setpoint = pv("HDF1:Capture", write=True)
+    setpoint.get(form="time")
+    assert setpoint.alarm_severity == AlarmSeverity.MAJOR
+    put_and_wait("HDF1:FileName", "pvcam", string=True)
+
+
+def test_a_template_asking_for_a_huge_width_is_refused_at_once(ioc, det):
+    before = pv("HDF1:FileTemplate_RBV", string=True).get()
+    put_and_wait("HDF1:FileTemplate", "%s%s%2147483647d", string=True)
+    assert pv("HDF1:FileTemplate_RBV", string=True).get() == before
+    assert "over the limit" in pv("HDF1:WriteMessage", string=True).get()
+    assert psutil.Process(ioc.pid).memory_info().rss < 1 << 30
 
 
 def test_a_missing_directory_is_created_only_when_allowed(ioc, det, ioc_root):

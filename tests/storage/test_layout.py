@@ -10,7 +10,8 @@ import pytest
 
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.storage.layout import (
-    DATA_PATH, METADATA_GROUP, PER_FRAME_FIELDS, attribute_value, compression_options, create_layout,
+    DATA_PATH, METADATA_GROUP, PER_FRAME_FIELDS, UNASSIGNED_DATA_PATH, UNASSIGNED_GROUP,
+    attribute_value, compression_options, create_layout, set_aside_frames,
 )
 
 
@@ -63,3 +64,25 @@ def test_attribute_values_become_hdf5_storable(value, stored):
 def test_numeric_sequences_become_arrays():
     np.testing.assert_array_equal(attribute_value((1, 2, 3)), np.array([1, 2, 3]))
     assert attribute_value([1.5, 2]).dtype.kind == "f"
+
+
+def test_set_aside_frames_moves_the_frames_past_keep_with_their_metadata(tmp_path):
+    path = tmp_path / "f.h5"
+    with h5py.File(path, "w", libver=("v110", "latest")) as h5file:
+        data, per_frame = create_layout(h5file, (4, 5), np.dtype("uint16"))
+        data.resize(5, axis=0)
+        data[...] = np.arange(5, dtype=np.uint16)[:, None, None]
+        for dataset in per_frame.values():
+            dataset.resize(5, axis=0)
+        per_frame["frame_number"][...] = np.arange(1, 6)
+    assert set_aside_frames(path, 3) == 2
+    assert set_aside_frames(path, 3) == 0          # nothing past keep any more
+    with h5py.File(path, "r") as h5file:
+        assert h5file[DATA_PATH].shape == (3, 4, 5)
+        assert list(h5file[DATA_PATH][:, 0, 0]) == [0, 1, 2]
+        assert list(h5file[UNASSIGNED_DATA_PATH][:, 0, 0]) == [3, 4]
+        assert list(h5file[f"{METADATA_GROUP}/frame_number"][()]) == [1, 2, 3]
+        assert list(h5file[f"{UNASSIGNED_GROUP}/frame_number"][()]) == [4, 5]
+        for name in PER_FRAME_FIELDS:
+            assert h5file[f"{METADATA_GROUP}/{name}"].shape == (3,)
+            assert h5file[f"{UNASSIGNED_GROUP}/{name}"].shape == (2,)
