@@ -3,14 +3,18 @@
 :func:`fly_stream` is the fly scan for stream-mode detectors (StreamResource /
 StreamDatum documents), which ``bluesky.plans.fly`` cannot drive: that plan
 neither stages the detectors nor declares their stream.
-"""
-from __future__ import annotations
 
+The signatures are evaluated at definition time (no ``from __future__ import
+annotations``) and type detectors with bluesky's protocols: bluesky-queueserver
+reads them to validate a queued plan and to turn a device name (``"cam"``)
+into the device, which it does only for parameters typed as devices.
+"""
 import logging
 from typing import Any, Generator, Mapping, Optional, Sequence
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
+from bluesky.protocols import Flyable
 from bluesky.utils import Msg
 
 from ophyd_pvcam.engine.errors import ValidationError
@@ -23,7 +27,7 @@ logger = logging.getLogger(__name__)
 SUMMARY_STREAM = "summary"
 
 
-def fly_stream(detectors: Sequence[Any], num_frames: Optional[int] = None, *,
+def fly_stream(detectors: Sequence[Flyable], num_frames: Optional[int] = None, *,
                md: Optional[Mapping[str, Any]] = None,
                flush_period: float = 0.5) -> Generator[Msg, Any, str]:
     """Stream frames from detectors into one run, registering them as they are written.

@@ -1,12 +1,17 @@
 # Example plans. Each is an ordinary bluesky plan: RE(dark_frames(cam)).
+# Device parameters are typed with bluesky's protocols: bluesky-queueserver turns
+# a device name ("cam") into the device only for parameters typed as devices.
+from typing import Optional, Sequence
+
 import bluesky.plan_stubs as bps
 import bluesky.plans as bp
 from bluesky.plans import count  # noqa: F401 - offered at the prompt
+from bluesky.protocols import Flyable, Movable, Readable
 
 from ophyd_pvcam.plans import fly_stream  # noqa: F401 - offered at the prompt
 
 
-def dark_frames(detector, num=10, exposure=None):
+def dark_frames(detector: Readable, num: int = 10, exposure: Optional[float] = None):
     """Take ``num`` frames (shutter closed by the user) tagged as darks."""
     md = {"purpose": "dark"}
     if exposure is not None:
@@ -14,13 +19,15 @@ def dark_frames(detector, num=10, exposure=None):
     return (yield from bp.count([detector], num, md=md))
 
 
-def exposure_series(detector, exposures=(0.001, 0.01, 0.1), frames_per_point=1):
+def exposure_series(detector: Readable, exposures: Sequence[float] = (0.001, 0.01, 0.1),
+                    frames_per_point: int = 1):
     """One run stepping the exposure time through ``exposures``."""
     yield from bps.mv(detector.frames_per_trigger, frames_per_point)
     return (yield from bp.list_scan([detector], detector.exposure_time, list(exposures)))
 
 
-def fly_with_motor(detector, motor, start, stop, num_frames, md=None):
+def fly_with_motor(detector: Flyable, motor: Movable, start: float, stop: float,
+                   num_frames: int, md: Optional[dict] = None):
     """Move ``motor`` from ``start`` to ``stop`` while streaming ``num_frames`` frames."""
     yield from bps.mv(motor, start)
     yield from bps.abs_set(motor, stop, group="fly-motor")
