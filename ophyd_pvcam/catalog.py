@@ -11,8 +11,10 @@ inside the calling process (no server process, no network, no database server)::
 :func:`writer` builds the :class:`~bluesky_tiled_plugins.TiledWriter` to
 subscribe to the RunEngine, :func:`server` shares the same directory over HTTP on
 127.0.0.1, and :func:`connect` opens any Tiled server (e.g. the PostgreSQL one of
-``docs/howto/catalogs.md``); those two and :class:`CatalogServer` live in
-:mod:`ophyd_pvcam.catalog_server` and are re-exported here.
+``docs/howto/catalogs.md``); those two, :func:`share`/:func:`connect_shared`
+(a server whose address readers find in the catalog directory) and
+:class:`CatalogServer` live in :mod:`ophyd_pvcam.catalog_server` and are
+re-exported here.
 
 Pitfalls this module handles (verified against tiled 0.2.20,
 bluesky-tiled-plugins 2.0.12, bluesky 1.15.1):
@@ -60,7 +62,7 @@ from ophyd_pvcam.storage.paths import DATA_DIR_ENV, default_data_dir
 
 # Re-exported: the HTTP part lives there. That module imports from this one
 # only inside its functions, so this import is not circular.
-from .catalog_server import CatalogServer, connect, server
+from .catalog_server import SHARED_ADDRESS_FILE, CatalogServer, connect, connect_shared, server, share
 
 if TYPE_CHECKING:  # tiled is imported lazily: it costs ~2 s, and the IOC/CLI rarely need it
     from bluesky_tiled_plugins import TiledWriter
@@ -80,6 +82,9 @@ __all__ = [
     "writer",
     "server",
     "connect",
+    "share",
+    "connect_shared",
+    "SHARED_ADDRESS_FILE",
 ]
 
 logger = logging.getLogger(__name__)

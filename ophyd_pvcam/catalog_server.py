@@ -4,7 +4,10 @@
 :func:`ophyd_pvcam.catalog.local` from a thread of this process on 127.0.0.1,
 so several processes on one machine can share a catalog (the DuckDB event
 tables admit one process at a time). :func:`connect` opens any Tiled server,
-e.g. the PostgreSQL one of ``docs/howto/catalogs.md``.
+e.g. the PostgreSQL one of ``docs/howto/catalogs.md``. :func:`share` is
+:func:`server` plus an address file in the catalog directory, from which
+:func:`connect_shared` connects any process on the machine without being told
+the port or the key (how readers reach the catalog of a queueserver worker).
 
 Everything here is also importable from :mod:`ophyd_pvcam.catalog`, which
 re-exports it. This module imports :mod:`ophyd_pvcam.catalog` only inside its
@@ -12,7 +15,9 @@ functions, so that re-export is not a circular import.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -25,11 +30,16 @@ if TYPE_CHECKING:  # tiled is imported lazily: it costs ~2 s
 
     from .catalog import PathLike
 
-__all__ = ["CatalogServer", "server", "connect"]
+__all__ = ["CatalogServer", "SHARED_ADDRESS_FILE", "server", "share", "connect",
+           "connect_shared"]
 
 logger = logging.getLogger(__name__)
 
 _STARTUP_TIMEOUT = 30.0  # seconds for the HTTP server to answer /healthz
+
+#: Name of the file, in the catalog directory, where :func:`share` writes the
+#: server's address and key (JSON ``{"uri", "api_key", "pid"}``, mode 0600).
+SHARED_ADDRESS_FILE = "catalog-server.json"
 
 
 class CatalogServer:
@@ -160,11 +170,42 @@ class CatalogServer:
         from .catalog import CatalogError
 
         self._server.should_exit = True
+        self._withdraw_address()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
             if self._thread.is_alive():
                 raise CatalogError(f"catalog server thread {self._thread.name} did not stop "
                                    f"within {timeout} s", call="CatalogServer.close")
+
+    def _publish_address(self) -> None:
+        """Write the address file of :func:`share` (owner-only: it holds the key)."""
+        from .catalog import CatalogError
+
+        target = self.path / SHARED_ADDRESS_FILE
+        partial = target.with_name(f".{target.name}.{os.getpid()}")
+        content = json.dumps({"uri": self.uri, "api_key": self.api_key, "pid": os.getpid()})
+        try:
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as stream:
+                stream.write(content)
+            os.replace(partial, target)  # readers never see a half-written file
+        except OSError as exc:
+            raise CatalogError(f"cannot write the catalog server address file {target}: {exc}",
+                               call="share") from exc
+        self._address_file = target
+
+    def _withdraw_address(self) -> None:
+        """Remove the address file if it still names this server (another may have replaced it)."""
+        target = getattr(self, "_address_file", None)
+        if target is None:
+            return
+        self._address_file = None
+        try:
+            if json.loads(target.read_text()).get("uri") == getattr(self, "uri", None):
+                target.unlink()
+        except (OSError, ValueError):
+            logger.warning("could not remove the catalog server address file %s", target,
+                           exc_info=True)
 
     def __enter__(self) -> "CatalogServer":
         return self
@@ -210,6 +251,84 @@ def server(path: Optional[PathLike] = None, *, port: int = 0, api_key: Optional[
         If the catalog cannot be opened or the server does not come up.
     """
     return CatalogServer(path, port=port, api_key=api_key, readable_storage=readable_storage)
+
+
+def share(path: Optional[PathLike] = None, *, port: int = 0, api_key: Optional[str] = None,
+          readable_storage: Iterable[PathLike] = ()) -> CatalogServer:
+    """Serve the catalog of ``path`` like :func:`server` and publish its address for readers.
+
+    Writes ``<path>/catalog-server.json`` (:data:`SHARED_ADDRESS_FILE`: the
+    URI and the API key, readable by the owner only), which
+    :func:`connect_shared` reads; ``close()`` removes it. The shipped profile
+    calls this when ``PVCAM_CATALOG_PORT`` is set, so a bluesky-queueserver
+    worker shares the catalog it holds.
+
+    Parameters
+    ----------
+    path, port, api_key, readable_storage
+        As for :func:`server`.
+
+    Returns
+    -------
+    CatalogServer
+        Started, its address published.
+
+    Raises
+    ------
+    ValidationError
+        If ``port`` is not a TCP port number (0 to 65535) or ``api_key`` is malformed.
+    CatalogError
+        If the catalog cannot be served or the address file cannot be written.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValidationError(f"port must be a TCP port number (0 to 65535), not {port!r}",
+                              call="share")
+    shared = server(path, port=port, api_key=api_key, readable_storage=readable_storage)
+    try:
+        shared._publish_address()
+    except BaseException:
+        shared.close()
+        raise
+    return shared
+
+
+def connect_shared(path: Optional[PathLike] = None) -> "BaseClient":
+    """Connect to the server that :func:`share` runs for the catalog directory ``path``.
+
+    Use it from any process on the machine (an analysis notebook, a second
+    shell) while another process, e.g. a queueserver worker, holds the catalog.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Catalog directory; :func:`~ophyd_pvcam.catalog.default_path` when omitted.
+
+    Returns
+    -------
+    bluesky_tiled_plugins.CatalogOfBlueskyRuns
+        Root client over HTTP, as from :func:`connect`.
+
+    Raises
+    ------
+    CatalogError
+        If no server shares the directory (no address file, or a server that
+        no longer answers: the process that shared it has ended).
+    """
+    from .catalog import CatalogError, _root
+
+    address_file = _root(path) / SHARED_ADDRESS_FILE
+    try:
+        address = json.loads(address_file.read_text())
+        uri, api_key = address["uri"], address["api_key"]
+    except FileNotFoundError:
+        raise CatalogError(f"no server shares the catalog {address_file.parent} "
+                           f"({address_file.name} is missing): start one with "
+                           "catalog.share(), or set PVCAM_CATALOG_PORT for the profile",
+                           call="connect_shared") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CatalogError(f"cannot read the catalog server address file {address_file}: {exc}",
+                           call="connect_shared") from exc
+    return connect(uri, api_key=api_key)
 
 
 def connect(uri: str, api_key: Optional[str] = None) -> "BaseClient":

@@ -14,14 +14,18 @@ profile does): ``RE.preprocessors.append(report_losses)``.
 
 :func:`preflight` is the plan stub of the pre-flight budget: it returns a
 detector's :class:`~ophyd_pvcam.engine.preflight.Prediction`.
-"""
-from __future__ import annotations
 
+The signatures are evaluated at definition time (no ``from __future__ import
+annotations``) and type detectors with bluesky's protocols: bluesky-queueserver
+reads them to validate a queued plan and to turn a device name (``"cam"``)
+into the device, which it does only for parameters typed as devices.
+"""
 import logging
 from typing import Any, Callable, Generator, Iterable, Mapping, Optional, Sequence
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
+from bluesky.protocols import Flyable, Readable
 from bluesky.utils import Msg
 
 from ophyd_pvcam.engine.errors import ValidationError
@@ -34,7 +38,7 @@ logger = logging.getLogger(__name__)
 SUMMARY_STREAM = "summary"
 
 
-def fly_stream(detectors: Sequence[Any], num_frames: Optional[int] = None, *,
+def fly_stream(detectors: Sequence[Flyable], num_frames: Optional[int] = None, *,
                md: Optional[Mapping[str, Any]] = None,
                flush_period: float = 0.5) -> Generator[Msg, Any, str]:
     """Stream frames from detectors into one run, registering them as they are written.
@@ -206,7 +210,7 @@ def report_losses(plan: Iterable[Msg], detectors: Optional[Sequence[Any]] = None
     return (yield from bpp.msg_mutator(plan, mutate))
 
 
-def preflight(detector: Any, num_frames: Optional[int] = None, *,
+def preflight(detector: Readable, num_frames: Optional[int] = None, *,
               announce: Optional[Callable[[str], Any]] = None
               ) -> Generator[Msg, Any, Any]:
     """Plan stub: the pre-flight prediction of ``num_frames`` frames of ``detector``.

@@ -61,3 +61,47 @@ def test_connect_to_a_closed_port_raises_catalog_error():
         port = sock.getsockname()[1]
     with pytest.raises(catalog.CatalogError, match="cannot connect"):
         catalog_server.connect(f"http://127.0.0.1:{port}", api_key="x")
+
+
+def test_share_publishes_an_owner_only_address_that_connect_shared_uses_until_close(tmp_path):
+    import json
+    import stat
+
+    path = tmp_path / "catalog"
+    with catalog_server.share(path, api_key="key0123") as srv:
+        address_file = path / catalog_server.SHARED_ADDRESS_FILE
+        assert json.loads(address_file.read_text())["uri"] == srv.uri
+        assert stat.S_IMODE(address_file.stat().st_mode) == 0o600  # it holds the key
+        client = catalog_server.connect_shared(path)
+        assert any(spec.name == catalog.CATALOG_SPEC["name"] for spec in client.specs)
+    assert not address_file.exists()
+    with pytest.raises(catalog.CatalogError, match="no server shares"):
+        catalog_server.connect_shared(path)
+
+
+def test_connect_shared_from_another_process_reads_the_served_catalog(tmp_path):
+    path = tmp_path / "catalog"
+    code = ("import sys; from ophyd_pvcam import catalog\n"
+            "print('RUNS', len(catalog.connect_shared(sys.argv[1])))\n")
+    with catalog_server.share(path):
+        process = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                                 text=True, timeout=120)
+    assert process.returncode == 0, process.stderr
+    assert "RUNS 0" in process.stdout
+
+
+def test_connect_shared_to_a_server_that_is_gone_raises_catalog_error(tmp_path):
+    path = tmp_path / "catalog"
+    srv = catalog_server.share(path)
+    stale = (path / catalog_server.SHARED_ADDRESS_FILE).read_text()
+    srv.close()
+    # What a killed process leaves behind: the file, no server.
+    (path / catalog_server.SHARED_ADDRESS_FILE).write_text(stale)
+    with pytest.raises(catalog.CatalogError, match="cannot connect"):
+        catalog_server.connect_shared(path)
+
+
+@pytest.mark.parametrize("port", [-1, 65536, "8000", True])
+def test_share_rejects_a_port_that_is_no_tcp_port(tmp_path, port):
+    with pytest.raises(ValidationError, match="TCP port"):
+        catalog_server.share(tmp_path / "catalog", port=port)

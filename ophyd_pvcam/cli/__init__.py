@@ -1,7 +1,7 @@
 """The ``ophyd-pvcam`` command.
 
 Subcommands: ``list``, ``info``, ``snap``, ``stream``, ``demo``, ``ioc``,
-``shell`` and ``sim env``. ``--sim MODEL`` on any of them selects a simulated
+``shell``, ``sim env`` and ``qserver init``. ``--sim MODEL`` on any of them selects a simulated
 camera of that model; errors print as one readable line (a traceback only
 with ``--debug``) and set a non-zero exit status.
 """
@@ -44,7 +44,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``ophyd-pvcam`` command."""
-    from ophyd_pvcam.cli import cameras, demo, ioc, shell, simenv, stream
+    from ophyd_pvcam.cli import cameras, demo, ioc, qserver, shell, simenv, stream
 
     parser = argparse.ArgumentParser(
         prog="ophyd-pvcam",
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (cameras, stream, demo, ioc, shell, simenv):
+    for module in (cameras, stream, demo, ioc, shell, simenv, qserver):
         module.register(commands, _add_common)
     return parser
 

@@ -5,21 +5,39 @@ import sys
 
 from bluesky import RunEngine
 from bluesky.callbacks.best_effort import BestEffortCallback
-from bluesky.utils import ProgressBarManager
+from bluesky.utils import PersistentDict, ProgressBarManager
 
 import ophyd_pvcam.catalog
+from ophyd_pvcam.engine.errors import ValidationError
 
 # Warnings (lost frames, stalls) show; the per-run INFO lines would interleave with
 # the LiveTable. For them: logging.getLogger("ophyd_pvcam").setLevel("INFO").
 logging.getLogger("ophyd_pvcam").setLevel(logging.WARNING)
 
-RE = RunEngine({})
+# RE.md persists under the data directory, so scan_id keeps counting up across
+# sessions and queueserver environment opens (catalog[scan_id] stays unique).
+_metadata_dir = ophyd_pvcam.catalog.default_path() / "runengine-metadata"
+_metadata_dir.mkdir(parents=True, exist_ok=True)
+RE = RunEngine(PersistentDict(str(_metadata_dir)))
 _uri = os.environ.get("PVCAM_CATALOG_URI")
+_port = os.environ.get("PVCAM_CATALOG_PORT")
 if _uri:
     from tiled.client import from_uri
 
     db = from_uri(_uri, api_key=os.environ.get("PVCAM_CATALOG_API_KEY"))
     print(f"catalog: Tiled server {_uri}")
+elif _port:
+    if not _port.isdigit():
+        raise ValidationError(f"PVCAM_CATALOG_PORT must be a TCP port number, not {_port!r}",
+                              call="profile 00-runengine.py")
+    # Serve the embedded catalog on 127.0.0.1 so other processes read runs
+    # while this one (e.g. a queueserver worker) holds it: catalog.connect_shared().
+    catalog_server = ophyd_pvcam.catalog.share(
+        port=int(_port),
+        api_key=os.environ.get("PVCAM_CATALOG_API_KEY") or None)
+    db = catalog_server.client()
+    print(f"catalog: embedded local catalog in {catalog_server.path}, "
+          f"served at {catalog_server.uri}")
 else:
     db = ophyd_pvcam.catalog.local()
     print(f"catalog: embedded local catalog in {ophyd_pvcam.catalog.default_path()}")

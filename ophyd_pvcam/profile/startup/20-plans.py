@@ -1,6 +1,11 @@
 # Example plans. Each is an ordinary bluesky plan: RE(dark_frames(cam)).
+# Device parameters are typed with bluesky's protocols: bluesky-queueserver turns
+# a device name ("cam") into the device only for parameters typed as devices.
+from typing import Optional, Sequence
+
 import bluesky.plan_stubs as bps
 import bluesky.plans as bp
+from bluesky.protocols import Flyable, Movable, Readable
 
 from ophyd_pvcam import plans as _pvcam_plans
 from ophyd_pvcam.plans import preflight, report_losses  # noqa: F401 - offered at the prompt
@@ -9,7 +14,7 @@ from ophyd_pvcam.plans import preflight, report_losses  # noqa: F401 - offered a
 RE.preprocessors.append(report_losses)  # noqa: F821 - RE comes from 00-runengine.py
 
 
-def count(detectors, num=1, *args, **kwargs):
+def count(detectors: Sequence[Readable], num: Optional[int] = 1, *args, **kwargs):
     """bluesky's ``count``, after printing each camera's pre-flight prediction (one trigger)."""
     for det in detectors:
         if hasattr(det, "preflight"):
@@ -17,7 +22,7 @@ def count(detectors, num=1, *args, **kwargs):
     return (yield from bp.count(detectors, num, *args, **kwargs))
 
 
-def fly_stream(detectors, num_frames=None, **kwargs):
+def fly_stream(detectors: Sequence[Flyable], num_frames: Optional[int] = None, **kwargs):
     """ophyd_pvcam.plans.fly_stream, after printing each camera's pre-flight prediction."""
     for det in detectors:
         frames = num_frames if num_frames is not None else det.stream_length.get()
@@ -25,7 +30,7 @@ def fly_stream(detectors, num_frames=None, **kwargs):
     return (yield from _pvcam_plans.fly_stream(detectors, num_frames, **kwargs))
 
 
-def dark_frames(detector, num=10, exposure=None):
+def dark_frames(detector: Readable, num: int = 10, exposure: Optional[float] = None):
     """Take ``num`` frames (shutter closed by the user) tagged as darks."""
     md = {"purpose": "dark"}
     if exposure is not None:
@@ -33,13 +38,15 @@ def dark_frames(detector, num=10, exposure=None):
     return (yield from bp.count([detector], num, md=md))
 
 
-def exposure_series(detector, exposures=(0.001, 0.01, 0.1), frames_per_point=1):
+def exposure_series(detector: Readable, exposures: Sequence[float] = (0.001, 0.01, 0.1),
+                    frames_per_point: int = 1):
     """One run stepping the exposure time through ``exposures``."""
     yield from bps.mv(detector.frames_per_trigger, frames_per_point)
     return (yield from bp.list_scan([detector], detector.exposure_time, list(exposures)))
 
 
-def fly_with_motor(detector, motor, start, stop, num_frames, md=None):
+def fly_with_motor(detector: Flyable, motor: Movable, start: float, stop: float,
+                   num_frames: int, md: Optional[dict] = None):
     """Move ``motor`` from ``start`` to ``stop`` while streaming ``num_frames`` frames."""
     yield from bps.mv(motor, start)
     yield from bps.abs_set(motor, stop, group="fly-motor")
