@@ -35,7 +35,7 @@ import ophyd_pvcam
 from .cam_tables import ADCORE_VERSION
 from .records import NO_YES, DriverGroup, accept, enum_value, long_string, readback, refuse
 
-__all__ = ["NDArrayBaseRecords", "WaitForPluginsRecord", "NDATTRIBUTES_REFUSAL"]
+__all__ = ["NDArrayBaseRecords", "WaitForPluginsRecord", "NDATTRIBUTES_REFUSAL", "driver_version"]
 
 #: Why a non-empty ``NDAttributesFile`` is refused.
 NDATTRIBUTES_REFUSAL = ("NDAttributesFile refused: this server attaches no NDAttributes; "
