@@ -24,6 +24,9 @@ from ._data_logic import PVCAMDataLogic
 from ._path_provider import PVCAMPathProvider
 from ._trigger_logic import PVCAMTriggerLogic
 
+# How often a waiting trigger/complete looks for its arm's failure [s].
+_RECHECK_S = 0.05
+
 
 class PVCAMAsyncDetector(StandardDetector):
     """A PVCAM camera as an ophyd-async ``StandardDetector``, in this process (no EPICS).
@@ -131,7 +134,10 @@ class PVCAMAsyncDetector(StandardDetector):
     @WatchableAsyncStatus.wrap
     async def trigger(self) -> AsyncIterator[WatcherUpdate[int]]:
         """Take one event's frames; fails with the stream's error (e.g. a stall)."""
-        async for update in self._until_stream_fails(super().trigger()):
+        # The arm starts inside the status: a failure already there is an
+        # earlier arm's, not this one's.
+        earlier = self.acquire_logic.failure
+        async for update in self._until_stream_fails(super().trigger(), ignore=earlier):
             yield update
 
     @WatchableAsyncStatus.wrap
@@ -140,32 +146,37 @@ class PVCAMAsyncDetector(StandardDetector):
         async for update in self._until_stream_fails(super().complete()):
             yield update
 
-    async def _until_stream_fails(self, status: WatchableAsyncStatus
+    async def _until_stream_fails(self, status: WatchableAsyncStatus,
+                                  ignore: Optional[asyncio.Future] = None
                                   ) -> AsyncIterator[WatcherUpdate[int]]:
-        """Relay ``status``'s progress; raise the stream's error as soon as it fails."""
+        """Relay ``status``'s progress; raise the stream's error as soon as it fails.
+
+        ``ignore`` is an earlier arm's failure future, which does not count.
+        """
         updates: asyncio.Queue = asyncio.Queue()
         status.watch(lambda **fields: updates.put_nowait(WatcherUpdate(**fields)))
-        while True:
-            failure = self.acquire_logic.failure
-            waiters: set = {status.task, asyncio.ensure_future(updates.get())}
-            if failure is not None:
-                waiters.add(failure)
-            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            getter = next(w for w in waiters if w is not status.task and w is not failure)
-            if failure is not None and failure in done and status.task not in done:
-                getter.cancel()
-                status.task.cancel()
-                raise failure.exception()
-            if getter in done:
-                yield getter.result()
-                continue
+        getter = asyncio.ensure_future(updates.get())
+        try:
+            while True:
+                failure = self.acquire_logic.failure
+                if failure is ignore:
+                    failure = None   # this arm's stream has not started yet
+                waiters = {status.task, getter} | ({failure} if failure is not None else set())
+                # Re-check every _RECHECK_S: the arm's failure future appears
+                # once its stream started, after this wait began.
+                done, _ = await asyncio.wait(waiters, timeout=_RECHECK_S,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if failure is not None and failure.done() and not status.task.done():
+                    status.task.cancel()
+                    raise failure.exception()
+                if getter in done:
+                    yield getter.result()
+                    getter = asyncio.ensure_future(updates.get())
+                    continue
+                if status.task in done:
+                    while not updates.empty():
+                        yield updates.get_nowait()
+                    await status
+                    return
+        finally:
             getter.cancel()
-            while not updates.empty():
-                yield updates.get_nowait()
-            await status
-            return
-
-    @AsyncStatus.wrap
-    async def unstage(self) -> None:
-        """Stop the stream and close the file."""
-        await super().unstage()

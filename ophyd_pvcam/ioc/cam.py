@@ -17,7 +17,16 @@ final values.
 are independent. ``MinX``/``SizeX``/... are in unbinned pixels, and a region
 that leaves the sensor or does not divide by the binning is refused.
 
-Our additions (not in ADPvCam): ``ReadoutPort``, ``ClearMode``, ``FanSpeed``,
+ophyd-async (``ADBaseIO``, ``KinetixDriverIO``): ``UniqueId_RBV``,
+``ArraySize0/1/2_RBV``, ``NDAttributesFile``, ``ADCoreVersion_RBV`` and
+``WaitForPlugins`` (see :mod:`.adcore_records`); ``TriggerMode`` has ADKinetix's
+menu (``Internal``, ``Rising Edge``, ``Exp. Gate`` -> the camera's ``internal``,
+``edge_rising``, ``level`` exposure modes; ``TriggerMode_RBV`` shows ``Other``
+for any other mode) and ``ReadoutPortIdx`` selects the camera's N-th readout
+port (ADKinetix's ``1``..``4``). ``ExposureMode`` offers every exposure mode of
+the camera.
+
+Our additions (not in ADPvCam): ``ExposureMode``, ``ReadoutPort``, ``ClearMode``, ``FanSpeed``,
 ``ExposeOutMode``, ``BufferMode``, ``StallTimeout``, ``StallCount``, ``MaxRecoveries`` (each
 with ``_RBV``), ``SimFaults`` (simulated camera only), and the read-backs
 ``LostFrames_RBV``, ``Stalls_RBV``, ``Removals_RBV``, ``Recoveries_RBV``,
@@ -61,7 +70,6 @@ from .records import (
     DETECTOR_STATES,
     DISABLE_ENABLE,
     MESSAGE_LENGTH,
-    DriverGroup,
     accept,
     enum_value,
     fit,

@@ -13,6 +13,19 @@ so ophyd's "unprimed plugin" check passes without a warm-up frame).
 The HDF5 tuning records ophyd reads as configuration (chunking, flush
 count, ...) hold the values our writer uses and refuse any other value:
 the file layout is fixed (``/entry/data/data``, one frame per chunk).
+
+For ophyd-async's ``NDFileHDF5IO`` (ADCore names and menus):
+``NumCaptured_RBV`` counts frames the open file holds, as ADCore's (written,
+not necessarily flushed; ``NumWritten_RBV`` counts flushed ones);
+``FlushNow`` flushes the open file and completes when it is readable;
+``QueueSize`` is honoured (the writer queue of the next file);
+``SWMRMode`` (On), ``LazyOpen`` (Yes), ``PositionMode`` (Off),
+``ChunkSizeAuto`` (Yes) and ``XMLFileName`` ("") hold the one value our
+writer implements and refuse the other with a message; ``Compression`` has
+ADCore's spelling (``Blosc``, ``BSLZ4``, ...; None, Blosc and BSLZ4 are
+written); ``ArraySize0``/``ArraySize1``, ``ArraySizeX/Y/Z_RBV``,
+``NDAttributesFile``, ``ADCoreVersion_RBV`` and ``DriverVersion_RBV`` as
+:mod:`.adcore_records` says.
 """
 from __future__ import annotations
 
@@ -32,7 +45,6 @@ from .records import (
     DISABLE_ENABLE,
     MESSAGE_LENGTH,
     NO_YES,
-    DriverGroup,
     accept,
     enum_value,
     long_string,

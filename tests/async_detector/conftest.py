@@ -32,6 +32,20 @@ def RE() -> RunEngine:
 
 
 @pytest.fixture
+def subscribe(RE: RunEngine) -> Iterator[Callable[[Callable], int]]:
+    """``subscribe(callback)`` on the module's RunEngine, unsubscribed at the end of the test."""
+    tokens: list[int] = []
+
+    def add(callback: Callable) -> int:
+        tokens.append(RE.subscribe(callback))
+        return tokens[-1]
+
+    yield add
+    for token in tokens:
+        RE.unsubscribe(token)
+
+
+@pytest.fixture
 def tiled(tmp_path: Path) -> Iterator[Any]:
     """The embedded catalog of this test (it serves its own frames directory)."""
     client = catalog.local(tmp_path / "catalog")

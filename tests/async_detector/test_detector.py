@@ -62,10 +62,10 @@ def causes(error: BaseException) -> list[BaseException]:
     return chain
 
 
-def test_count_writes_one_file_whose_frames_tiled_reads_back(det, RE, tiled):
+def test_count_writes_one_file_whose_frames_tiled_reads_back(det, RE, tiled, subscribe):
     documents = Documents()
-    RE.subscribe(documents)
-    RE.subscribe(catalog.writer(tiled))
+    subscribe(documents)
+    subscribe(catalog.writer(tiled))
     uid = RE(bp.count([det], 3)).run_start_uids[0]
     resource, = documents.named("stream_resource")
     assert resource["data_key"] == "cam" and resource["mimetype"] == "application/x-hdf5"
@@ -82,10 +82,11 @@ def test_count_writes_one_file_whose_frames_tiled_reads_back(det, RE, tiled):
     assert frames.shape == (3, 1, HEIGHT, WIDTH) and frames.dtype == np.uint16
 
 
-def test_fly_of_500_frames_with_trigger_info_reaches_the_catalog_in_order(det, RE, tiled):
+def test_fly_of_500_frames_with_trigger_info_reaches_the_catalog_in_order(det, RE, tiled,
+                                                                         subscribe):
     documents = Documents()
-    RE.subscribe(documents)
-    RE.subscribe(catalog.writer(tiled))
+    subscribe(documents)
+    subscribe(catalog.writer(tiled))
     info = TriggerInfo(number_of_events=500, livetime=0.002)
     uid = RE(fly(det, info)).run_start_uids[0]
     assert det.camera.exposure_time == pytest.approx(0.002)
@@ -100,10 +101,10 @@ def test_fly_of_500_frames_with_trigger_info_reaches_the_catalog_in_order(det, R
     assert stop["exit_status"] == "success"
 
 
-def test_collections_per_event_groups_frames_into_events(det, RE, tiled):
+def test_collections_per_event_groups_frames_into_events(det, RE, tiled, subscribe):
     documents = Documents()
-    RE.subscribe(documents)
-    RE.subscribe(catalog.writer(tiled))
+    subscribe(documents)
+    subscribe(catalog.writer(tiled))
     info = TriggerInfo(number_of_events=4, collections_per_event=5, livetime=0.001)
     uid = RE(fly(det, info)).run_start_uids[0]
     descriptor, = documents.named("descriptor")
@@ -112,10 +113,10 @@ def test_collections_per_event_groups_frames_into_events(det, RE, tiled):
     assert tiled[uid]["primary"]["cam"].read().shape == (4, 5, HEIGHT, WIDTH)
 
 
-def test_a_stall_fails_the_fly_with_the_engines_diagnosis_not_a_timeout(det, RE):
+def test_a_stall_fails_the_fly_with_the_engines_diagnosis_not_a_timeout(det, RE, subscribe):
     sim.set_faults("stall_after=5")
     documents = Documents()
-    RE.subscribe(documents)
+    subscribe(documents)
     info = TriggerInfo(number_of_events=50, livetime=0.001, exposure_timeout=1.5)
     with pytest.raises(Exception) as raised:
         RE(fly(det, info))
@@ -171,3 +172,21 @@ def test_importing_the_package_loads_no_epics_client():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_a_stall_during_count_fails_the_trigger_and_the_next_count_succeeds(det, RE, subscribe):
+    sim.set_faults("stall_after=1")
+    call(det.stage)
+    with pytest.raises(Exception) as raised:
+        call(det.prepare, TriggerInfo(collections_per_event=3, livetime=0.001,
+                                      exposure_timeout=1.0))
+        call(det.trigger)
+    assert any(isinstance(e, StallError) for e in causes(raised.value))
+    assert not any(isinstance(e, TimeoutError) for e in causes(raised.value))
+    call(det.unstage)
+    sim.set_faults("")
+    documents = Documents()
+    subscribe(documents)
+    RE(bp.count([det], 2))
+    stop, = documents.named("stop")
+    assert stop["exit_status"] == "success"

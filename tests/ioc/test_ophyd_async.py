@@ -11,8 +11,6 @@ as the loopback environment tests/ioc/conftest.py sets up.
 """
 from __future__ import annotations
 
-import asyncio
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +145,7 @@ def test_stock_sim_detector_counts_three_frames_that_tiled_reads_back(sim_detect
     assert frames.dtype == np.uint16
 
 
+@pytest.mark.slow
 def test_stock_sim_detector_flies_1000_frames_with_trigger_info(sim_detector, RE, tiled):
     documents = Documents()
     RE.subscribe(documents)
