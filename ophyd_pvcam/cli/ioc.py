@@ -22,6 +22,9 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
                         help="longest side of the decimated preview image (default 256)")
     parser.add_argument("--preview-rate", type=float, default=5.0, metavar="HZ",
                         help="preview updates per second at most (default 5)")
+    parser.add_argument("--pva", action="store_true",
+                        help="also publish full frames as NTNDArray at <prefix>pva1:Image over "
+                             "PVAccess, on the same interfaces (needs p4p)")
     add_common(parser)
     parser.set_defaults(handler=run)
 
@@ -31,5 +34,5 @@ def run(args: argparse.Namespace) -> int:
     from ophyd_pvcam.ioc.server import run_server
 
     run_server(args.prefix, args.cameras, args.write_root, interfaces=tuple(args.interfaces),
-               preview_size=args.preview_size, preview_rate=args.preview_rate)
+               preview_size=args.preview_size, preview_rate=args.preview_rate, pva=args.pva)
     return 0

@@ -17,7 +17,16 @@ final values.
 are independent. ``MinX``/``SizeX``/... are in unbinned pixels, and a region
 that leaves the sensor or does not divide by the binning is refused.
 
-Our additions (not in ADPvCam): ``ReadoutPort``, ``ClearMode``, ``FanSpeed``,
+ophyd-async (``ADBaseIO``, ``KinetixDriverIO``): ``UniqueId_RBV``,
+``ArraySize0/1/2_RBV``, ``NDAttributesFile``, ``ADCoreVersion_RBV`` and
+``WaitForPlugins`` (see :mod:`.adcore_records`); ``TriggerMode`` has ADKinetix's
+menu (``Internal``, ``Rising Edge``, ``Exp. Gate`` -> the camera's ``internal``,
+``edge_rising``, ``level`` exposure modes; ``TriggerMode_RBV`` shows ``Other``
+for any other mode) and ``ReadoutPortIdx`` selects the camera's N-th readout
+port (ADKinetix's ``1``..``4``). ``ExposureMode`` offers every exposure mode of
+the camera.
+
+Our additions (not in ADPvCam): ``ExposureMode``, ``ReadoutPort``, ``ClearMode``, ``FanSpeed``,
 ``ExposeOutMode``, ``BufferMode``, ``StallTimeout``, ``StallCount``, ``MaxRecoveries`` (each
 with ``_RBV``), ``SimFaults`` (simulated camera only), and the read-backs
 ``LostFrames_RBV``, ``Stalls_RBV``, ``Removals_RBV``, ``Recoveries_RBV``,
@@ -38,11 +47,15 @@ from caproto.server import pvproperty
 import ophyd_pvcam
 from ophyd_pvcam.sdk.errors import PVCAMError
 
+from .adcore_records import NDArrayBaseRecords, WaitForPluginsRecord
 from .cam_tables import (
+    ADKINETIX_TRIGGER_MODES,
     CAM_SETTINGS,
     DRIVER_KEYS,
     DYNAMIC_PARAMETERS,
+    OTHER_TRIGGER_MODE,
     PARAMETER_RECORDS,
+    READOUT_PORT_INDICES,
     TEMPERATURE_RECORDS,
     SettingSpec,
     dtype_label,
@@ -57,7 +70,6 @@ from .records import (
     DETECTOR_STATES,
     DISABLE_ENABLE,
     MESSAGE_LENGTH,
-    DriverGroup,
     accept,
     enum_value,
     fit,
@@ -78,7 +90,7 @@ _IDLE_PERIOD = 1.0
 _TEMPERATURE_PERIOD = 2.0
 
 
-class _CamRecords(DriverGroup):
+class _CamRecords(NDArrayBaseRecords, WaitForPluginsRecord):
     """Records with their own logic (the table-driven settings are added below)."""
 
     acquire = pvproperty(name="Acquire", value="Done", dtype=ChannelType.ENUM,
@@ -129,6 +141,22 @@ class _CamRecords(DriverGroup):
     camera_name = readback("CameraName_RBV", "", dtype=str)
     num_ports = readback("NumPorts_RBV", 0)
     num_speeds = readback("NumSpeedTableEntries_RBV", 0)
+    # NDArrayBase / ADKinetix records that ophyd-async's ADBaseIO and
+    # KinetixDriverIO declare (see .adcore_records for NDAttributesFile & co).
+    unique_id = readback("UniqueId_RBV", 0, doc="number of the newest frame (ArrayCounter)")
+    array_size0 = readback("ArraySize0_RBV", 0)
+    array_size1 = readback("ArraySize1_RBV", 0)
+    array_size2 = readback("ArraySize2_RBV", 0)
+    trigger_mode = pvproperty(name="TriggerMode", value="Internal", dtype=ChannelType.ENUM,
+                              enum_strings=tuple(ADKINETIX_TRIGGER_MODES), record="mbbo",
+                              doc="ADKinetix's menu; ExposureMode has every camera mode")
+    trigger_mode_rbv = readback("TriggerMode_RBV", "Internal", record="mbbi",
+                                enum_strings=(*ADKINETIX_TRIGGER_MODES, OTHER_TRIGGER_MODE))
+    readout_port_idx = pvproperty(name="ReadoutPortIdx", value="1", dtype=ChannelType.ENUM,
+                                  enum_strings=READOUT_PORT_INDICES, record="mbbo",
+                                  doc="ADKinetix's menu: 'N' is the camera's N-th readout port")
+    readout_port_idx_rbv = readback("ReadoutPortIdx_RBV", "1", enum_strings=READOUT_PORT_INDICES,
+                                    record="mbbi")
 
     # ---------------------------------------------------------------- puts
     @acquire.putter
@@ -201,6 +229,77 @@ class _CamRecords(DriverGroup):
                          "ColorMode refused: PVCAM cameras served here are monochrome")
         await accept(instance)
         return value
+
+    @trigger_mode.putter
+    async def trigger_mode(self, instance: Any, value: Any) -> str:
+        """ADKinetix's trigger modes onto the camera's exposure modes (refused if it lacks one)."""
+        value = enum_value(instance, value)
+        mode = ADKINETIX_TRIGGER_MODES.get(value)
+        if mode is None:
+            await refuse(instance, self.status_message, f"TriggerMode refused: {value!r} is "
+                         f"not one of {', '.join(ADKINETIX_TRIGGER_MODES)}")
+        try:
+            await self.call(self.driver.apply, "trigger_mode", mode)
+        except PVCAMError as exc:
+            await refuse(instance, self.status_message, f"TriggerMode refused: {exc}")
+        await accept(instance)
+        await update(self.status_message, f"TriggerMode = {value}")
+        await self.refresh()
+        return value
+
+    @readout_port_idx.putter
+    async def readout_port_idx(self, instance: Any, value: Any) -> str:
+        """Select the camera's N-th readout port (refused when it has fewer)."""
+        value = enum_value(instance, value)
+        ports = await self.call(self._readout_ports)
+        index = READOUT_PORT_INDICES.index(value) if value in READOUT_PORT_INDICES else -1
+        if not 0 <= index < max(len(ports), 1):
+            await refuse(instance, self.status_message,
+                         f"ReadoutPortIdx refused: {self.driver.name} has "
+                         f"{max(len(ports), 1)} readout port(s) ({', '.join(ports) or 'one'})")
+        if ports:
+            try:
+                await self.call(self.driver.apply, "readout_port", ports[index])
+            except PVCAMError as exc:
+                await refuse(instance, self.status_message, f"ReadoutPortIdx refused: {exc}")
+        await accept(instance)
+        await update(self.status_message, f"ReadoutPortIdx = {value}")
+        await self.refresh()
+        return value
+
+    def message_record(self) -> Any:
+        """``StatusMessage_RBV``: where refusals are explained."""
+        return self.status_message
+
+    def _readout_ports(self) -> list[str]:
+        driver: CameraDriver = self.driver
+        return list(driver.menu("readout_port")) if driver.has_setting("readout_port") else []
+
+    def derived_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """ADKinetix's ``TriggerMode_RBV`` / ``ReadoutPortIdx_RBV`` from our read-backs.
+
+        Parameters
+        ----------
+        values : dict
+            Read-backs just read (``ExposureMode_RBV``, ``ReadoutPort_RBV``).
+
+        Returns
+        -------
+        dict
+            The derived read-backs present in ``values``' sources.
+        """
+        derived: dict[str, Any] = {}
+        mode = values.get("ExposureMode_RBV")
+        if isinstance(mode, str) and mode:
+            engine = mode.strip().lower().replace(" ", "_")
+            names = {name: label for label, name in ADKINETIX_TRIGGER_MODES.items()}
+            derived["TriggerMode_RBV"] = names.get(engine, OTHER_TRIGGER_MODE)
+        port = values.get("ReadoutPort_RBV")
+        if isinstance(port, str):
+            ports = self._readout_ports()
+            if port in ports and ports.index(port) < len(READOUT_PORT_INDICES):
+                derived["ReadoutPortIdx_RBV"] = READOUT_PORT_INDICES[ports.index(port)]
+        return derived
 
     @detector_state.startup
     async def detector_state(self, instance: Any, async_lib: Any) -> None:
@@ -298,6 +397,12 @@ class _CamRecords(DriverGroup):
                 menus[spec.pv] = menus[spec.pv + "_RBV"] = driver.menu(spec.key)
             values[spec.pv] = values[spec.pv + "_RBV"] = self._initial(spec, driver)
         values.update(self.dynamic_values())
+        for name, value in self.derived_values(values).items():
+            values[name] = value
+            if value != OTHER_TRIGGER_MODE:
+                values[name[:-len("_RBV")]] = value
+        if "ReadoutPortIdx_RBV" not in values:
+            values["ReadoutPortIdx"] = values["ReadoutPortIdx_RBV"] = READOUT_PORT_INDICES[0]
         return {"values": values, "menus": menus, "missing": missing}
 
     @staticmethod
@@ -331,6 +436,7 @@ class _CamRecords(DriverGroup):
         height, width = settings.frame_shape
         values.update({
             "ArraySizeX_RBV": width, "ArraySizeY_RBV": height,
+            "ArraySize0_RBV": width, "ArraySize1_RBV": height, "ArraySize2_RBV": 0,
             "ArraySize_RBV": settings.frame_bytes, "DataType_RBV": dtype_label(settings.dtype),
             "FramePeriod_RBV": settings.frame_period_s,
             "ReadoutTime_RBV": settings.readout_time_s,
@@ -342,6 +448,7 @@ class _CamRecords(DriverGroup):
             value = driver.parameter(parameter, attribute)
             if value is not None:
                 values[name] = format_parameter(value, how)
+        values.update(self.derived_values(values))
         return values
 
     async def apply_values(self, values: dict[str, Any]) -> None:
@@ -366,6 +473,7 @@ class _CamRecords(DriverGroup):
         """Publish the driver's counters (cheap; no SDK call)."""
         status = self.driver.status()
         await update(self.array_counter_rbv, status.array_counter)
+        await update(self.unique_id, status.array_counter)
         await update(self.num_images_counter, status.images)
         await update(self.num_exposures_counter, status.images)
         await update(self.lost_frames, status.lost_frames)

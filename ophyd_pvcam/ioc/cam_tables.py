@@ -17,7 +17,8 @@ from caproto.server import pvproperty
 from .records import DISABLE_ENABLE, readback, setting
 from .settings import BUFFER_MODES, IMAGE_MODES
 
-__all__ = ["SettingSpec", "CAM_SETTINGS", "PARAMETER_RECORDS", "DYNAMIC_PARAMETERS",
+__all__ = ["SettingSpec", "CAM_SETTINGS", "ADKINETIX_TRIGGER_MODES", "OTHER_TRIGGER_MODE",
+           "READOUT_PORT_INDICES", "ADCORE_VERSION", "PARAMETER_RECORDS", "DYNAMIC_PARAMETERS",
            "DRIVER_KEYS", "TEMPERATURE_RECORDS", "dtype_label", "format_parameter",
            "setting_records", "parameter_records"]
 
@@ -57,7 +58,9 @@ CAM_SETTINGS = (
     SettingSpec("ImageMode", "image_mode", "Single", menu=IMAGE_MODES),
     SettingSpec("NumImages", "num_images", 1),
     SettingSpec("NumExposures", "num_exposures", 1),
-    SettingSpec("TriggerMode", "trigger_mode", "Internal", menu=()),
+    # The camera's full exposure-mode menu; ``TriggerMode`` (ADKinetix's three
+    # names, see :data:`ADKINETIX_TRIGGER_MODES`) maps onto the same setting.
+    SettingSpec("ExposureMode", "trigger_mode", "Internal", menu=()),
     SettingSpec("MinX", "min_x", 0),
     SettingSpec("MinY", "min_y", 0),
     SettingSpec("SizeX", "size_x", 1),
@@ -87,6 +90,19 @@ CAM_SETTINGS = (
     # string written to a CHAR waveform, and "" is how faults are cleared.
     SettingSpec("SimFaults", "sim_faults", "", kwargs=dict(dtype=str)),
 )
+
+#: ADKinetix's ``TriggerMode`` menu -> our engine's exposure-mode names (what
+#: ophyd-async's ``KinetixDetector`` writes: internal, external edge, external gate).
+ADKINETIX_TRIGGER_MODES = {"Internal": "internal", "Rising Edge": "edge_rising",
+                           "Exp. Gate": "level"}
+#: ``TriggerMode_RBV`` when the camera runs an exposure mode outside ADKinetix's three
+#: (set through ``ExposureMode``, e.g. software triggers).
+OTHER_TRIGGER_MODE = "Other"
+#: ADKinetix's ``ReadoutPortIdx`` menu: ``"N"`` selects the camera's N-th readout port.
+READOUT_PORT_INDICES = ("1", "2", "3", "4")
+#: The ADCore release whose record set (names, types, menus) the server follows,
+#: published as ``ADCoreVersion_RBV``.
+ADCORE_VERSION = "3.12.1"
 
 #: Read-only records backed by a camera parameter: record -> (parameter, attribute, scale).
 PARAMETER_RECORDS = {

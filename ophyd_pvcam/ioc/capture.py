@@ -53,13 +53,18 @@ from .capture_state import (
     non_negative_int,
 )
 
-__all__ = ["CaptureFile", "CaptureState", "WRITE_MODES", "COMPRESSIONS", "DEFAULT_TEMPLATE",
+__all__ = ["CaptureFile", "CaptureState", "DEFAULT_QUEUE_SIZE", "WRITE_MODES", "COMPRESSIONS", "DEFAULT_TEMPLATE",
            "format_template"]
 
 logger = logging.getLogger(__name__)
 
 # Longest wait for the writer at the end of an acquisition or capture.
 _FLUSH_TIMEOUT_S = 60.0
+#: Frames the writer queue holds before the delivery thread waits (``QueueSize``).
+DEFAULT_QUEUE_SIZE = 256
+# Largest QueueSize: 1 Mi frames (the queue holds references, the frames'
+# memory comes from the engine's budget).
+_MAX_QUEUE_SIZE = 1 << 20
 # Longest time a written frame waits unflushed (NumWritten_RBV's pace).
 _FLUSH_INTERVAL_S = 0.2
 
@@ -114,6 +119,7 @@ class CaptureFile:
         self.create_directory = 0
         self.compression = "None"
         self.enabled = True
+        self.queue_size = DEFAULT_QUEUE_SIZE
         self._state = CaptureState(file_path_exists=True)
         self._writer: Optional[HDF5FrameWriter] = None
         self._pending: Optional[Path] = None
@@ -185,11 +191,29 @@ class CaptureFile:
         return self._store("write_mode", value, fixed_while_capturing="FileWriteMode")
 
     def set_compression(self, value: str) -> str:
-        """Set ``Compression`` (None, blosc or bslz4; not while capturing)."""
+        """Set ``Compression`` (None, Blosc or BSLZ4; not while capturing)."""
         if value not in WRITER_COMPRESSION:
             raise ValidationError(f"Compression {value!r} is not supported; choose one of "
                                   f"{', '.join(WRITER_COMPRESSION)}", None, "Compression")
         return self._store("compression", value, fixed_while_capturing="Compression")
+
+    def set_queue_size(self, value: int) -> int:
+        """Set ``QueueSize``: frames queued for the writer thread (1..1048576; not while capturing).
+
+        Parameters
+        ----------
+        value : int
+
+        Returns
+        -------
+        int
+            The size the next file's writer uses.
+        """
+        number = non_negative_int(value, "QueueSize")
+        if not 1 <= number <= _MAX_QUEUE_SIZE:
+            raise ValidationError(f"QueueSize must be in 1..{_MAX_QUEUE_SIZE}, got {number}",
+                                  None, "QueueSize")
+        return self._store("queue_size", number, fixed_while_capturing="QueueSize")
 
     def set_flag(self, name: str, value: bool) -> bool:
         """Set ``AutoIncrement``, ``AutoSave`` or ``EnableCallbacks``.
@@ -218,6 +242,13 @@ class CaptureFile:
         with self._lock:
             if self._writer is not None:
                 self._state = replace(self._state, num_written=self._writer.frames_written)
+                # NumCaptured_RBV counts as ADCore's: frames the file holds
+                # (written; FlushNow makes them readable), not frames still
+                # queued for the writer thread. The submitted count stays in
+                # _state for the NumCapture limit.
+                stored = self._writer.stats().frames_stored
+                return replace(self._state, num_captured=min(self._state.num_captured,
+                                                             max(stored, self._state.num_written)))
             return self._state
 
     def start_capture(self) -> CaptureState:
@@ -408,6 +439,7 @@ class CaptureFile:
             writer = HDF5FrameWriter(_through_handle(directory, path), frame.data.shape,
                                      frame.data.dtype,
                                      compression=WRITER_COMPRESSION[self.compression],
+                                     queue_size=self.queue_size,
                                      flush_interval=_FLUSH_INTERVAL_S, attributes=attributes)
             writer.start()    # returns once the file exists (created "w-", no link followed)
         finally:

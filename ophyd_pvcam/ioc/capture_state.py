@@ -22,9 +22,11 @@ __all__ = ["CaptureState", "WRITE_MODES", "COMPRESSIONS", "WRITER_COMPRESSION",
 
 #: NDFileHDF5 ``FileWriteMode`` menu.
 WRITE_MODES = ("Single", "Capture", "Stream")
-#: NDFileHDF5 ``Compression`` menu; the writer supports the first, "blosc" and "bslz4".
-COMPRESSIONS = ("None", "N-bit", "szip", "zlib", "blosc", "bslz4", "lz4", "jpeg")
-WRITER_COMPRESSION = {"None": None, "blosc": "blosc", "bslz4": "bitshuffle-lz4"}
+#: NDFileHDF5 ``Compression`` menu, spelled as ADCore's (and ophyd-async's strict
+#: ``ADCompression``); the writer supports "None", "Blosc" and "BSLZ4".
+COMPRESSIONS = ("None", "N-bit", "szip", "zlib", "Blosc", "BSLZ4", "LZ4", "JPEG")
+#: Menu label -> :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter` compression.
+WRITER_COMPRESSION = {"None": None, "Blosc": "blosc", "BSLZ4": "bitshuffle-lz4"}
 #: areaDetector's usual HDF5 template (also what ophyd's FileStoreHDF5 stages).
 DEFAULT_TEMPLATE = "%s%s_%6.6d.h5"
 #: Longest file or directory name [bytes] the file systems we write to take (Linux NAME_MAX).

@@ -76,7 +76,7 @@ __all__ = ["RemotePVCAMDetector", "RemoteCam", "RemoteHDF5", "RemotePreview",
 logger = logging.getLogger(__name__)
 
 _BUFFER_LABELS = {"auto": "Auto", "overwrite": "Overwrite", "no_overwrite": "No overwrite"}
-_COMPRESSIONS = {None: "None", "none": "None", "blosc": "blosc", "bitshuffle-lz4": "bslz4"}
+_COMPRESSIONS = {None: "None", "none": "None", "blosc": "Blosc", "bitshuffle-lz4": "BSLZ4"}
 # Seconds added to the estimated duration of a bounded acquisition.
 _ACQUIRE_MARGIN = 30.0
 
@@ -122,7 +122,7 @@ class RemotePVCAMDetector(FlyMixin, AssetDetectorMixin, Device):
     speed_index = Cpt(CheckedSignal, "cam1:SpeedTableIndex", kind="config")
     gain_index = Cpt(CheckedSignal, "cam1:GainIndex", kind="config")
     clear_mode = Cpt(CheckedSignal, "cam1:ClearMode", string=True, kind="config")
-    exposure_mode = Cpt(CheckedSignal, "cam1:TriggerMode", string=True, kind="config",
+    exposure_mode = Cpt(CheckedSignal, "cam1:ExposureMode", string=True, kind="config",
                         to_server=menu_label, from_server=engine_name,
                         doc="trigger mode ('internal', 'software_edge', ...)")
     temperature_setpoint = Cpt(CheckedSignal, "cam1:SetTemperature", kind="config")

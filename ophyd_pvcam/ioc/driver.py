@@ -170,6 +170,9 @@ class CameraDriver(SettingsMixin):
         self.max_recoveries = 0
         self.array_callbacks = True
         self.sim_faults = ""
+        #: ``listener(frame, unique_id)`` called for every frame on the engine's
+        #: delivery thread (e.g. the PVA publisher); must not block.
+        self.frame_listeners: list[Callable[[Frame, int], None]] = []
         # Counters.
         self._array_counter = 0
         self._images = 0
@@ -365,9 +368,12 @@ class CameraDriver(SettingsMixin):
             self._array_counter += 1
             self._images += 1
             self._lost_live += frame.lost_before
+            unique_id = self._array_counter
         if self.array_callbacks:
             self.capture.submit(frame)
             self.preview.offer(frame)
+            for listener in self.frame_listeners:
+                listener(frame, unique_id)
 
     def _finish(self, stream: Optional[Stream], error: Optional[BaseException],
                 note: Optional[str]) -> AcquisitionResult:

@@ -13,6 +13,19 @@ so ophyd's "unprimed plugin" check passes without a warm-up frame).
 The HDF5 tuning records ophyd reads as configuration (chunking, flush
 count, ...) hold the values our writer uses and refuse any other value:
 the file layout is fixed (``/entry/data/data``, one frame per chunk).
+
+For ophyd-async's ``NDFileHDF5IO`` (ADCore names and menus):
+``NumCaptured_RBV`` counts frames the open file holds, as ADCore's (written,
+not necessarily flushed; ``NumWritten_RBV`` counts flushed ones);
+``FlushNow`` flushes the open file and completes when it is readable;
+``QueueSize`` is honoured (the writer queue of the next file);
+``SWMRMode`` (On), ``LazyOpen`` (Yes), ``PositionMode`` (Off),
+``ChunkSizeAuto`` (Yes) and ``XMLFileName`` ("") hold the one value our
+writer implements and refuse the other with a message; ``Compression`` has
+ADCore's spelling (``Blosc``, ``BSLZ4``, ...; None, Blosc and BSLZ4 are
+written); ``ArraySize0``/``ArraySize1``, ``ArraySizeX/Y/Z_RBV``,
+``NDAttributesFile``, ``ADCoreVersion_RBV`` and ``DriverVersion_RBV`` as
+:mod:`.adcore_records` says.
 """
 from __future__ import annotations
 
@@ -24,14 +37,14 @@ from caproto.server import pvproperty
 
 from ophyd_pvcam.sdk.errors import PVCAMError
 
-from .capture import COMPRESSIONS, DEFAULT_TEMPLATE, WRITE_MODES, CaptureFile
+from .adcore_records import NDArrayBaseRecords, driver_version
+from .capture import COMPRESSIONS, DEFAULT_QUEUE_SIZE, DEFAULT_TEMPLATE, WRITE_MODES, CaptureFile
 from .records import (
     COLOR_MODES,
     DATA_TYPES,
     DISABLE_ENABLE,
     MESSAGE_LENGTH,
     NO_YES,
-    DriverGroup,
     accept,
     enum_value,
     long_string,
@@ -85,7 +98,34 @@ def _fixed_records(names: Any) -> dict[str, pvproperty]:
     return records
 
 
-class PluginRecords(DriverGroup):
+def _fixed_switch(name: str, value: str, menu: tuple[str, str], reason: str) -> dict[str, Any]:
+    """A ``name``/``name_RBV`` pair that holds ``value`` and refuses the other with ``reason``."""
+    async def put(group: "PluginRecords", instance: Any, given: Any) -> Any:
+        given = enum_value(instance, given)
+        if given != value:
+            await refuse(instance, group.write_message, f"{name} refused: {reason}")
+        await accept(instance)
+        return given
+    attr = "switch_" + name.lower()
+    return {attr: setting(name, value, put=put, enum_strings=menu),
+            attr + "_rbv": readback(name + "_RBV", value, enum_strings=menu)}
+
+
+#: NDFileHDF5 switches whose ADCore meaning is fixed by our writer:
+#: record -> (held value, menu, why the other value is refused).
+_FIXED_SWITCHES = {
+    "SWMRMode": ("On", ("Off", "On"),
+                 "every file is written in SWMR mode (readers may open it while it grows)"),
+    "LazyOpen": ("Yes", NO_YES,
+                 "the file is always created at the first frame (its shape is known then)"),
+    "PositionMode": ("Off", ("Off", "On"),
+                     "frames are appended in arrival order; positions would need "
+                     "NDAttributes, which this server does not attach"),
+    "ChunkSizeAuto": ("Yes", NO_YES, "chunks are always one whole frame (/entry/data/data)"),
+}
+
+
+class PluginRecords(NDArrayBaseRecords):
     """NDPluginBase records shared by the HDF5 and image plugins.
 
     Sub-classes set ``_plugin_type`` and ``_port`` and may override
@@ -117,10 +157,19 @@ class PluginRecords(DriverGroup):
     unique_id = readback("UniqueId_RBV", 0)
     time_stamp = readback("TimeStamp_RBV", 0.0)
     write_message = long_string("WriteMessage", "", max_length=MESSAGE_LENGTH)
+    # NDArrayBase records ophyd-async declares for every plugin.
+    array_size_x = readback("ArraySizeX_RBV", 0)
+    array_size_y = readback("ArraySizeY_RBV", 0)
+    array_size_z = readback("ArraySizeZ_RBV", 0)
+    driver_version = readback("DriverVersion_RBV", driver_version(), dtype=str)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._counter_base = 0
+
+    def message_record(self) -> Any:
+        """``WriteMessage``: where refusals are explained."""
+        return self.write_message
 
     @nd_array_port.putter
     async def nd_array_port(self, instance: Any, value: Any) -> str:
@@ -184,6 +233,8 @@ class PluginRecords(DriverGroup):
         cam = self.ioc.cam
         await update(self.array_size0, cam.array_size_x.value)
         await update(self.array_size1, cam.array_size_y.value)
+        await update(self.array_size_x, cam.array_size_x.value)
+        await update(self.array_size_y, cam.array_size_y.value)
         await update(self.data_type, cam.data_type_rbv.value)
         if self.plugin_enabled():
             count = self.driver.status().array_counter - self._counter_base
@@ -195,6 +246,10 @@ def _capture_put(method: str, record: str) -> Callable:
     async def put(group: "_HDF5Records", instance: Any, value: Any) -> Any:
         return await group.put_capture(instance, method, record, value)
     return put
+
+
+async def _put_xml_file_name(group: "_HDF5Records", instance: Any, value: Any) -> str:
+    return await group.put_xml_file_name(instance, value)
 
 
 class _HDF5Records(PluginRecords):
@@ -248,6 +303,37 @@ class _HDF5Records(PluginRecords):
     extra_dim_name_x = readback("ExtraDimNameX_RBV", "", dtype=str)
     extra_dim_name_y = readback("ExtraDimNameY_RBV", "", dtype=str)
     extra_dim_name_n = readback("ExtraDimNameN_RBV", "", dtype=str)
+    # NDFile / NDFileHDF5 / NDPluginBase records ophyd-async's NDFileHDF5IO declares.
+    file_array_size0 = readback("ArraySize0", 0, doc="frame width (NDFile.template)")
+    file_array_size1 = readback("ArraySize1", 0, doc="frame height (NDFile.template)")
+    flush_now = pvproperty(name="FlushNow", value="Done", dtype=ChannelType.ENUM,
+                           enum_strings=("Done", "Flush"), record="bo",
+                           doc="1: flush the open file; the put completes when flushed")
+    queue_size = setting("QueueSize", DEFAULT_QUEUE_SIZE,
+                         put=_capture_put("set_queue_size", "QueueSize"),
+                         doc="frames queued for the writer thread (next file)")
+    queue_size_rbv = readback("QueueSize_RBV", DEFAULT_QUEUE_SIZE)
+    xml_file_name = long_string("XMLFileName", "", doc="only '' (the fixed NeXus layout)",
+                                put=_put_xml_file_name)
+    xml_file_name_rbv = long_string("XMLFileName_RBV", "")
+
+    @flush_now.putter
+    async def flush_now(self, instance: Any, value: Any) -> str:
+        """1: write and flush every frame handed to the open file, then complete (as ADCore)."""
+        value = enum_value(instance, value)
+        if value in ("Flush", 1):
+            await self.call(self.capture_file.flush)
+            await self.refresh()
+        return "Done"
+
+    async def put_xml_file_name(self, instance: Any, value: Any) -> str:
+        """Accept only ``""``: the file layout is fixed (no XML layout file)."""
+        if str(value or "").strip():
+            await refuse(instance, self.write_message,
+                         "XMLFileName refused: the file layout is fixed (/entry/data/data, "
+                         "/entry/instrument/pvcam); no XML layout file is read")
+        await accept(instance)
+        return ""
 
     @property
     def capture_file(self) -> CaptureFile:
@@ -346,6 +432,8 @@ class _HDF5Records(PluginRecords):
             await update(record, cam.array_size_x.value)
         for record in (self.num_row_chunks, self.num_row_chunks_rbv):
             await update(record, cam.array_size_y.value)
+        await update(self.file_array_size0, cam.array_size_x.value)
+        await update(self.file_array_size1, cam.array_size_y.value)
         state = self.capture_file.state()
         await update(self.file_number_rbv, state.file_number)
         await update(self.full_file_name, state.full_file_name)
@@ -365,6 +453,8 @@ class _HDF5Records(PluginRecords):
 
 HDF5Group = type("HDF5Group", (_HDF5Records,), {
     **_fixed_records(_FIXED),
+    **{attr: record for name, (value, menu, reason) in _FIXED_SWITCHES.items()
+       for attr, record in _fixed_switch(name, value, menu, reason).items()},
     "__doc__": "The ``HDF1:`` records of one camera (see the module docstring).",
     "__module__": __name__,
 })

@@ -45,6 +45,7 @@ from .image import image_group_class
 from .records import DriverGroup
 
 __all__ = ["CameraIOC", "build_iocs", "camera_prefixes", "run_server", "serve", "main",
+           "start_pva",
            "READY_LINE", "configure_network"]
 
 logger = logging.getLogger(__name__)
@@ -292,7 +293,7 @@ async def serve(iocs: Sequence[CameraIOC], interfaces: Sequence[str],
 
 def run_server(prefix: str, camera_names: Optional[Sequence[str]], write_root: Any,
                interfaces: Sequence[str] = ("127.0.0.1",), library: Any = None,
-               preview_size: int = 256, preview_rate: float = 5.0) -> None:
+               preview_size: int = 256, preview_rate: float = 5.0, pva: bool = False) -> None:
     """Serve cameras until SIGINT/SIGTERM, then close everything.
 
     Parameters
@@ -311,14 +312,22 @@ def run_server(prefix: str, camera_names: Optional[Sequence[str]], write_root: A
         Largest side of the ``image1:`` preview.
     preview_rate : float
         Largest preview rate [Hz].
+    pva : bool
+        Also publish every frame as NTNDArray at ``<prefix>pva1:Image`` over
+        PVAccess (:mod:`.pva`; needs p4p), on the same interfaces.
     """
     configure_network(interfaces)
     _quiet_loopback_beacons()
     iocs = build_iocs(prefix, camera_names, write_root, library=library,
                       preview_size=preview_size, preview_rate=preview_rate)
+    pva_server = None
     try:
+        if pva:
+            pva_server = start_pva(iocs, interfaces)
         asyncio.run(_serve_until_signalled(iocs, interfaces))
     finally:
+        if pva_server is not None:
+            pva_server.close()
         errors = []
         for ioc in iocs:
             try:
@@ -328,6 +337,27 @@ def run_server(prefix: str, camera_names: Optional[Sequence[str]], write_root: A
                 logger.error("closing %s failed: %s", ioc.prefix, exc)
         if errors:
             raise errors[0]
+
+
+def start_pva(iocs: Sequence[CameraIOC], interfaces: Sequence[str]) -> Any:
+    """Serve every camera's frames at ``<prefix>pva1:Image`` (NTNDArray over PVAccess).
+
+    Parameters
+    ----------
+    iocs : sequence of CameraIOC
+    interfaces : sequence of str
+
+    Returns
+    -------
+    PVAImageServer
+        Close it when done.
+    """
+    from .pva import PVAImageServer   # p4p is optional: imported only with --pva
+
+    server = PVAImageServer([(ioc.prefix, ioc.driver.name) for ioc in iocs], interfaces)
+    for ioc in iocs:
+        ioc.driver.frame_listeners.append(server.publishers[ioc.prefix].offer)
+    return server
 
 
 async def _serve_until_signalled(iocs: Sequence[CameraIOC], interfaces: Sequence[str]) -> None:
@@ -394,6 +424,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="largest side of the image1: preview in pixels (default 256)")
     parser.add_argument("--preview-rate", type=float, default=5.0,
                         help="largest preview rate in Hz (default 5)")
+    parser.add_argument("--pva", action="store_true",
+                        help="also publish full frames as NTNDArray at <prefix>pva1:Image "
+                             "over PVAccess (needs p4p)")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser.parse_args(argv)
 
@@ -418,5 +451,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if (args.library or args.simulated) else None
     run_server(args.prefix, args.camera, args.write_root,
                interfaces=tuple(args.interface) or ("127.0.0.1",), library=library,
-               preview_size=args.preview_size, preview_rate=args.preview_rate)
+               preview_size=args.preview_size, preview_rate=args.preview_rate, pva=args.pva)
     return 0

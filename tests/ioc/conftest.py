@@ -1,6 +1,7 @@
 """Fixtures of the IOC tests: servers in subprocesses on loopback, each on its own port.
 
-At import -- before any Channel Access context exists -- this module picks
+At import -- before any Channel Access (or PVAccess) context exists -- this
+module pins PVAccess to loopback on its own ports as well, and picks
 two free ports for the servers of this session (``EPICS_CA_SERVER_PORT`` for
 the default one, a second for tests that run two processes), one for the
 repeater/beacons, lists both server ports in ``EPICS_CA_ADDR_LIST`` (two
@@ -42,6 +43,9 @@ def _free_port(taken: Sequence[int] = ()) -> int:
 SERVER_PORT = _free_port()
 SECOND_SERVER_PORT = _free_port((SERVER_PORT,))
 BEACON_PORT = _free_port((SERVER_PORT, SECOND_SERVER_PORT))
+#: PVAccess (``--pva``): its own TCP and UDP ports, so no other PVA server on the host answers.
+PVA_SERVER_PORT = _free_port((SERVER_PORT, SECOND_SERVER_PORT, BEACON_PORT))
+PVA_BROADCAST_PORT = _free_port((SERVER_PORT, SECOND_SERVER_PORT, BEACON_PORT, PVA_SERVER_PORT))
 os.environ.update({
     "EPICS_CA_SERVER_PORT": str(SERVER_PORT),
     "EPICS_CAS_SERVER_PORT": str(SERVER_PORT),
@@ -53,6 +57,16 @@ os.environ.update({
     "EPICS_CAS_BEACON_ADDR_LIST": "127.0.0.1",
     "EPICS_CAS_AUTO_BEACON_ADDR_LIST": "NO",
     "EPICS_CA_MAX_ARRAY_BYTES": "50000000",
+    # PVAccess: servers and clients on loopback only, as Channel Access.
+    "EPICS_PVAS_INTF_ADDR_LIST": "127.0.0.1",
+    "EPICS_PVAS_BEACON_ADDR_LIST": "127.0.0.1",
+    "EPICS_PVAS_AUTO_BEACON_ADDR_LIST": "NO",
+    "EPICS_PVA_ADDR_LIST": "127.0.0.1",
+    "EPICS_PVA_AUTO_ADDR_LIST": "NO",
+    "EPICS_PVAS_SERVER_PORT": str(PVA_SERVER_PORT),
+    "EPICS_PVA_SERVER_PORT": str(PVA_SERVER_PORT),
+    "EPICS_PVAS_BROADCAST_PORT": str(PVA_BROADCAST_PORT),
+    "EPICS_PVA_BROADCAST_PORT": str(PVA_BROADCAST_PORT),
 })
 CONTROL_LAYER = os.environ.get("OPHYD_CONTROL_LAYER", "caproto")
 
