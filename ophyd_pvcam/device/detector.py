@@ -40,7 +40,7 @@ from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE
 from .acquisition import Acquisition
 from .assets import FLY_STREAM_HINT, AssetDetectorMixin
 from .controller import CameraController
-from .losspolicy import PredictedLossGuard, predict_run
+from .losspolicy import PredictedLossGuard, note_run, predict_run
 from .signals import DetectorSignals
 from .status import FrameProgressStatus
 from .writer import AssetWriter, image_data_key
@@ -261,7 +261,8 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         acquisition = self._controller.start(
             self, self._writer, target, buffer_mode=self.buffer_mode.get(),
             stall_timeout=self.stall_timeout.get() or None, stall_count=self.stall_count.get(),
-            on_lost=self._frames_lost_changed, on_loss=self.on_loss.get())
+            on_lost=self._frames_lost_changed, on_loss=self.on_loss.get(),
+            on_run_stats=lambda stats: note_run(self._destination(), stats))
         self._acquisition = acquisition
         acquisition.status.add_callback(self._acquisition_ended)
         return acquisition.status

@@ -1,7 +1,9 @@
 """Frame loss on the detector: the pre-flight budget before a start, and the loss policy during it."""
 from __future__ import annotations
 
+import json
 import logging
+import time
 
 import pytest
 from bluesky.plans import count
@@ -9,11 +11,12 @@ from bluesky.utils import FailedStatus
 
 from ophyd_pvcam import sim
 from ophyd_pvcam.device.losspolicy import (LOSS_POLICIES, PREDICTED_LOSS_POLICIES,
-                                           PredictedLossGuard, predict_run)
+                                           PredictedLossGuard, note_run, predict_run)
 from ophyd_pvcam.engine.errors import FramesLostError, PredictedLossError, ValidationError
 from ophyd_pvcam.plans import fly_stream
 from ophyd_pvcam.storage.handler import read_frame_metadata
-from ophyd_pvcam.storage.sink import free_disk_bytes
+from ophyd_pvcam.engine.stats import StreamStats
+from ophyd_pvcam.storage.sink import cache_path, filesystem_root, forget_sink_rates, free_disk_bytes
 
 GIB = 1024 ** 3
 
@@ -166,3 +169,39 @@ def test_guard_refuses_or_warns_once_until_reset(full_speed, slow_sink, caplog):
     guard.reset()
     guard.check(loss, "warn", "trigger")
     assert len(caplog.records) == 2 and guard.last is loss
+
+
+@pytest.fixture
+def measured_disk(tmp_path, monkeypatch):
+    """No configured rate: a 1 TB/s disk known from the cache file of a private data dir."""
+    monkeypatch.delenv("PVCAM_SINK_RATE")
+    monkeypatch.setenv("PVCAM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PVCAM_HOST_MEMORY_BUDGET", "2G")
+    forget_sink_rates()
+    cache_path().parent.mkdir(parents=True)
+    cache_path().write_text(json.dumps({str(filesystem_root(tmp_path)): {
+        "bytes_per_s": 1e12, "measured_at": time.time(), "directory": str(tmp_path)}}))
+    yield
+    forget_sink_rates()
+
+
+def test_after_a_run_the_host_fell_behind_in_the_next_is_predicted_with_the_frames_that_fit(
+        full_speed, measured_disk):
+    assert full_speed.preflight(1000).fits                 # the disk alone keeps up
+    # What a full-frame Prime BSI stream delivered on this 2-core machine: 23 of 46.5 fps,
+    # the rest overwritten in the SDK's buffer before the host read them.
+    frame = 2048 * 2048 * 2
+    note_run(full_speed.write_path, StreamStats(frame_bytes=frame, rate_fps=23.0, frames_lost=267,
+                                                lost_by_reason={"overwritten": 267}))
+    prediction = full_speed.preflight(1000)
+    assert prediction.sink_source == "observed" and not prediction.fits
+    period = 2048 * 10.5e-6
+    assert prediction.loss_free_frames == int(2 * GIB // (frame - 23.0 * frame * period))
+    assert f"loss-free for {prediction.loss_free_frames} frames" in str(prediction)
+
+
+def test_frames_the_camera_skipped_say_nothing_about_the_host(full_speed, measured_disk):
+    note_run(full_speed.write_path, StreamStats(frame_bytes=2048 * 2048 * 2, rate_fps=1.0,
+                                                frames_lost=5, lost_by_reason={"gap": 5}))
+    prediction = full_speed.preflight(1000)
+    assert prediction.sink_source == "cached" and prediction.fits
