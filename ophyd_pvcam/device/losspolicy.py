@@ -27,7 +27,8 @@ import os
 from typing import Any, Optional, Union
 
 from ophyd_pvcam.engine.budget import host_memory_budget
-from ophyd_pvcam.engine.errors import PredictedLossError
+from ophyd_pvcam.engine.buffers import plan_buffer_frames
+from ophyd_pvcam.engine.errors import PredictedLossError, ValidationError
 from ophyd_pvcam.engine.preflight import Prediction, predict
 from ophyd_pvcam.engine.settings import AcquisitionSettings
 from ophyd_pvcam.storage.sink import free_disk_bytes, note_frame_path_rate, sink_rate
@@ -73,10 +74,19 @@ def predict_run(settings: AcquisitionSettings, num_frames: Optional[int],
         When the sink must be measured and cannot be.
     """
     rate = sink_rate(destination, frame_bytes=settings.frame_bytes)
+    buffer: dict[str, Any] = {}
+    if rate.source == "observed":
+        # Frames were overwritten in the SDK's ring before the host read them:
+        # the ring, not the RAM budget, is what holds the backlog.
+        try:
+            ring = plan_buffer_frames(settings.frame_bytes, settings.frame_period_s)
+        except ValidationError:
+            ring = 1
+        buffer = {"buffer_bytes": ring * settings.frame_bytes, "buffer_name": "SDK ring"}
     return predict(settings, num_frames, sink_bytes_per_s=rate.bytes_per_s,
                    ram_budget_bytes=host_memory_budget(),
                    disk_free_bytes=free_disk_bytes(destination),
-                   compression_ratio=compression_ratio, sink_source=rate.source)
+                   compression_ratio=compression_ratio, sink_source=rate.source, **buffer)
 
 
 def note_run(destination: Union[str, os.PathLike], stats: Any) -> None:
