@@ -78,7 +78,7 @@ _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([KMGT]?)(?:I?B)?(?:/S)?\s*$
 
 _lock = threading.Lock()
 _measured: dict[str, "SinkRate"] = {}
-_observed: dict[str, "SinkRate"] = {}
+_observed: dict[str, Optional["SinkRate"]] = {}   # None: looked up, nothing observed
 
 
 @dataclass(frozen=True)
@@ -335,7 +335,7 @@ def note_frame_path_rate(directory: Union[str, os.PathLike], frame_bytes: int,
             _observed[key] = observed
             _write_cache(cache, key, observed)
         elif known is not None and delivered_bytes_per_s > known.bytes_per_s:
-            _observed.pop(key, None)
+            _observed[key] = None
             _write_cache(cache, key, None)
 
 
@@ -343,10 +343,11 @@ def observed_frame_path_rate(frame_bytes: int) -> Optional[SinkRate]:
     """The rate a recent lossy run of this frame size sustained, or None (see the module notes)."""
     key = _frame_size_key(frame_bytes)
     with _lock:
-        known = _observed.get(key)
-        if known is None:
-            known = _cached_entry(_read_cache(cache_path()).get(key), time.time(),
-                                  OBSERVED_MAX_AGE_S, "observed")
+        if key not in _observed:
+            # Read once per process and frame size: every trigger asks.
+            _observed[key] = _cached_entry(_read_cache(cache_path()).get(key), time.time(),
+                                           OBSERVED_MAX_AGE_S, "observed")
+        known = _observed[key]
     if known is not None and time.time() - float(known.measured_at or 0) > OBSERVED_MAX_AGE_S:
         return None
     return known
