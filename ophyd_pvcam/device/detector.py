@@ -250,7 +250,7 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
 
     def _start(self, target: Optional[int]) -> FrameProgressStatus:
         """Start an acquisition of ``target`` frames (None: until finished)."""
-        # Before anything moves: a refused run leaves no file, no stream.
+        # Before the camera moves: a refused run starts no stream.
         self._check_predicted_loss(target)
         self._open_file()
         previous = self._acquisition

@@ -320,23 +320,23 @@ def note_frame_path_rate(directory: Union[str, os.PathLike], frame_bytes: int,
     if configured_sink_rate() is not None or not delivered_bytes_per_s > 0:
         return
     key = _frame_size_key(frame_bytes)
-    now = time.time()
+    if host_lost <= 0:
+        # The common case, at the end of every trigger: compare in memory only.
+        known = observed_frame_path_rate(frame_bytes)
+        if known is not None and delivered_bytes_per_s > known.bytes_per_s:
+            with _lock:
+                _observed[key] = None
+                _write_cache(cache_path(), key, None)
+        return
+    observed = SinkRate(float(delivered_bytes_per_s), "observed", existing_directory(directory),
+                        time.time())
+    logger.warning("the frame path sustained only %s/s at %s frames (%d frame(s) overwritten "
+                   "before they were read); later pre-flight predictions of this frame size "
+                   "use it", format_bytes(delivered_bytes_per_s), format_bytes(frame_bytes),
+                   host_lost)
     with _lock:
-        cache = cache_path()
-        known = _observed.get(key) or _cached_entry(_read_cache(cache).get(key), now,
-                                                     OBSERVED_MAX_AGE_S, "observed")
-        if host_lost > 0:
-            observed = SinkRate(float(delivered_bytes_per_s), "observed",
-                                existing_directory(directory), now)
-            logger.warning("the frame path sustained only %s/s at %s frames (%d frame(s) "
-                           "overwritten before they were read); later pre-flight predictions "
-                           "of this frame size use it", format_bytes(delivered_bytes_per_s),
-                           format_bytes(frame_bytes), host_lost)
-            _observed[key] = observed
-            _write_cache(cache, key, observed)
-        elif known is not None and delivered_bytes_per_s > known.bytes_per_s:
-            _observed[key] = None
-            _write_cache(cache, key, None)
+        _observed[key] = observed
+        _write_cache(cache_path(), key, observed)
 
 
 def observed_frame_path_rate(frame_bytes: int) -> Optional[SinkRate]:
