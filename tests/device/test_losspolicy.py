@@ -211,3 +211,24 @@ def test_frames_the_camera_skipped_say_nothing_about_the_host(full_speed, measur
                                                 frames_lost=5, lost_by_reason={"gap": 5}))
     prediction = full_speed.preflight(1000)
     assert prediction.sink_source == "cached" and prediction.fits
+
+
+@pytest.mark.slow
+def test_prime_bsi_full_frame_at_rated_speed_loses_nothing_or_the_next_run_is_refused(
+        full_speed, measured_disk, RE, docs):
+    # The showing, on this machine: a 200-frame full-frame fly at 46.5 fps. Either
+    # every frame arrives, or the frames the host could not keep up with make the next
+    # prediction a loss, and a refusing detector refuses it before arming.
+    RE(fly_stream([full_speed], 200))
+    lost = full_speed.frames_lost.get()
+    assert full_speed.frames_written.get() == 200
+    if lost == 0:
+        assert _stop(docs)["reason"] == ""
+        return
+    assert _stop(docs)["reason"] == f"cam: {lost} frame(s) lost, 200 written"
+    prediction = full_speed.preflight(200)
+    assert prediction.sink_source == "observed" and not prediction.fits
+    assert 0 < prediction.loss_free_frames < 200
+    full_speed.on_predicted_loss.put("refuse")
+    with pytest.raises(PredictedLossError, match=f"loss-free for {prediction.loss_free_frames} "):
+        RE(fly_stream([full_speed], 200))
