@@ -19,6 +19,10 @@ Two settings of :class:`~ophyd_pvcam.device.detector.PVCAMDetector`:
     frame, the frames captured kept in the file. Either way
     :func:`ophyd_pvcam.plans.report_losses` names the loss in the stop
     document's ``reason``.
+
+After every stream run, :func:`note_run` tells the sink cache when the host
+fell behind the camera (frames overwritten in the SDK's ring), so the next
+prediction of that frame size uses the rate the host really sustained.
 """
 from __future__ import annotations
 
