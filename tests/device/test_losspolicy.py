@@ -47,10 +47,11 @@ def test_policies_are_the_documented_values():
     assert LOSS_POLICIES == ("record", "fail")
 
 
-def test_settings_default_to_warn_and_record_and_refuse_other_values(cam):
+def test_settings_default_to_warn_and_record_are_omitted_and_refuse_other_values(cam):
     assert cam.on_predicted_loss.get() == "warn" and cam.on_loss.get() == "record"
-    config = cam.read_configuration()
-    assert config["cam_on_loss"]["value"] == "record"
+    # Policies, not data: outside the configuration, so the EPICS client's documents match.
+    assert "cam_on_loss" not in cam.read_configuration()
+    assert "cam_on_predicted_loss" not in cam.read_configuration()
     with pytest.raises(ValidationError, match="on_loss must be one of"):
         cam.on_loss.put("ignore")
     with pytest.raises(ValidationError, match="on_predicted_loss must be one of"):
