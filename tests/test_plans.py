@@ -15,7 +15,7 @@ from ophyd_pvcam import catalog, sim
 from ophyd_pvcam.device.detector import PVCAMDetector
 from ophyd_pvcam.engine import discovery
 from ophyd_pvcam.engine.errors import StallError
-from ophyd_pvcam.plans import SUMMARY_STREAM, fly_stream
+from ophyd_pvcam.plans import SUMMARY_STREAM, fly_stream, loss_reason, preflight, report_losses
 from ophyd_pvcam.storage.handler import read_frame_metadata
 
 ROI = (0, 0, 64, 32)
@@ -230,3 +230,57 @@ def test_pause_and_resume_mid_count_keep_points_and_frames_aligned(cam, RE, loca
     assert [stamps(point) for point in images] == [list(range(1, 21))] * 5
     metadata = read_frame_metadata(cam.file_path)
     assert len(metadata["frame_number"]) == 100
+
+
+# -- loss reporting and the pre-flight stub ---------------------------------------------
+
+def test_report_losses_names_the_loss_of_a_count_in_the_stop_reason(cam, RE):
+    sim.set_faults("drop_every=4")
+    cam.frames_per_trigger.put(10)
+    RE(report_losses(bp.count([cam], 2)))          # detectors found in the plan's messages
+    stop = _of(RE.docs, "stop")[0]
+    lost = cam.frames_lost.get()
+    assert lost > 0 and stop["exit_status"] == "success"
+    assert stop["reason"] == f"cam: {lost} frame(s) lost, 20 written"
+
+
+def test_report_losses_applied_twice_names_each_loss_once(cam, RE):
+    sim.set_faults("drop_every=5")
+    RE.preprocessors.append(report_losses)
+    RE(fly_stream([cam], 50))                      # fly_stream reports too
+    reason = _of(RE.docs, "stop")[0]["reason"]
+    assert reason.count("frame(s) lost") == 1
+
+
+def test_report_losses_leaves_a_loss_free_run_without_a_reason(cam, RE):
+    RE(report_losses(bp.count([cam], 2), [cam]))
+    stop = _of(RE.docs, "stop")[0]
+    assert stop["exit_status"] == "success" and stop["reason"] == ""
+
+
+def test_a_failure_keeps_its_reason_and_gets_the_loss_appended(cam, RE):
+    sim.set_faults("drop_every=3,stall_after=8")
+    cam.stall_timeout.put(0.3)
+    with pytest.raises(FailedStatus):
+        RE(fly_stream([cam], 100))
+    reason = _of(RE.docs, "stop")[0]["reason"]
+    assert "StallError" in reason and reason.endswith(
+        f"; cam: {cam.frames_lost.get()} frame(s) lost, {cam.frames_written.get()} written")
+
+
+def test_loss_reason_is_empty_without_losses_and_skips_devices_without_counts(cam):
+    assert loss_reason([cam, object()]) == ""
+    cam.frames_lost.put(3)
+    assert loss_reason([cam]) == "cam: 3 frame(s) lost, 0 written"
+
+
+def test_preflight_plan_returns_the_prediction_and_announces_it(cam, RE):
+    announced, results = [], []
+
+    def plan():
+        results.append((yield from preflight(cam, 10, announce=announced.append)))
+
+    RE(plan())
+    (prediction,) = results
+    assert prediction.fits and prediction.num_frames == 10
+    assert announced == [f"cam: {prediction}"]

@@ -103,7 +103,7 @@ class ProgressLine:
 
 def run(args: argparse.Namespace) -> int:
     """Stream ``--frames`` frames into an HDF5 file; exit 3 on a stall, 4 when frames were lost."""
-    from ophyd_pvcam.device.losspolicy import predict_run
+    from ophyd_pvcam.device.losspolicy import note_run, predict_run
     from ophyd_pvcam.engine import Stream
     from ophyd_pvcam.engine.errors import FramesLostError, PredictedLossError
     from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
@@ -172,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
             stats = stream.stats()
             progress.update(stats.frames_delivered, stats.frames_lost, _timeouts(stream), force=True)
             progress.finish()
+            note_run(output.absolute().parent, stats)
         print(f"{output}: {written} frames written; {stats.summary()}")
         if failure is not None:
             raise failure

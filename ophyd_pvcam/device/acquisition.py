@@ -120,6 +120,9 @@ class Acquisition:
     on_loss : {"record", "fail"}
         ``"fail"``: a lost frame stops the stream and fails the status with
         :class:`~ophyd_pvcam.engine.errors.FramesLostError` (frames kept).
+    on_run_stats : callable, optional
+        ``on_run_stats(stats)`` with each finished stream run's
+        ``StreamStats`` (on the monitor thread; errors are logged).
     """
 
     #: True: a bounded acquisition's status finishes once its frames are flushed,
@@ -129,8 +132,10 @@ class Acquisition:
 
     def __init__(self, name: str, factory: StreamFactory, writer: AssetWriter,
                  status: FrameProgressStatus, *, target: Optional[int],
-                 on_lost: Optional[Callable[[int], None]] = None, on_loss: str = "record"):
+                 on_lost: Optional[Callable[[int], None]] = None, on_loss: str = "record",
+                 on_run_stats: Optional[Callable[[Any], None]] = None):
         self.name = name
+        self._on_run_stats = on_run_stats
         self.on_loss = on_loss
         self._factory = factory
         self._writer = writer
@@ -441,6 +446,11 @@ class Acquisition:
             self._lost_before_runs += int(stats.frames_lost)
             self._lost_this_run = 0
         self._report()
+        if self._on_run_stats is not None:
+            try:
+                self._on_run_stats(stats)
+            except Exception:  # noqa: BLE001 - bookkeeping of the sink cache; the frames are safe
+                logger.exception("%s: noting the run's statistics failed", self.name)
 
     def _end_cancelled(self) -> None:
         if self._cancel_fails:

@@ -162,7 +162,8 @@ class CameraController:
     def start(self, device: Any, writer: AssetWriter, target: Optional[int], *,
               buffer_mode: str, stall_timeout: Optional[float], stall_count: int,
               on_lost: Optional[Callable[[int], None]] = None,
-              on_loss: str = "record") -> Acquisition:
+              on_loss: str = "record",
+              on_run_stats: Optional[Callable[[Any], None]] = None) -> Acquisition:
         """Start acquiring ``target`` frames into ``writer`` (None: until finished).
 
         Parameters
@@ -179,6 +180,8 @@ class CameraController:
             ``on_lost(total)`` when the count of lost frames changes.
         on_loss : {"record", "fail"}
             The loss policy (see :class:`~ophyd_pvcam.device.acquisition.Acquisition`).
+        on_run_stats : callable, optional
+            ``on_run_stats(stats)`` with each finished stream run's statistics.
 
         Returns
         -------
@@ -192,7 +195,7 @@ class CameraController:
         factory = self.make_factory(self.camera, buffer_mode=buffer_mode,
                                     stall_timeout=stall_timeout, stall_count=stall_count)
         acquisition = Acquisition(self.name, factory, writer, status, target=target,
-                                  on_lost=on_lost, on_loss=on_loss)
+                                  on_lost=on_lost, on_loss=on_loss, on_run_stats=on_run_stats)
         try:
             acquisition.start()
         except Exception as exc:  # noqa: BLE001 - reported through the status

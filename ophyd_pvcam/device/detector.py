@@ -40,7 +40,7 @@ from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE
 from .acquisition import Acquisition
 from .assets import FLY_STREAM_HINT, AssetDetectorMixin
 from .controller import CameraController
-from .losspolicy import PredictedLossGuard, predict_run
+from .losspolicy import PredictedLossGuard, note_run, predict_run
 from .signals import DetectorSignals
 from .status import FrameProgressStatus
 from .writer import AssetWriter, image_data_key
@@ -250,7 +250,7 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
 
     def _start(self, target: Optional[int]) -> FrameProgressStatus:
         """Start an acquisition of ``target`` frames (None: until finished)."""
-        # Before anything moves: a refused run leaves no file, no stream.
+        # Before the camera moves: a refused run starts no stream.
         self._check_predicted_loss(target)
         self._open_file()
         previous = self._acquisition
@@ -261,7 +261,8 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         acquisition = self._controller.start(
             self, self._writer, target, buffer_mode=self.buffer_mode.get(),
             stall_timeout=self.stall_timeout.get() or None, stall_count=self.stall_count.get(),
-            on_lost=self._frames_lost_changed, on_loss=self.on_loss.get())
+            on_lost=self._frames_lost_changed, on_loss=self.on_loss.get(),
+            on_run_stats=lambda stats: note_run(self._destination(), stats))
         self._acquisition = acquisition
         acquisition.status.add_callback(self._acquisition_ended)
         return acquisition.status

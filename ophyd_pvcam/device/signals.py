@@ -436,7 +436,8 @@ class DetectorSignals(Device):
 
     ``config``: camera settings, what is needed to interpret a frame, and the
     acquisition options. ``normal``: ``temperature``, ``frames_lost``,
-    ``frames_written`` and the image key ``{name}_image``. The subclass
+    ``frames_written`` and the image key ``{name}_image``. ``omitted``: the
+    loss policies ``on_predicted_loss`` and ``on_loss``. The subclass
     provides ``_camera_for(signal)``, ``_describe_image()`` and ``_read_image()``.
     """
 
@@ -492,11 +493,13 @@ class DetectorSignals(Device):
                       kind="config", doc="consecutive timeouts that make a stall, 1 to 1000")
     asset_docs = Cpt(SettingSignal, value="stream",
                      validator=one_of("asset_docs", ASSET_MODES), kind="config")
-    on_predicted_loss = Cpt(SettingSignal, value="warn", kind="config",
+    # -- loss policies (omitted: how the detector reacts, not what the data is;
+    # the remote detector's documents stay the same as this one's) ------------
+    on_predicted_loss = Cpt(SettingSignal, value="warn", kind="omitted",
                             validator=one_of("on_predicted_loss", PREDICTED_LOSS_POLICIES),
                             doc="a start whose pre-flight budget predicts lost frames: 'warn' "
                                 "(log once per staging) or 'refuse' (PredictedLossError)")
-    on_loss = Cpt(SettingSignal, value="record", kind="config",
+    on_loss = Cpt(SettingSignal, value="record", kind="omitted",
                   validator=one_of("on_loss", LOSS_POLICIES),
                   doc="a lost frame: 'record' (count it and go on) or 'fail' (fail the status "
                       "with FramesLostError, frames kept)")

@@ -15,9 +15,12 @@ Public names
     and ends in STALLED with a diagnosis instead of going quiet.
 :class:`Frame`, :class:`FrameBlock`
     One delivered frame; a batch of consecutive frames with their ledger.
+:class:`Prediction`, :func:`predict`
+    The pre-flight budget: frames a run captures without loss.
 Errors: :class:`ValidationError`, :class:`CameraNotFoundError`,
 :class:`AcquisitionError`, :class:`AcquisitionTimeoutError`,
-:class:`StallError`, :class:`CameraRemovedError`.
+:class:`StallError`, :class:`CameraRemovedError`,
+:class:`PredictedLossError`, :class:`FramesLostError`.
 """
 from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.discovery import CameraInfo, list_cameras
@@ -26,11 +29,14 @@ from ophyd_pvcam.engine.errors import (
     AcquisitionTimeoutError,
     CameraNotFoundError,
     CameraRemovedError,
+    FramesLostError,
+    PredictedLossError,
     StallError,
     ValidationError,
 )
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
+from ophyd_pvcam.engine.preflight import Prediction, predict
 from ophyd_pvcam.engine.roi import Region
 from ophyd_pvcam.engine.sequence import acquire_sequence
 from ophyd_pvcam.engine.stats import StreamStats
@@ -53,4 +59,8 @@ __all__ = [
     "AcquisitionTimeoutError",
     "StallError",
     "CameraRemovedError",
+    "PredictedLossError",
+    "FramesLostError",
+    "Prediction",
+    "predict",
 ]

@@ -96,6 +96,12 @@ class Prediction:
         Host memory that may hold frames waiting for the sink.
     disk_free_bytes : int or None
         Free space at the destination; None when unknown (not a limit).
+    buffer_bytes : int
+        What holds the backlog in front of the limit: the RAM budget, or a
+        smaller buffer when the limit lies before the host's RAM (the SDK's
+        ring when frames were overwritten in it: ``buffer_name``).
+    buffer_name : str
+        Name of that buffer in the message (``"RAM budget"``).
     compression_ratio : float
         Expected ratio of raw to stored bytes (1.0: uncompressed).
     num_frames : int or None
@@ -128,6 +134,8 @@ class Prediction:
     remedies: tuple[str, ...] = field(default_factory=tuple)
     compression_ratio: float = 1.0
     sink_source: str = ""
+    buffer_bytes: int = 0
+    buffer_name: str = "RAM budget"
 
     @property
     def loss_free_seconds(self) -> Optional[float]:
@@ -167,8 +175,8 @@ class Prediction:
         text = (f"{verdict}: {self.loss_free_text()} {requested} ({height}x{width} "
                 f"{self.dtype} at {self.frame_rate_hz:.1f} fps = "
                 f"{format_bytes(self.bytes_per_s)}/s{compression}; sink "
-                f"{format_bytes(self.sink_bytes_per_s)}/s{source}; RAM budget "
-                f"{format_bytes(self.ram_budget_bytes)}{disk})")
+                f"{format_bytes(self.sink_bytes_per_s)}/s{source}; {self.buffer_name} "
+                f"{format_bytes(self.buffer_bytes)}{disk})")
         if self.remedies:
             text += f"; remedy: {self.remedy}"
         return text
@@ -183,7 +191,8 @@ def _seconds(value: Optional[float]) -> str:
 def predict(settings: AcquisitionSettings, num_frames: Optional[int] = None, *,
             sink_bytes_per_s: float, ram_budget_bytes: int,
             disk_free_bytes: Optional[int] = None, compression_ratio: float = 1.0,
-            sink_source: str = "") -> Prediction:
+            sink_source: str = "", buffer_bytes: Optional[int] = None,
+            buffer_name: str = "RAM budget") -> Prediction:
     """Predict whether ``num_frames`` frames with ``settings`` arrive without loss.
 
     Parameters
@@ -202,6 +211,12 @@ def predict(settings: AcquisitionSettings, num_frames: Optional[int] = None, *,
         Expected raw : stored ratio (>= 1 means smaller files; 1.0 uncompressed).
     sink_source : str
         Where ``sink_bytes_per_s`` comes from (shown in the message).
+    buffer_bytes : int, optional
+        Bytes that hold the backlog when that is not the RAM budget: a limit
+        before the host's RAM (frames overwritten in the SDK's ring) has only
+        the ring in front of it. A burst to RAM is then no remedy.
+    buffer_name : str
+        Name of that buffer in the message.
 
     Returns
     -------
@@ -233,11 +248,12 @@ def predict(settings: AcquisitionSettings, num_frames: Optional[int] = None, *,
     drained_per_frame = sink_bytes_per_s * compression_ratio * period   # raw bytes per frame
     deficit = frame_bytes - drained_per_frame                            # backlog growth per frame
 
+    buffer = int(ram_budget_bytes if buffer_bytes is None else buffer_bytes)
     ram_frames: Optional[int] = None
-    if frame_bytes > ram_budget_bytes:
+    if frame_bytes > buffer:
         ram_frames = 0
     elif deficit > 0:
-        ram_frames = int(ram_budget_bytes // deficit)
+        ram_frames = int(buffer // deficit)
     disk_frames: Optional[int] = None
     if disk_free_bytes is not None:
         disk_frames = int(disk_free_bytes * compression_ratio // frame_bytes)
@@ -252,21 +268,23 @@ def predict(settings: AcquisitionSettings, num_frames: Optional[int] = None, *,
     remedies: tuple[str, ...] = ()
     if not fits:
         remedies = _remedies(settings, wanted, loss_free, frame_bytes, period,
-                             sink_bytes_per_s, compression_ratio, ram_budget_bytes,
-                             disk_free_bytes, ram_frames, disk_frames)
+                             sink_bytes_per_s, compression_ratio, buffer,
+                             disk_free_bytes, ram_frames, disk_frames,
+                             burst=buffer_bytes is None)
     return Prediction(
         frame_shape=tuple(settings.frame_shape), dtype=str(np.dtype(settings.dtype)),
         frame_bytes=frame_bytes, frame_rate_hz=1.0 / period, bytes_per_s=frame_bytes / period,
         sink_bytes_per_s=float(sink_bytes_per_s), ram_budget_bytes=int(ram_budget_bytes),
         disk_free_bytes=None if disk_free_bytes is None else int(disk_free_bytes),
         num_frames=wanted, loss_free_frames=loss_free, fits=fits, limit=limit,
-        remedies=remedies, compression_ratio=float(compression_ratio), sink_source=sink_source)
+        remedies=remedies, compression_ratio=float(compression_ratio), sink_source=sink_source,
+        buffer_bytes=buffer, buffer_name=buffer_name)
 
 
 def _remedies(settings: AcquisitionSettings, wanted: Optional[int], loss_free: Optional[int],
               frame_bytes: int, period: float, sink: float, ratio: float, budget: int,
               disk_free: Optional[int], ram_frames: Optional[int],
-              disk_frames: Optional[int]) -> tuple[str, ...]:
+              disk_frames: Optional[int], *, burst: bool = True) -> tuple[str, ...]:
     """The changes that make a run fit, most direct first."""
     height, width = settings.frame_shape
     pixel_bytes = np.dtype(settings.dtype).itemsize
@@ -305,7 +323,7 @@ def _remedies(settings: AcquisitionSettings, wanted: Optional[int], loss_free: O
             remedies.append(f"a frame rate of at most {fps:.1f} fps "
                             f"(exposure >= {math.ceil(exposure * 1e4) / 10:.1f} ms)")
     # A burst to RAM: a budget holding the backlog of the whole run.
-    if sink_limited and not disk_limited and wanted is not None:
+    if burst and sink_limited and not disk_limited and wanted is not None:
         backlog = wanted * (frame_bytes - sink * ratio * period) + frame_bytes
         if backlog <= _MAX_BURST_SHARE * physical_memory():
             remedies.append(f"a burst to RAM: {MEMORY_BUDGET_ENV}={math.ceil(backlog / 1024 ** 2)}M "

@@ -6,16 +6,27 @@ camera's bytes per second with what the destination sustains. That rate is:
 1. ``PVCAM_SINK_RATE`` when set: bytes per second, with an optional
    ``K``/``M``/``G``/``T`` suffix (powers of 1024) and an optional ``B/s``
    (``"400M"``, ``"1.5G"``, ``"250e6"``); or
-2. measured once: a timed write of a temporary file in the destination
-   directory (:data:`MEASURE_BYTES` at most, a quarter of the free space at
-   most, :data:`MEASURE_MAX_SECONDS` at most, ``fsync`` included so the page
-   cache does not flatter the disk), removed at once. The result is kept per
+2. measured once: the median of :data:`MEASURE_PASSES` timed writes of a
+   temporary file in the destination directory (each :data:`MEASURE_BYTES`
+   at most, a quarter of the free space at most, :data:`MEASURE_MAX_SECONDS`
+   at most, ``fsync`` included so the page cache does not flatter the disk),
+   removed at once. On a loaded machine single writes vary several-fold
+   (156 to 1055 MiB/s in three consecutive 64 MiB writes here); the median
+   of three is what a run meets most of the time. The result is kept per
    filesystem (every directory of one disk shares it) in memory and in
    ``<data dir>/sink-rates.json``, and measured again after
    :data:`CACHE_MAX_AGE_S`.
 
-The measurement is of the disk, not of the HDF5 writer: a writer that
-costs more CPU per byte than the disk can absorb is not in it.
+The measurement is of the disk, not of the host's frame path (the copy out
+of the SDK, the HDF5 writer, a simulated camera rendering its frames on the
+same cores). Where the CPU is the limit, a run shows it: frames overwritten
+in the SDK's buffer before the host read them. :func:`note_frame_path_rate`
+keeps what such a run delivered (per frame size, for
+:data:`OBSERVED_MAX_AGE_S`, in the same cache file), and :func:`sink_rate`
+of that frame size then answers the lower of the disk's rate and the
+observed one (source ``"observed"``). A later run that delivers more without
+loss forgets the observation. ``PVCAM_SINK_RATE``, when set, is used as it is
+and nothing is observed.
 """
 from __future__ import annotations
 
@@ -37,21 +48,26 @@ from ophyd_pvcam.engine.preflight import format_bytes
 from .errors import StorageError
 from .paths import default_data_dir
 
-__all__ = ["SINK_RATE_ENV", "MEASURE_BYTES", "MEASURE_MAX_SECONDS", "CACHE_MAX_AGE_S",
+__all__ = ["SINK_RATE_ENV", "MEASURE_PASSES", "MEASURE_BYTES", "MEASURE_MAX_SECONDS", "CACHE_MAX_AGE_S",
            "CACHE_FILE_NAME", "SinkRate", "parse_rate", "configured_sink_rate",
            "existing_directory", "filesystem_root", "free_disk_bytes", "measure_write_rate",
-           "sink_rate", "forget_sink_rates", "cache_path"]
+           "sink_rate", "forget_sink_rates", "cache_path", "OBSERVED_MAX_AGE_S",
+           "note_frame_path_rate", "observed_frame_path_rate"]
 
 logger = logging.getLogger(__name__)
 
 #: Environment variable that sets the sink rate (bytes per second).
 SINK_RATE_ENV = "PVCAM_SINK_RATE"
-#: Most bytes one measurement writes.
+#: Timed writes per measurement; the median is kept.
+MEASURE_PASSES = 3
+#: Most bytes one timed write writes.
 MEASURE_BYTES = 64 * 1024 ** 2
 #: Longest a measurement writes before it stops and divides what it wrote.
 MEASURE_MAX_SECONDS = 1.0
 #: A cached measurement older than this (seconds) is measured again.
 CACHE_MAX_AGE_S = 7 * 24 * 3600.0
+#: An observed frame-path rate older than this (seconds) is forgotten.
+OBSERVED_MAX_AGE_S = 24 * 3600.0
 #: Name of the cache file in the data directory.
 CACHE_FILE_NAME = "sink-rates.json"
 
@@ -62,6 +78,7 @@ _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([KMGT]?)(?:I?B)?(?:/S)?\s*$
 
 _lock = threading.Lock()
 _measured: dict[str, "SinkRate"] = {}
+_observed: dict[str, Optional["SinkRate"]] = {}   # None: looked up, nothing observed
 
 
 @dataclass(frozen=True)
@@ -243,12 +260,17 @@ def _read_cache(path: Path) -> dict:
     return content if isinstance(content, dict) else {}
 
 
-def _write_cache(path: Path, key: str, rate: SinkRate) -> None:
+def _write_cache(path: Path, key: str, rate: Optional[SinkRate]) -> None:
+    """Store (or, with ``rate`` None, remove) one entry of the cache file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         content = _read_cache(path)
-        content[key] = {"bytes_per_s": rate.bytes_per_s, "measured_at": rate.measured_at,
-                        "directory": str(rate.directory)}
+        if rate is None:
+            if content.pop(key, None) is None:
+                return
+        else:
+            content[key] = {"bytes_per_s": rate.bytes_per_s, "measured_at": rate.measured_at,
+                            "directory": str(rate.directory)}
         partial = path.with_name(path.name + f".{os.getpid()}.tmp")
         partial.write_text(json.dumps(content, indent=1, sort_keys=True), encoding="utf-8")
         os.replace(partial, path)
@@ -257,7 +279,8 @@ def _write_cache(path: Path, key: str, rate: SinkRate) -> None:
         logger.warning("could not cache the sink rate in %s: %s", path, exc)
 
 
-def _cached_entry(entry: object, now: float) -> Optional[SinkRate]:
+def _cached_entry(entry: object, now: float, max_age: float = CACHE_MAX_AGE_S,
+                  source: str = "cached") -> Optional[SinkRate]:
     if not isinstance(entry, dict):
         return None
     try:
@@ -265,17 +288,79 @@ def _cached_entry(entry: object, now: float) -> Optional[SinkRate]:
         directory = Path(str(entry.get("directory", "")))
     except (KeyError, TypeError, ValueError):
         return None
-    if not rate > 0 or now - when > CACHE_MAX_AGE_S or when > now:
+    if not rate > 0 or now - when > max_age or when > now:
         return None
-    return SinkRate(rate, "cached", directory, when)
+    return SinkRate(rate, source, directory, when)
 
 
-def sink_rate(directory: Union[str, os.PathLike], *, refresh: bool = False) -> SinkRate:
+def _frame_size_key(frame_bytes: int) -> str:
+    # Per-frame costs make the host's bytes per second depend on the frame
+    # size; frames within a factor of two share an observation.
+    return f"frame-path:{int(frame_bytes).bit_length()}"
+
+
+def note_frame_path_rate(directory: Union[str, os.PathLike], frame_bytes: int,
+                         delivered_bytes_per_s: float, *, host_lost: int) -> None:
+    """Keep (or forget) what a finished run's frame path sustained at this frame size.
+
+    Parameters
+    ----------
+    directory : path-like
+        Where its frames went.
+    frame_bytes : int
+        Bytes of one of its frames.
+    delivered_bytes_per_s : float
+        Bytes per second it delivered while delivering.
+    host_lost : int
+        Frames it lost because the host fell behind (overwritten in the
+        SDK's buffer, overruns); frames the camera skipped do not count.
+        With losses the rate is an upper bound of the frame path, kept; a
+        run without them that delivered more forgets a lower bound.
+    """
+    if configured_sink_rate() is not None or not delivered_bytes_per_s > 0:
+        return
+    key = _frame_size_key(frame_bytes)
+    if host_lost <= 0:
+        # The common case, at the end of every trigger: compare in memory only.
+        known = observed_frame_path_rate(frame_bytes)
+        if known is not None and delivered_bytes_per_s > known.bytes_per_s:
+            with _lock:
+                _observed[key] = None
+                _write_cache(cache_path(), key, None)
+        return
+    observed = SinkRate(float(delivered_bytes_per_s), "observed", existing_directory(directory),
+                        time.time())
+    logger.warning("the frame path sustained only %s/s at %s frames (%d frame(s) overwritten "
+                   "before they were read); later pre-flight predictions of this frame size "
+                   "use it", format_bytes(delivered_bytes_per_s), format_bytes(frame_bytes),
+                   host_lost)
+    with _lock:
+        _observed[key] = observed
+        _write_cache(cache_path(), key, observed)
+
+
+def observed_frame_path_rate(frame_bytes: int) -> Optional[SinkRate]:
+    """The rate a recent lossy run of this frame size sustained, or None (see the module notes)."""
+    key = _frame_size_key(frame_bytes)
+    with _lock:
+        if key not in _observed:
+            # Read once per process and frame size: every trigger asks.
+            _observed[key] = _cached_entry(_read_cache(cache_path()).get(key), time.time(),
+                                           OBSERVED_MAX_AGE_S, "observed")
+        known = _observed[key]
+    if known is not None and time.time() - float(known.measured_at or 0) > OBSERVED_MAX_AGE_S:
+        return None
+    return known
+
+
+def sink_rate(directory: Union[str, os.PathLike], *, refresh: bool = False,
+              frame_bytes: Optional[int] = None) -> SinkRate:
     """The sustained write rate of the sink at ``directory``.
 
     ``PVCAM_SINK_RATE`` when set; else this process's measurement of the
     directory's filesystem; else the cache file's, unless older than
-    :data:`CACHE_MAX_AGE_S`; else a new :func:`measure_write_rate`, cached.
+    :data:`CACHE_MAX_AGE_S`; else the median of :data:`MEASURE_PASSES`
+    new :func:`measure_write_rate` calls, cached.
 
     Parameters
     ----------
@@ -283,6 +368,10 @@ def sink_rate(directory: Union[str, os.PathLike], *, refresh: bool = False) -> S
         Where the frames go (it need not exist yet).
     refresh : bool
         Measure again even when a measurement is known.
+    frame_bytes : int, optional
+        Bytes of the frames to come: the answer is then at most what a
+        recent run of that frame size sustained when it lost frames
+        (:func:`observed_frame_path_rate`).
 
     Returns
     -------
@@ -300,23 +389,29 @@ def sink_rate(directory: Union[str, os.PathLike], *, refresh: bool = False) -> S
         return configured
     key = str(filesystem_root(directory))
     with _lock:
-        known = None if refresh else _measured.get(key)
-        if known is not None:
-            return known
+        found = None if refresh else _measured.get(key)
         cache = cache_path()
-        found = None if refresh else _cached_entry(_read_cache(cache).get(key), time.time())
+        if found is None and not refresh:
+            found = _cached_entry(_read_cache(cache).get(key), time.time())
         if found is None:
             where = existing_directory(directory)
-            rate = measure_write_rate(where)
+            rates = sorted(measure_write_rate(where, size=MEASURE_BYTES)
+                           for _ in range(MEASURE_PASSES))
+            rate = rates[len(rates) // 2]
             found = SinkRate(rate, "measured", where, time.time())
             logger.info("sink at %s sustains %s/s (measured; cached in %s)", where,
                         format_bytes(rate), cache)
             _write_cache(cache, key, found)
         _measured[key] = found
-        return found
+    if frame_bytes:
+        observed = observed_frame_path_rate(frame_bytes)
+        if observed is not None and observed.bytes_per_s < found.bytes_per_s:
+            return observed
+    return found
 
 
 def forget_sink_rates() -> None:
     """Forget this process's measurements (the cache file stays); the next call looks again."""
     with _lock:
         _measured.clear()
+        _observed.clear()

@@ -146,3 +146,15 @@ def test_loss_free_seconds_follow_the_frame_rate():
                          ram_budget_bytes=64 * MIB)
     assert math.isclose(prediction.loss_free_seconds,
                         prediction.loss_free_frames * (0.1 + BSI_READOUT_S))
+
+
+def test_a_smaller_buffer_in_front_of_the_limit_bounds_the_run_and_rules_out_a_burst():
+    ring = 47 * 8 * MIB
+    prediction = predict(settings(), 1000, sink_bytes_per_s=184 * MIB, ram_budget_bytes=2 * GIB,
+                         buffer_bytes=ring, buffer_name="SDK ring")
+    deficit = 8 * MIB - 184 * MIB * BSI_READOUT_S
+    assert prediction.loss_free_frames == int(ring // deficit) and not prediction.fits
+    assert prediction.buffer_bytes == ring and prediction.ram_budget_bytes == 2 * GIB
+    assert "SDK ring 376.0 MiB" in str(prediction) and "burst to RAM" not in prediction.remedy
+    assert predict(settings(), 1000, sink_bytes_per_s=184 * MIB,
+                   ram_budget_bytes=2 * GIB).buffer_name == "RAM budget"

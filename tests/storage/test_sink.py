@@ -8,10 +8,11 @@ import pytest
 
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.storage import sink
-from ophyd_pvcam.storage.sink import (CACHE_MAX_AGE_S, SINK_RATE_ENV, SinkRate, cache_path,
-                                      configured_sink_rate, existing_directory, filesystem_root,
-                                      forget_sink_rates, free_disk_bytes, measure_write_rate,
-                                      parse_rate, sink_rate)
+from ophyd_pvcam.storage.sink import (CACHE_MAX_AGE_S, OBSERVED_MAX_AGE_S, SINK_RATE_ENV,
+                                      SinkRate, cache_path, configured_sink_rate,
+                                      existing_directory, filesystem_root, forget_sink_rates,
+                                      free_disk_bytes, measure_write_rate, note_frame_path_rate,
+                                      observed_frame_path_rate, parse_rate, sink_rate)
 
 MIB = 1024 ** 2
 
@@ -105,3 +106,49 @@ def test_paths_that_do_not_exist_yet_resolve_to_their_nearest_existing_parent(tm
     assert existing_directory(tmp_path / "a" / "b") == tmp_path
     assert free_disk_bytes(tmp_path / "a") > 0
     assert filesystem_root(tmp_path / "a") == filesystem_root(tmp_path)
+
+
+def _known_disk(tmp_path, bytes_per_s=1e12):
+    """A cached disk measurement, so no test below measures."""
+    cache_path().parent.mkdir(parents=True, exist_ok=True)
+    cache_path().write_text(json.dumps({str(filesystem_root(tmp_path)): {
+        "bytes_per_s": bytes_per_s, "measured_at": time.time(), "directory": str(tmp_path)}}))
+
+
+def test_a_run_that_fell_behind_caps_later_rates_of_its_frame_size(tmp_path):
+    _known_disk(tmp_path)
+    frame = 8 * MIB
+    note_frame_path_rate(tmp_path, frame, 184 * MIB, host_lost=267)
+    capped = sink_rate(tmp_path, frame_bytes=frame)
+    assert capped.source == "observed" and capped.bytes_per_s == 184 * MIB
+    assert "observed" in str(capped)
+    assert sink_rate(tmp_path, frame_bytes=frame // 64).bytes_per_s == 1e12   # other sizes
+    assert sink_rate(tmp_path).bytes_per_s == 1e12                           # the disk itself
+    forget_sink_rates()                                                       # a new process
+    assert observed_frame_path_rate(frame).bytes_per_s == 184 * MIB
+
+
+def test_a_faster_loss_free_run_forgets_the_observation(tmp_path):
+    _known_disk(tmp_path)
+    note_frame_path_rate(tmp_path, 8 * MIB, 184 * MIB, host_lost=3)
+    note_frame_path_rate(tmp_path, 8 * MIB, 100 * MIB, host_lost=0)   # slower: says nothing
+    assert observed_frame_path_rate(8 * MIB) is not None
+    note_frame_path_rate(tmp_path, 8 * MIB, 372 * MIB, host_lost=0)
+    assert observed_frame_path_rate(8 * MIB) is None
+    forget_sink_rates()
+    assert observed_frame_path_rate(8 * MIB) is None                   # gone from the file too
+
+
+def test_an_old_observation_is_forgotten(tmp_path):
+    key = "frame-path:" + str((8 * MIB).bit_length())
+    cache_path().parent.mkdir(parents=True)
+    cache_path().write_text(json.dumps({key: {"bytes_per_s": 1e6, "directory": str(tmp_path),
+                                              "measured_at": time.time() - OBSERVED_MAX_AGE_S - 5}}))
+    assert observed_frame_path_rate(8 * MIB) is None
+
+
+def test_nothing_is_observed_while_the_rate_is_configured(tmp_path, monkeypatch):
+    monkeypatch.setenv(SINK_RATE_ENV, "1G")
+    note_frame_path_rate(tmp_path, 8 * MIB, 184 * MIB, host_lost=267)
+    assert not cache_path().exists()
+    assert sink_rate(tmp_path, frame_bytes=8 * MIB).source == SINK_RATE_ENV
