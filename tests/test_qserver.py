@@ -272,6 +272,14 @@ class Manager:
         return history
 
     def stop(self) -> None:
+        import psutil
+
+        # The worker (and its IPython kernel) are the manager's children: end
+        # any that outlive the manager, e.g. when a request below fails.
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
         try:
             if self.process.poll() is None:
                 status = self.api.status(reload=True)
@@ -283,6 +291,14 @@ class Manager:
         finally:
             self.api.close()
             _stop(self.process)
+            for child in children:
+                try:
+                    child.terminate()
+                except psutil.NoSuchProcess:
+                    continue
+            _, alive = psutil.wait_procs(children, timeout=30)
+            for child in alive:
+                child.kill()
 
 
 READER = textwrap.dedent("""\
@@ -353,6 +369,7 @@ def _zmq(command: list, option: str) -> str:
     return address
 
 
+@pytest.mark.timeout(900)  # every wait inside is bounded; their sum exceeds the default
 def test_python_worker_on_the_shipped_startup_dir_runs_count_and_fly_stream_by_name(
         tmp_path, redis_address):
     data, catalog_port = tmp_path / "data", _free_port()
@@ -374,6 +391,7 @@ def test_python_worker_on_the_shipped_startup_dir_runs_count_and_fly_stream_by_n
     assert {p: p.stat().st_mtime_ns for p in STARTUP.iterdir()} == before  # package untouched
 
 
+@pytest.mark.timeout(900)
 def test_ipython_kernel_worker_on_the_init_layout_runs_count_and_fly_stream_by_name(
         tmp_path, redis_address):
     data, catalog_port = tmp_path / "data", _free_port()
