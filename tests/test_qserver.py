@@ -128,6 +128,19 @@ def test_profile_keeps_re_md_under_the_data_directory(profile_namespace):
     assert Path(md.directory).parent == Path(os.environ["PVCAM_DATA_DIR"]).resolve()
 
 
+def test_profile_refuses_a_catalog_port_that_is_no_number(tmp_path):
+    env = {**os.environ, "PVCAM_LIBRARY": "sim", "PVCAM_DATA_DIR": str(tmp_path / "data"),
+           "PVCAM_CATALOG_PORT": "http://127.0.0.1:8000", "IPYTHONDIR": str(tmp_path / "ipython"),
+           "MPLBACKEND": "Agg"}
+    env.pop("PVCAM_CATALOG_URI", None)
+    result = subprocess.run([sys.executable, "-m", "IPython", f"--profile-dir={profile_dir()}",
+                             "--no-banner", "--colors=NoColor", "-c", "print('SERVED', db)"],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    output = result.stdout + result.stderr
+    assert "PVCAM_CATALOG_PORT must be a TCP port number" in output
+    assert "name 'db' is not defined" in output  # no catalog was set up
+
+
 def test_shipped_permissions_offer_the_profile_plans_and_hide_private_names():
     import yaml
 
