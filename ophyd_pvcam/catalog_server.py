@@ -328,7 +328,28 @@ def connect_shared(path: Optional[PathLike] = None) -> "BaseClient":
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CatalogError(f"cannot read the catalog server address file {address_file}: {exc}",
                            call="connect_shared") from exc
-    return connect(uri, api_key=api_key)
+    try:
+        return connect(uri, api_key=api_key)
+    except CatalogError as exc:
+        if _process_has_ended(address.get("pid")):
+            # A process killed, or a queueserver worker ended, leaves the file behind.
+            raise CatalogError(f"cannot connect to the catalog {address_file.parent} at {uri}: "
+                               f"process {address['pid']}, which shared it, has ended",
+                               call="connect_shared") from exc
+        raise
+
+
+def _process_has_ended(pid: Any) -> bool:
+    """Whether ``pid`` (from an address file) names no running process on this machine."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 def connect(uri: str, api_key: Optional[str] = None) -> "BaseClient":

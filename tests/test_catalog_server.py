@@ -91,13 +91,21 @@ def test_connect_shared_from_another_process_reads_the_served_catalog(tmp_path):
 
 
 def test_connect_shared_to_a_server_that_is_gone_raises_catalog_error(tmp_path):
+    import json
+
     path = tmp_path / "catalog"
     srv = catalog_server.share(path)
-    stale = (path / catalog_server.SHARED_ADDRESS_FILE).read_text()
+    stale = json.loads((path / catalog_server.SHARED_ADDRESS_FILE).read_text())
     srv.close()
     # What a killed process leaves behind: the file, no server.
-    (path / catalog_server.SHARED_ADDRESS_FILE).write_text(stale)
+    (path / catalog_server.SHARED_ADDRESS_FILE).write_text(json.dumps(stale))
     with pytest.raises(catalog.CatalogError, match="cannot connect"):
+        catalog_server.connect_shared(path)
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, timeout=60)
+    stale["pid"] = int(ended.stdout)  # a process that has exited
+    (path / catalog_server.SHARED_ADDRESS_FILE).write_text(json.dumps(stale))
+    with pytest.raises(catalog.CatalogError, match=f"process {stale['pid']}, which shared it, has ended"):
         catalog_server.connect_shared(path)
 
 

@@ -128,6 +128,19 @@ def test_profile_keeps_re_md_under_the_data_directory(profile_namespace):
     assert Path(md.directory).parent == Path(os.environ["PVCAM_DATA_DIR"]).resolve()
 
 
+def test_profile_refuses_a_catalog_port_that_is_no_number(tmp_path):
+    env = {**os.environ, "PVCAM_LIBRARY": "sim", "PVCAM_DATA_DIR": str(tmp_path / "data"),
+           "PVCAM_CATALOG_PORT": "http://127.0.0.1:8000", "IPYTHONDIR": str(tmp_path / "ipython"),
+           "MPLBACKEND": "Agg"}
+    env.pop("PVCAM_CATALOG_URI", None)
+    result = subprocess.run([sys.executable, "-m", "IPython", f"--profile-dir={profile_dir()}",
+                             "--no-banner", "--colors=NoColor", "-c", "print('SERVED', db)"],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    output = result.stdout + result.stderr
+    assert "PVCAM_CATALOG_PORT must be a TCP port number" in output
+    assert "name 'db' is not defined" in output  # no catalog was set up
+
+
 def test_shipped_permissions_offer_the_profile_plans_and_hide_private_names():
     import yaml
 
@@ -272,6 +285,14 @@ class Manager:
         return history
 
     def stop(self) -> None:
+        import psutil
+
+        # The worker (and its IPython kernel) are the manager's children: end
+        # any that outlive the manager, e.g. when a request below fails.
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
         try:
             if self.process.poll() is None:
                 status = self.api.status(reload=True)
@@ -283,6 +304,14 @@ class Manager:
         finally:
             self.api.close()
             _stop(self.process)
+            for child in children:
+                try:
+                    child.terminate()
+                except psutil.NoSuchProcess:
+                    continue
+            _, alive = psutil.wait_procs(children, timeout=30)
+            for child in alive:
+                child.kill()
 
 
 READER = textwrap.dedent("""\
@@ -353,6 +382,7 @@ def _zmq(command: list, option: str) -> str:
     return address
 
 
+@pytest.mark.timeout(900)  # every wait inside is bounded; their sum exceeds the default
 def test_python_worker_on_the_shipped_startup_dir_runs_count_and_fly_stream_by_name(
         tmp_path, redis_address):
     data, catalog_port = tmp_path / "data", _free_port()
@@ -374,6 +404,7 @@ def test_python_worker_on_the_shipped_startup_dir_runs_count_and_fly_stream_by_n
     assert {p: p.stat().st_mtime_ns for p in STARTUP.iterdir()} == before  # package untouched
 
 
+@pytest.mark.timeout(900)
 def test_ipython_kernel_worker_on_the_init_layout_runs_count_and_fly_stream_by_name(
         tmp_path, redis_address):
     data, catalog_port = tmp_path / "data", _free_port()
