@@ -36,6 +36,8 @@ def fly_stream(detectors: Sequence[Any], num_frames: Optional[int] = None, *,
     re-raised (bluesky reports it as ``FailedStatus`` with the engine's error,
     e.g. ``StallError``, as ``__cause__``). At the end a ``summary`` stream
     records each detector's ``frames_written`` and ``frames_lost``.
+    ``RE.halt()`` ends it quietly: nothing more is collected or recorded
+    (halt skips cleanup), the detectors are unstaged and their file closed.
 
     Parameters
     ----------
@@ -78,6 +80,7 @@ def fly_stream(detectors: Sequence[Any], num_frames: Optional[int] = None, *,
             for det in detectors:
                 yield from bps.prepare(det, num_frames, wait=True)
         yield from bps.declare_stream(*detectors, name="primary", collect=True)
+        halted = False
         try:
             yield from bps.kickoff_all(*detectors, wait=True)
             # A pause rewinds to here: the detectors stop acquiring while paused
@@ -86,6 +89,12 @@ def fly_stream(detectors: Sequence[Any], num_frames: Optional[int] = None, *,
             yield from bps.collect_while_completing(detectors, detectors,
                                                     flush_period=flush_period,
                                                     stream_name="primary")
+        except GeneratorExit:
+            # RE.halt() (PlanHalt) or the plan being closed: a generator may not
+            # yield any more. Unstaging (the RunEngine's cleanup of staged devices)
+            # stops the detectors and keeps their frames in the file.
+            halted = True
+            raise
         except BaseException:
             # Register every frame captured before the failure, then re-raise:
             # stop the detectors still acquiring (an abort), which puts their
@@ -98,7 +107,8 @@ def fly_stream(detectors: Sequence[Any], num_frames: Optional[int] = None, *,
                 logger.exception("fly_stream: the final collect after a failure failed")
             raise
         finally:
-            yield from _summary(detectors)
+            if not halted:
+                yield from _summary(detectors)
 
     return (yield from inner())
 
