@@ -145,6 +145,11 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
             return None
         return controller if signal.attr == "speed_gain_names" else controller.camera
 
+    def _camera_setting_made(self, attr: str, value: Any) -> None:
+        # CameraSignal.put: remembered so a camera reopened after an unplug gets it back.
+        if self._controller is not None:
+            self._controller.remember(attr, value)
+
     def close(self) -> None:
         """Unstage if needed and close the camera (idempotent)."""
         try:
@@ -174,6 +179,10 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         ------
         ValidationError
             When ``write_path`` cannot be created or written to.
+        AcquisitionError
+            When the camera was removed (unplugged) and is not back yet; once
+            it is, stage reopens it and applies the settings made through
+            the device again.
 
         Notes
         -----
@@ -182,6 +191,8 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         writer of a local catalog (:func:`ophyd_pvcam.catalog.writer`) then
         refuses a run whose frames it could not read, at the run's start.
         """
+        if self._controller is not None:
+            self._controller.reopen_if_removed()   # after an unplug, once the camera is back
         self.camera  # fail early, before stage_sigs, when the camera is closed
         return super().stage()
 
@@ -264,6 +275,8 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         self.frames_lost.put(self._lost_before + lost_now)
 
     def _acquisition_ended(self, status: FrameProgressStatus) -> None:
+        if status.done and not status.success:
+            self._controller.note_failure(status.exception())
         self.frames_written.put(self._writer.frames_written)
         acquisition = self._acquisition
         if acquisition is not None and acquisition.status is status:

@@ -535,3 +535,21 @@ def test_staging_without_frames_creates_no_file(cam):
     finally:
         cam.unstage()
     assert len([p for p in cam.write_path.rglob("*.h5")]) == 1
+
+
+def test_after_an_unplug_the_detector_reopens_the_camera_once_it_is_back(cam, RE):
+    from ophyd_pvcam.engine.errors import CameraRemovedError
+    from ophyd_pvcam.sdk.errors import DeviceRemovedError
+
+    cam.exposure_time.set(0.002).wait(5)
+    cam.frames_per_trigger.put(4)
+    sim.set_faults("unplug_after=2")
+    with pytest.raises(FailedStatus) as info:
+        RE(bp.count([cam], 1))
+    assert isinstance(info.value.__cause__, (CameraRemovedError, DeviceRemovedError))
+    sim.set_faults("")                          # the camera is back
+    RE(bp.count([cam], 2))
+    assert _frames(cam.file_path).shape[0] == 8
+    # Settings made through the device before the unplug are back on the reopened camera.
+    assert cam.exposure_time.get() == pytest.approx(0.002)
+    assert cam.roi.get() == (0, 0, 64, 32)
