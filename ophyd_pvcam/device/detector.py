@@ -8,7 +8,7 @@ with ``asset_docs="legacy"``, Resource/Datum for the ``PVCAM_HDF5`` handler).
 Life cycle::
 
     cam = PVCAMDetector("cam")          # opens the camera (settings read back)
-    RE(count([cam], 5))                 # stage: arm; trigger x5 (the first creates the file); unstage
+    RE(count([cam], 5))                 # stage; trigger x5 (the first makes the file); unstage
     RE(fly_stream([cam], 1000))         # ophyd_pvcam.plans.fly_stream
     cam.close()                         # closes the camera (also destroy())
 
@@ -168,7 +168,7 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
 
     # -- staging ------------------------------------------------------------------
     def stage(self) -> list[object]:
-        """Apply ``stage_sigs`` and arm the detector (the first trigger or kickoff creates the file).
+        """Apply ``stage_sigs`` and arm the detector (the first trigger/kickoff makes the file).
 
         Returns
         -------

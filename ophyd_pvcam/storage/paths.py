@@ -172,7 +172,8 @@ def staged_frame_roots() -> dict[str, Path]:
         return dict(_STAGED_ROOTS)
 
 
-def is_below(path: Union[str, os.PathLike], directories: Iterable[Union[str, os.PathLike]]) -> bool:
+def is_below(path: Union[str, os.PathLike],
+             directories: Iterable[Union[str, os.PathLike]]) -> bool:
     """Whether ``path`` (resolved) is one of ``directories`` or lies below one.
 
     Parameters
