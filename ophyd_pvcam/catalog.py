@@ -27,7 +27,8 @@ bluesky-tiled-plugins 2.0.12, bluesky 1.15.1):
   lie outside it is registered without complaint, and reading the frames later
   fails with HTTP 500 ("Refusing to serve ... outside the readable storage
   area"). Cameras must write below :func:`frames_dir` (or a directory passed as
-  ``readable_storage``).
+  ``readable_storage``); :func:`writer` of a :func:`local` catalog refuses a
+  run, at its start, whose staged ``PVCAMDetector`` writes elsewhere.
 * ``TiledWriter`` buffers 10000 events/StreamDatums by default, so nothing is
   readable until the run stops; :func:`writer` defaults to ``batch_size=1`` so
   frames can be read while the run is going.
@@ -58,7 +59,7 @@ from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.sdk.errors import PVCAMError
-from ophyd_pvcam.storage.paths import DATA_DIR_ENV, default_data_dir
+from ophyd_pvcam.storage.paths import DATA_DIR_ENV, default_data_dir, is_below, staged_frame_roots
 
 # Re-exported: the HTTP part lives there. That module imports from this one
 # only inside its functions, so this import is not circular.
@@ -400,10 +401,96 @@ def writer(client: "BaseClient", batch_size: int = 1) -> "TiledWriter":
     ------
     ValidationError
         If ``batch_size`` is not a positive integer.
+
+    Notes
+    -----
+    For a catalog of :func:`local`, the writer knows the catalog's readable
+    storage and refuses, with a ``ValidationError`` naming
+    ``readable_storage``, a run whose frames it could not read back: at the
+    run's start when a staged :class:`~ophyd_pvcam.device.detector.PVCAMDetector`
+    writes elsewhere (before any frame is taken), and at any (stream) resource
+    naming a file elsewhere. The refused run is not recorded.
     """
     from bluesky_tiled_plugins import TiledWriter
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValidationError(f"batch_size must be a positive integer, not {batch_size!r}",
                               call="writer")
-    return TiledWriter(client, batch_size=batch_size, spec_to_mimetype=dict(SPEC_TO_MIMETYPE))
+    with _OPEN_LOCK:
+        local = next(((root, opened.readable) for root, opened in _OPEN.items()
+                      if opened.client is client), None)
+    if local is None:
+        # A remote server's readable storage is its own configuration: unknown here.
+        return TiledWriter(client, batch_size=batch_size,
+                           spec_to_mimetype=dict(SPEC_TO_MIMETYPE))
+    return _readable_checked_writer(TiledWriter)(
+        client, batch_size=batch_size, spec_to_mimetype=dict(SPEC_TO_MIMETYPE),
+        catalog_root=local[0], readable=local[1])
+
+
+def _readable_checked_writer(base: type) -> type:
+    """A TiledWriter that refuses runs whose frame files its local catalog cannot read."""
+
+    class ReadableCheckedTiledWriter(base):
+        """TiledWriter of a :func:`local` catalog, refusing unreadable frame files at once.
+
+        At a run's ``start`` it checks the write roots of the detectors
+        staged in this process (:func:`~ophyd_pvcam.storage.paths.staged_frame_roots`),
+        and at every ``stream_resource``/``resource`` the file it names: a
+        file outside ``readable_storage`` raises :class:`ValidationError`
+        (the RunEngine ends the plan) and the run is not recorded.
+        """
+
+        def __init__(self, *args: object, catalog_root: Path, readable: Iterable[Path],
+                     **kwargs: object):
+            super().__init__(*args, **kwargs)
+            self._catalog_root = catalog_root
+            self._readable = tuple(readable)
+            self._refused_run: Optional[str] = None
+
+        def __call__(self, name: str, doc: dict, *args: object, **kwargs: object) -> object:
+            if name == "start":
+                self._refused_run = None
+                outside = {device: root for device, root in staged_frame_roots().items()
+                           if not is_below(root, self._readable)}
+                if outside:
+                    self._refused_run = doc.get("uid")
+                    raise self._refusal(", ".join(f"{device} writes frames under {root}"
+                                                  for device, root in outside.items()),
+                                        "the run is refused before it starts")
+            elif self._refused_run is not None:
+                # The refused run's later documents (its stop) stay out of the catalog.
+                if name == "stop":
+                    self._refused_run = None
+                return None
+            elif name in ("stream_resource", "resource"):
+                path = _resource_path(doc)
+                if path is not None and not is_below(path, self._readable):
+                    raise self._refusal(f"{doc.get('data_key') or 'a device'} writes {path}",
+                                        "the run is stopped")
+            return super().__call__(name, doc, *args, **kwargs)
+
+        def _refusal(self, what: str, outcome: str) -> ValidationError:
+            readable = [str(d) for d in self._readable]
+            return ValidationError(
+                f"{what}, which the catalog at {self._catalog_root} cannot read "
+                f"(readable_storage={readable}); {outcome} rather than record frames "
+                f"nobody could read back: set write_path below "
+                f"{readable[0]!r} or open the catalog with "
+                f"ophyd_pvcam.catalog.local(..., readable_storage=[<that directory>])",
+                call="catalog.writer")
+
+    return ReadableCheckedTiledWriter
+
+
+def _resource_path(doc: dict) -> Optional[Path]:
+    """The local file a (stream) resource document points at, if it names one."""
+    uri = doc.get("uri")
+    if isinstance(uri, str) and uri.startswith("file://"):
+        from urllib.parse import unquote, urlsplit
+
+        return Path(unquote(urlsplit(uri).path))
+    root, resource_path = doc.get("root"), doc.get("resource_path")
+    if isinstance(resource_path, str):
+        return Path(root or "/") / resource_path
+    return None

@@ -55,6 +55,8 @@ def fly_stream(detectors: Sequence[Flyable], num_frames: Optional[int] = None, *
     detector's pre-flight prediction is logged (``ophyd_pvcam.plans``, INFO)
     before it is kicked off; the detector itself warns about or refuses a
     predicted loss (its ``on_predicted_loss``).
+    ``RE.halt()`` ends it quietly: nothing more is collected or recorded
+    (halt skips cleanup), the detectors are unstaged and their file closed.
 
     Parameters
     ----------
@@ -102,6 +104,7 @@ def fly_stream(detectors: Sequence[Flyable], num_frames: Optional[int] = None, *
                 yield from preflight(det, num_frames if num_frames is not None
                                      else det.stream_length.get(), announce=logger.info)
         yield from bps.declare_stream(*detectors, name="primary", collect=True)
+        halted = False
         try:
             yield from bps.kickoff_all(*detectors, wait=True)
             # A pause rewinds to here: the detectors stop acquiring while paused
@@ -110,6 +113,12 @@ def fly_stream(detectors: Sequence[Flyable], num_frames: Optional[int] = None, *
             yield from bps.collect_while_completing(detectors, detectors,
                                                     flush_period=flush_period,
                                                     stream_name="primary")
+        except GeneratorExit:
+            # RE.halt() (PlanHalt) or the plan being closed: a generator may not
+            # yield any more. Unstaging (the RunEngine's cleanup of staged devices)
+            # stops the detectors and keeps their frames in the file.
+            halted = True
+            raise
         except BaseException:
             # Register every frame captured before the failure, then re-raise:
             # stop the detectors still acquiring (an abort), which puts their
@@ -122,7 +131,8 @@ def fly_stream(detectors: Sequence[Flyable], num_frames: Optional[int] = None, *
                 logger.exception("fly_stream: the final collect after a failure failed")
             raise
         finally:
-            yield from _summary(detectors)
+            if not halted:
+                yield from _summary(detectors)
 
     return (yield from report_losses(inner(), detectors))
 

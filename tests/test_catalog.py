@@ -300,15 +300,18 @@ def test_extra_readable_storage_serves_frames_written_outside_frames_dir(tmp_pat
         catalog.close(path)
 
 
-def test_frames_outside_readable_storage_register_but_cannot_be_read(tmp_path, engine_for):
+def test_frames_outside_readable_storage_fail_the_run_at_their_resource(tmp_path, engine_for):
+    from ophyd_pvcam.engine.errors import ValidationError
+
     path = tmp_path / "catalog"
     try:
         client = catalog.local(path)
-        (uid,) = engine_for(client)(bp.count([h5_camera(tmp_path / "not-readable")], 2))
-        assert client[uid].metadata["stop"]["exit_status"] == "success"
-        # In-process serving re-raises the server-side refusal (HTTP 500 over a socket).
-        with pytest.raises(RuntimeError, match="outside the readable storage"):
-            client[uid].v3["primary"]["cam_image"].read()
+        with pytest.raises(ValidationError, match="readable_storage"):
+            engine_for(client)(bp.count([h5_camera(tmp_path / "not-readable")], 2))
+        # Found out during the run, not when reading it later: it is recorded as failed.
+        run = client.values().last()
+        assert run.metadata["stop"]["exit_status"] == "fail"
+        assert "readable_storage" in run.metadata["stop"]["reason"]
     finally:
         catalog.close(path)
 
@@ -536,3 +539,36 @@ def test_tiled_server_on_postgresql_from_the_documented_config(postgres, tmp_pat
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# --- detectors and readable storage ---------------------------------------------------
+
+def test_a_run_whose_detector_writes_outside_readable_storage_is_refused_at_its_start(
+        tmp_path, library, simulator_isolation):
+    from ophyd_pvcam.device.detector import PVCAMDetector
+    from ophyd_pvcam.engine.errors import ValidationError
+
+    path = tmp_path / "catalog"
+    cam = PVCAMDetector("cam", library=library, write_path=tmp_path / "elsewhere")
+    try:
+        client = catalog.local(path)
+        engine = RunEngine({})
+        engine.subscribe(catalog.writer(client))
+        documents = []
+        engine.subscribe(lambda name, doc: documents.append(name))
+        with pytest.raises(ValidationError, match="readable_storage"):
+            engine(bp.count([cam], 1))
+        assert "start" not in documents          # refused before any run was recorded
+        assert not list(client)
+        cam.write_path = catalog.frames_dir(path)
+        (uid,) = engine(bp.count([cam], 1))
+        assert client[uid].v3["primary"]["cam_image"].read().shape[0] == 1
+    finally:
+        catalog.close(path)
+        cam.close()
+    cam_again = PVCAMDetector("cam", library=library, write_path=tmp_path / "elsewhere")
+    try:
+        cam_again.stage()                         # no catalog writer any more: no check
+        cam_again.unstage()
+    finally:
+        cam_again.close()

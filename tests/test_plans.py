@@ -177,6 +177,22 @@ def test_abort_mid_fly_registers_the_frames_captured_and_closes_the_file(cam, RE
     assert not cam._writer.is_open and not cam.camera.acquiring
 
 
+def test_halt_mid_fly_ends_quietly_and_leaves_the_detector_ready(cam, RE, local_catalog):
+    cam.exposure_time.put(0.005)
+    pauser = _pause_soon(RE)
+    with pytest.raises(RunEngineInterrupted):
+        RE(fly_stream([cam], 500))
+    pauser.join()
+    RE.halt()                      # no "generator ignored GeneratorExit" at the user
+    assert RE.state == "idle"
+    stop = _of(RE.docs, "stop")[0]
+    assert stop["exit_status"] == "abort"
+    assert not cam._writer.is_open and not cam.camera.acquiring
+    RE.docs.clear()
+    RE(fly_stream([cam], 5))       # the detector is ready for the next run
+    assert _of(RE.docs, "stop")[0]["exit_status"] == "success"
+
+
 def test_count_with_several_frames_per_point_reads_back_per_point(cam, RE, local_catalog):
     cam.frames_per_trigger.put(3)
     (uid,) = RE(bp.count([cam], 4))

@@ -16,9 +16,10 @@ from typing import Any, Callable, Optional
 
 from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.discovery import resolve_library
-from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
+from ophyd_pvcam.engine.errors import AcquisitionError, CameraRemovedError, ValidationError
 from ophyd_pvcam.engine.roi import Region
 from ophyd_pvcam.engine.settings import AcquisitionSettings
+from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError
 
 from .acquisition import Acquisition
 from .streams import StreamFactory, stream_factory
@@ -59,7 +60,13 @@ class CameraController:
 
     def __init__(self, name: str, camera_name: Optional[str] = None, library: Any = None):
         self.name = name
-        self._camera: Optional[Camera] = Camera.open(camera_name, library=resolve_library(library))
+        self._library = resolve_library(library)
+        self._camera: Optional[Camera] = Camera.open(camera_name, library=self._library)
+        self._camera_name = self._camera.name      # what a reopen after an unplug asks for
+        self._removed = False
+        # Camera settings made through the device, in the order last made: what a
+        # camera reopened after an unplug gets back.
+        self._applied: dict[str, Any] = {}
         self._armed: Optional[AcquisitionSettings] = None
         self._names_cache: Optional[tuple[tuple, tuple[str, str]]] = None
         #: ``make_factory(camera, *, buffer_mode, stall_timeout, stall_count)`` returns
@@ -95,8 +102,80 @@ class CameraController:
     def close(self) -> None:
         """Close the camera (idempotent)."""
         camera, self._camera = self._camera, None
+        self._removed = False
         if camera is not None:
             camera.close()
+
+    def remember(self, attr: str, value: Any) -> None:
+        """Record a camera setting made through the device (re-applied after an unplug).
+
+        Parameters
+        ----------
+        attr : str
+            The :class:`~ophyd_pvcam.engine.camera.Camera` attribute.
+        value : object
+            The value handed to it.
+        """
+        self._applied.pop(attr, None)
+        self._applied[attr] = value
+
+    def note_failure(self, error: Optional[BaseException]) -> None:
+        """Take note of an acquisition's error: a removed camera is reopened at the next stage.
+
+        Parameters
+        ----------
+        error : BaseException or None
+        """
+        while error is not None:
+            if isinstance(error, (CameraRemovedError, DeviceRemovedError)):
+                if not self._removed:
+                    logger.warning("%s: camera %s was removed; the next stage reopens it",
+                                   self.name, self._camera_name)
+                self._removed = True
+                return
+            error = error.__cause__
+
+    @property
+    def removed(self) -> bool:
+        """True after an acquisition found the camera removed, until it is reopened."""
+        return self._removed
+
+    def reopen_if_removed(self) -> None:
+        """Reopen a camera that was removed (as the EPICS server does), with the device's settings.
+
+        The removed camera is closed (releasing its SDK session, so the SDK is
+        initialised afresh), opened again by name, and every setting made
+        through the device is applied again, in the order it was made.
+
+        Raises
+        ------
+        AcquisitionError
+            When the camera is not back yet (it is tried again next time).
+        PVCAMError
+            When a remembered setting is refused by the reopened camera.
+        """
+        if not self._removed:
+            return
+        old, self._camera = self._camera, None
+        if old is not None and not old.closed:
+            try:
+                old.close()
+            except PVCAMError as exc:  # expected of a removed camera; the session is released
+                logger.warning("%s: closing the removed camera reported: %s", self.name, exc)
+        try:
+            camera = Camera.open(self._camera_name, library=self._library)
+        except PVCAMError as exc:
+            raise AcquisitionError(f"{self.name}: camera {self._camera_name} was removed and "
+                                   f"cannot be opened again yet ({exc}); reconnect it and "
+                                   "stage again", None, "reopen") from exc
+        try:
+            for attr, value in self._applied.items():
+                setattr(camera, attr, value)
+        except BaseException:
+            camera.close()
+            raise
+        self._camera, self._removed, self._names_cache = camera, False, None
+        logger.info("%s: reopened camera %s after its removal", self.name, self._camera_name)
 
     def speed_gain_names(self) -> tuple[str, str]:
         """Return the names of the current speed and gain (from the port/speed/gain table).

@@ -8,7 +8,7 @@ with ``asset_docs="legacy"``, Resource/Datum for the ``PVCAM_HDF5`` handler).
 Life cycle::
 
     cam = PVCAMDetector("cam")          # opens the camera (settings read back)
-    RE(count([cam], 5))                 # stage: file + arm; trigger x5; unstage
+    RE(count([cam], 5))                 # stage; trigger x5 (the first makes the file); unstage
     RE(fly_stream([cam], 1000))         # ophyd_pvcam.plans.fly_stream
     cam.close()                         # closes the camera (also destroy())
 
@@ -33,9 +33,9 @@ from typing import Any, Iterator, Optional, Union
 from ophyd.status import DeviceStatus, Status
 
 from ophyd_pvcam.engine.camera import Camera
-from ophyd_pvcam.engine.errors import AcquisitionError
+from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
 from ophyd_pvcam.engine.preflight import Prediction
-from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE
+from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE, announce_frame_root, withdraw_frame_root
 
 from .acquisition import Acquisition
 from .assets import FLY_STREAM_HINT, AssetDetectorMixin
@@ -88,10 +88,11 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
     Notes
     -----
     Run uid in the file name: :meth:`follow_runs` subscribes the detector to
-    a RunEngine's start/stop documents. When it follows one and no run is
-    open at ``stage`` (``count`` stages before it opens the run), the file
-    is created at the first ``trigger``/``kickoff`` instead, named after the
-    run. Otherwise (or without a RunEngine) a fresh uuid names the file.
+    a RunEngine's start/stop documents, and the file, created at the first
+    ``trigger``/``kickoff`` of a staging (a staging without frames leaves no
+    file), is named after the open run. Otherwise (or without a RunEngine) a
+    fresh uuid names the file. ``write_path`` may be reassigned between
+    stagings.
     """
 
     def __init__(self, name: str, camera_name: Optional[str] = None,
@@ -99,13 +100,10 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
                  asset_docs: str = "stream", file_template: str = DEFAULT_TEMPLATE,
                  compression: Optional[str] = None, flush_interval: float = 0.2, **kwargs: Any):
         self._controller: Optional[CameraController] = None
+        self._armed = False
         super().__init__("", name=name, **kwargs)
-        if write_path is None:
-            from ophyd_pvcam.catalog import frames_dir
-
-            write_path = frames_dir()
-        self.write_path = Path(write_path).expanduser()
-        self._writer = AssetWriter(name, self.image.name, self.write_path,
+        self._write_path = _write_root(write_path)
+        self._writer = AssetWriter(name, self.image.name, self._write_path,
                                    template=file_template, compression=compression,
                                    flush_interval=flush_interval)
         self._acquisition: Optional[Acquisition] = None
@@ -113,6 +111,25 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         self._loss_guard = PredictedLossGuard(name)
         self._init_asset_state(asset_docs)
         self._controller = CameraController(name, camera_name, library)
+
+    @property
+    def write_path(self) -> Path:
+        """Root directory of the frame files (see the class parameters).
+
+        Assigning it takes effect at the next ``stage``; ``None`` means
+        :func:`ophyd_pvcam.catalog.frames_dir`. An empty path is refused (it
+        would write into whatever the current directory is), and so is a
+        change while staged.
+        """
+        return self._write_path
+
+    @write_path.setter
+    def write_path(self, value: Union[str, os.PathLike, None]) -> None:
+        if self._armed:
+            raise ValidationError(f"cannot change {self.name}.write_path while staged; "
+                                  "unstage first", None, "write_path")
+        self._write_path = _write_root(value)
+        self._writer.root = self._write_path
 
     # -- AssetDetectorMixin hooks -------------------------------------------------
     @property
@@ -137,6 +154,11 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
             return None
         return controller if signal.attr == "speed_gain_names" else controller.camera
 
+    def _camera_setting_made(self, attr: str, value: Any) -> None:
+        # CameraSignal.put: remembered so a camera reopened after an unplug gets it back.
+        if self._controller is not None:
+            self._controller.remember(attr, value)
+
     def close(self) -> None:
         """Unstage if needed and close the camera (idempotent)."""
         try:
@@ -155,13 +177,31 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
 
     # -- staging ------------------------------------------------------------------
     def stage(self) -> list[object]:
-        """Apply ``stage_sigs``, arm the detector and open this staging's file.
+        """Apply ``stage_sigs`` and arm the detector (the first trigger/kickoff makes the file).
 
         Returns
         -------
         list
             The staged devices (ophyd convention).
+
+        Raises
+        ------
+        ValidationError
+            When ``write_path`` cannot be created or written to.
+        AcquisitionError
+            When the camera was removed (unplugged) and is not back yet; once
+            it is, stage reopens it and applies the settings made through
+            the device again.
+
+        Notes
+        -----
+        While staged, the write root is announced
+        (:func:`~ophyd_pvcam.storage.paths.announce_frame_root`): the run
+        writer of a local catalog (:func:`ophyd_pvcam.catalog.writer`) then
+        refuses a run whose frames it could not read, at the run's start.
         """
+        if self._controller is not None:
+            self._controller.reopen_if_removed()   # after an unplug, once the camera is back
         self.camera  # fail early, before stage_sigs, when the camera is closed
         return super().stage()
 
@@ -171,7 +211,23 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
             self._acquisition, self._lost_before = None, 0
             self._loss_guard.reset()
             self._begin_staging()
-            self._open_file_unless_run_pending()
+            # The file is created by the first trigger/kickoff (named after the
+            # run when following one): a staging without frames leaves no file.
+            self._writer.reset()
+            self._check_write_root()
+            announce_frame_root(self.name, self._write_path)
+
+    def _check_write_root(self) -> None:
+        """Refuse at stage a root the file could not be created under (the file comes later)."""
+        root = self._write_path
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValidationError(f"{self.name}: cannot create write_path {str(root)!r}: "
+                                  f"{exc.strerror}", None, "write_path") from None
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise ValidationError(f"{self.name}: write_path {str(root)!r} is not writable",
+                                  None, "write_path")
 
     def _open_file(self) -> None:
         if self._writer.is_open:
@@ -180,7 +236,7 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         attributes = {key: _attribute(value) for key, value in self.read_configuration().items()}
         path = self._writer.open(settings.frame_shape, settings.dtype, run_uid=self._run_uid,
                                  mode=self.asset_docs.get(), attributes=attributes)
-        logger.info("%s: staged, frames go to %s", self.name, path)
+        logger.info("%s: frames go to %s", self.name, path)
 
     def unstage(self) -> list[object]:
         """Stop any acquisition, close the file and restore the staged settings.
@@ -202,6 +258,7 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
             self._unstage_step(errors, lambda: acquisition.cancel("unstaged", fail=False))
             self._unstage_step(errors, acquisition.join, 30.0)
         self._unstage_step(errors, self._writer.close)
+        withdraw_frame_root(self.name)
         with self._lock:
             self._armed = False
             if self._controller is not None:
@@ -271,6 +328,8 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         self.frames_lost.put(self._lost_before + lost_now)
 
     def _acquisition_ended(self, status: FrameProgressStatus) -> None:
+        if status.done and not status.success:
+            self._controller.note_failure(status.exception())
         self.frames_written.put(self._writer.frames_written)
         acquisition = self._acquisition
         if acquisition is not None and acquisition.status is status:
@@ -388,6 +447,19 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
     def acquisition(self) -> Optional[Acquisition]:
         """The current (or last) acquisition of this staging."""
         return self._acquisition
+
+
+def _write_root(value: Union[str, os.PathLike, None]) -> Path:
+    """``write_path`` as a directory: the catalog's frames directory for None; "" refused."""
+    if value is None:
+        from ophyd_pvcam.catalog import frames_dir
+
+        return frames_dir()
+    if not str(os.fspath(value)).strip():
+        raise ValidationError("write_path is empty: give the directory the frame files go "
+                              "under (None: the local catalog's frames directory)",
+                              None, "write_path")
+    return Path(value).expanduser()
 
 
 def _attribute(reading: dict) -> Any:

@@ -340,7 +340,11 @@ class CameraSignal(Signal):
             raise ValidationError(f"cannot set {self.name}: the camera is closed", None, self._attr)
         if self._guard is not None:
             self._guard(self, value)
-        setattr(camera, self._attr, value if self._to_camera is None else self._to_camera(value))
+        value = value if self._to_camera is None else self._to_camera(value)
+        setattr(camera, self._attr, value)
+        remember = getattr(self.parent, "_camera_setting_made", None)
+        if remember is not None:
+            remember(self._attr, value)
         self.get()
 
     def set(self, value: Any, **kwargs: Any) -> Status:

@@ -244,6 +244,23 @@ class AssetWriter:
             logger.info("%s: writing frames to %s", self.device_name, path)
             return self._path
 
+    def reset(self) -> None:
+        """Forget the last file's frame count and documents (a new staging starts).
+
+        The last :attr:`path` stays until the next :meth:`open`.
+
+        Raises
+        ------
+        RuntimeError
+            While a file is open.
+        """
+        with self._lock:
+            if self._file is not None:
+                raise RuntimeError(f"{self.device_name}: a file is open ({self._path})")
+            self._reset_documents(self._mode, self._frame_shape, self._dtype)
+            self._closed_frames = 0
+            self._frame_times = []
+
     def submit(self, frame: Frame) -> None:
         """Queue one frame for the file (blocks while the writer queue is full).
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import threading
 from pathlib import Path, PurePosixPath
-from typing import Optional, Union
+from typing import Iterable, Optional, Union
 
 from ophyd_pvcam.engine.errors import ValidationError
 
-__all__ = ["DEFAULT_TEMPLATE", "DATA_DIR_ENV", "default_data_dir", "default_root", "make_file_path"]
+__all__ = ["DEFAULT_TEMPLATE", "DATA_DIR_ENV", "default_data_dir", "default_root", "make_file_path",
+           "announce_frame_root", "withdraw_frame_root", "staged_frame_roots", "is_below"]
 
 #: Default file name template, relative to the root (``str.format`` fields:
 #: ``date`` (a datetime), ``run_uid``, ``device``).
@@ -124,3 +126,68 @@ def make_file_path(
             f"file template {template!r} must give a relative file path under the root, "
             f"got {relative!r}", call="make_file_path")
     return root_path.joinpath(*parts)
+
+
+
+# Device name -> the directory its frame files go under, for every detector
+# staged in this process (what a catalog writer checks at a run's start).
+_STAGED_ROOTS: dict[str, Path] = {}
+_STAGED_LOCK = threading.Lock()
+
+
+def announce_frame_root(device: str, root: Union[str, os.PathLike]) -> None:
+    """Record that ``device`` is staged and writes its frame files under ``root``.
+
+    Parameters
+    ----------
+    device : str
+        The device's name.
+    root : path-like
+        Its write root.
+    """
+    with _STAGED_LOCK:
+        _STAGED_ROOTS[str(device)] = Path(root).expanduser().resolve()
+
+
+def withdraw_frame_root(device: str) -> None:
+    """Undo :func:`announce_frame_root` (the device was unstaged).
+
+    Parameters
+    ----------
+    device : str
+    """
+    with _STAGED_LOCK:
+        _STAGED_ROOTS.pop(str(device), None)
+
+
+def staged_frame_roots() -> dict[str, Path]:
+    """Return the write roots of the detectors staged in this process.
+
+    Returns
+    -------
+    dict
+        Device name -> resolved directory.
+    """
+    with _STAGED_LOCK:
+        return dict(_STAGED_ROOTS)
+
+
+def is_below(path: Union[str, os.PathLike],
+             directories: Iterable[Union[str, os.PathLike]]) -> bool:
+    """Whether ``path`` (resolved) is one of ``directories`` or lies below one.
+
+    Parameters
+    ----------
+    path : path-like
+    directories : iterable of path-like
+
+    Returns
+    -------
+    bool
+    """
+    where = Path(path).expanduser().resolve()
+    for directory in directories:
+        resolved = Path(directory).expanduser().resolve()
+        if where == resolved or resolved in where.parents:
+            return True
+    return False

@@ -145,3 +145,15 @@ def test_profile_plans_print_the_prediction_and_stop_documents_name_the_loss(tmp
     assert "cam: predicted loss-free: loss-free for" in result.stdout
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("REASON")]
     assert "frame(s) lost, 30 written" in line and line.startswith("REASON cam: ")
+
+
+def test_the_profile_exposure_series_with_several_frames_per_point_reads_back(tmp_path):
+    # The profile follows runs and records per-frame fields: several frames per point must work.
+    code = ("uids = [RE(exposure_series(cam, (0.001, 0.002), frames_per_point=3))[0] "
+            "for _ in range(2)]; "
+            "frames = db[uids[-1]].v3['primary']['cam_image'].read(); "
+            "print('SERIES', frames.shape[:2])")
+    result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                          "--colors=NoColor", "-c", code], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SERIES (2, 3)" in result.stdout, result.stdout + result.stderr

@@ -493,3 +493,63 @@ def test_a_count_stopped_between_trigger_and_read_reads_back(cam, tmp_path, stam
     with h5py.File(cam.file_path, "r") as h5:
         assert h5[DATA_PATH].shape[0] == 3
         assert stamps(h5[UNASSIGNED_DATA_PATH][()]) == [1, 2, 3]
+
+
+# -- write_path, lazy files ----------------------------------------------------------
+
+def test_reassigning_write_path_sends_the_next_staging_files_there(cam, tmp_path):
+    cam.write_path = tmp_path / "moved"
+    cam.stage()
+    try:
+        cam.trigger().wait(30)
+    finally:
+        cam.unstage()
+    assert (tmp_path / "moved") in cam.file_path.parents
+    assert _frames(cam.file_path).shape[0] == 1
+
+
+def test_an_empty_write_path_is_refused(make_detector, cam):
+    with pytest.raises(ValidationError, match="write_path"):
+        make_detector("other", write_path="")
+    with pytest.raises(ValidationError, match="write_path"):
+        cam.write_path = ""
+    cam.stage()
+    try:
+        with pytest.raises(ValidationError, match="staged"):
+            cam.write_path = "/tmp/elsewhere"
+    finally:
+        cam.unstage()
+
+
+def test_staging_without_frames_creates_no_file(cam):
+    for _ in range(5):
+        cam.stage()
+        cam.unstage()
+    assert not cam.write_path.exists() or not any(
+        path.is_file() for path in cam.write_path.rglob("*"))
+    cam.stage()
+    try:
+        assert cam.get_index() == 0
+        cam.trigger().wait(30)
+        assert cam.get_index() == 1
+    finally:
+        cam.unstage()
+    assert len([p for p in cam.write_path.rglob("*.h5")]) == 1
+
+
+def test_after_an_unplug_the_detector_reopens_the_camera_once_it_is_back(cam, RE):
+    from ophyd_pvcam.engine.errors import CameraRemovedError
+    from ophyd_pvcam.sdk.errors import DeviceRemovedError
+
+    cam.exposure_time.set(0.002).wait(5)
+    cam.frames_per_trigger.put(4)
+    sim.set_faults("unplug_after=2")
+    with pytest.raises(FailedStatus) as info:
+        RE(bp.count([cam], 1))
+    assert isinstance(info.value.__cause__, (CameraRemovedError, DeviceRemovedError))
+    sim.set_faults("")                          # the camera is back
+    RE(bp.count([cam], 2))
+    assert _frames(cam.file_path).shape[0] == 8
+    # Settings made through the device before the unplug are back on the reopened camera.
+    assert cam.exposure_time.get() == pytest.approx(0.002)
+    assert cam.roi.get() == (0, 0, 64, 32)
