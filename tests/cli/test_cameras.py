@@ -131,3 +131,14 @@ def test_a_malformed_exposure_is_a_readable_usage_error(capsys):
     err = capsys.readouterr().err
     assert "argument --exposure: must be a number of seconds (e.g. 0.01), got 'abc'" in err
     assert "_positive_float" not in err
+
+
+def test_info_shows_temperatures_in_degrees_celsius(capsys):
+    # The SDK reports PARAM_TEMP in 1/100 degC: a raw -1999 is -19.99 degC.
+    assert main(["info", "--sim", "prime-bsi"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    celsius, unit, raw = rows["temp"].split()[1:4]
+    assert unit == "degC" and float(celsius) == int(raw.strip("()")) / 100
+    assert -25 < float(celsius) < -15  # the simulated sensor is cooled to about -20 degC
+    assert "-50.00 degC .. 50.00 degC" in rows["temp"]
+    assert rows["temp_setpoint"].split()[1:3] == ["-20.00", "degC"]
