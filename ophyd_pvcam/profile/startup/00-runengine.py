@@ -14,6 +14,18 @@ import ophyd_pvcam.catalog
 logging.getLogger("ophyd_pvcam").setLevel(logging.WARNING)
 
 RE = RunEngine({})
+
+
+def _run_aborted_without_traceback(record):
+    # IPython shows the exception that ended the plan; the RunEngine's "Run aborted"
+    # log would print the same traceback (and the stall diagnosis) once more.
+    if record.getMessage() == "Run aborted":
+        record.exc_info, record.exc_text = None, None
+        record.msg, record.args = "Run aborted (the error follows)", ()
+    return True
+
+
+RE.log.logger.addFilter(_run_aborted_without_traceback)
 _uri = os.environ.get("PVCAM_CATALOG_URI")
 if _uri:
     from tiled.client import from_uri
