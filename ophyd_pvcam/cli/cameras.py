@@ -50,6 +50,16 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Parameters the SDK reports in scaled integers: (divisor, unit) for showing them.
+_SCALED = {"temp": (100, "degC"), "temp_setpoint": (100, "degC")}
+
+
+def _scaled(name: str, value: Any) -> str:
+    """``value`` in its physical unit (temperatures come in 1/100 degC: -1999 is -19.99 degC)."""
+    divisor, unit = _SCALED[name]
+    return f"{value / divisor:.2f} {unit}"
+
+
 def _describe_range(param: Any) -> str:
     if param.is_enum:
         return ", ".join(f"{name}={value}" for name, value in param.enum_items.items())
@@ -59,6 +69,8 @@ def _describe_range(param: Any) -> str:
         return ""
     if low is None and high is None:
         return ""
+    if param.name in _SCALED and low is not None and high is not None:
+        return f"{_scaled(param.name, low)} .. {_scaled(param.name, high)}"
     return f"{low} .. {high}" + (f" step {step}" if step not in (None, 0, 1) else "")
 
 
@@ -77,6 +89,8 @@ def run_info(args: argparse.Namespace) -> int:
                 value = param.get() if param.readable else "(write-only)"
                 if param.is_enum and param.readable:
                     value = f"{param.enum_name(value)} ({value})"
+                elif name in _SCALED and param.readable:
+                    value = f"{_scaled(name, value)} ({value})"
             except PVCAMError as exc:
                 value = f"(unreadable: error {exc.code})"
             access = "rw" if param.writable and param.readable else ("r" if param.readable else "w")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import logging
 import sys
 import time
 from pathlib import Path
@@ -80,6 +81,19 @@ class ProgressLine:
         self.out = out if out is not None else sys.stderr
         self.started = time.monotonic()
         self._last_draw = 0.0
+        # A log record written while the line is open would be glued to its end:
+        # the handlers writing where the line is drawn end the line first.
+        self._open = False
+        self._handlers = [h for h in logging.getLogger().handlers
+                          if getattr(h, "stream", None) is self.out]
+        for handler in self._handlers:
+            handler.addFilter(self._end_line)
+
+    def _end_line(self, record: logging.LogRecord) -> bool:
+        if self._open:
+            self.out.write("\n")
+            self._open = False
+        return True
 
     def update(self, done: int, lost: int, timeouts: int, force: bool = False) -> None:
         """Redraw if the last redraw is older than the redraw period (or ``force``)."""
@@ -94,11 +108,15 @@ class ProgressLine:
         self.out.write(f"\r[{bar}] {done}/{self.target} frames  {done / elapsed:8.1f} fps  "
                        f"lost {lost}  stall timeouts {timeouts}")
         self.out.flush()
+        self._open = True
 
     def finish(self) -> None:
         """End the line."""
+        for handler in self._handlers:
+            handler.removeFilter(self._end_line)
         self.out.write("\n")
         self.out.flush()
+        self._open = False
 
 
 def run(args: argparse.Namespace) -> int:

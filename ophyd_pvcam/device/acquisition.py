@@ -529,6 +529,7 @@ class Acquisition:
             wrapped = AcquisitionError(f"{self.name}: {error!r}", None, "stream")
             wrapped.__cause__ = error
             error = wrapped
-        logger.error("%s: acquisition failed after %d frames: %s", self.name,
+        # The status carries the error (and its diagnosis) to the plan: DEBUG, not a repeat.
+        logger.debug("%s: acquisition failed after %d frames: %s", self.name,
                      self._delivered, error)
         self.status.set_exception(error)

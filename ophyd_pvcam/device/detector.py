@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from collections import OrderedDict
 from typing import Any, Iterator, Optional, Union
 
 from ophyd.status import DeviceStatus, Status
@@ -41,7 +42,7 @@ from .acquisition import Acquisition
 from .assets import FLY_STREAM_HINT, AssetDetectorMixin
 from .controller import CameraController
 from .losspolicy import PredictedLossGuard, note_run, predict_run
-from .signals import DetectorSignals
+from .signals import DetectorSignals, frame_statistics
 from .status import FrameProgressStatus
 from .writer import AssetWriter, image_data_key
 
@@ -109,6 +110,8 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         self._acquisition: Optional[Acquisition] = None
         self._lost_before = 0                       # frames lost by earlier acquisitions
         self._loss_guard = PredictedLossGuard(name)
+        self._statistics_cache: Optional[tuple[Any, dict[str, float]]] = None
+        self._last_described: Optional[set[str]] = None   # keys of the latest describe*()
         self._init_asset_state(asset_docs)
         self._controller = CameraController(name, camera_name, library)
 
@@ -342,10 +345,54 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         return image_data_key(self._controller.source, settings.frame_shape, settings.dtype,
                               frames_per_event=frames_per_event, mode=self.asset_docs.get())
 
+    def _frame_statistics(self) -> Optional[dict[str, float]]:
+        # Computed here, on the RunEngine's thread at read time, from the frame still in
+        # memory, once per frame: the frame path never pays for it.
+        frame = self._writer.last_frame
+        if frame is None:
+            return None
+        cached = self._statistics_cache
+        if cached is None or cached[0] is not frame:
+            cached = self._statistics_cache = (frame, frame_statistics(frame.data, frame.host_time))
+        return cached[1]
+
     def _read_image(self) -> Optional[tuple[str, float]]:
         if self.asset_docs.get() == "stream" or not self._armed:
             return None
         return self._writer.latest_datum()
+
+    def describe(self) -> "OrderedDict[str, dict]":
+        """Describe the data signals, the image and the per-frame fields documented with it.
+
+        Returns
+        -------
+        OrderedDict
+            As :meth:`AssetDetectorMixin.describe`, plus the hinted per-point
+            ``{name}_frame_sum``, ``_frame_mean`` and ``_frame_max``.
+        """
+        description = super().describe()
+        self._last_described = set(description)
+        return description
+
+    @property
+    def hints(self) -> dict[str, Any]:
+        """The hinted fields of the stream being described.
+
+        ``{name}_frame_sum``, ``_frame_mean`` and ``_frame_max`` in step scans.
+        A fly scan's stream (:meth:`describe_collect`) has no per-point
+        numbers, and bluesky reads the hints right after the description, so
+        only fields of the latest description are hinted.
+
+        Returns
+        -------
+        dict
+            ``{"fields": [...]}``.
+        """
+        hints = super().hints
+        if self._last_described is not None:
+            hints = {**hints, "fields": [f for f in hints.get("fields", [])
+                                         if f in self._last_described]}
+        return hints
 
     # -- fly scans ------------------------------------------------------------------
     def describe_collect(self) -> dict[str, Any]:
@@ -361,6 +408,7 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
             the stream), ``{"primary": {...}}`` instead, as that plan needs.
         """
         keys = {self.image.name: self._image_key(1), **self._per_frame_keys(1)}
+        self._last_described = set(keys)
         if self._armed and self._mode != "fly":
             self._declared = True      # declare_stream asks before kickoff
         if self.asset_docs.get() == "legacy" and not self._declared:

@@ -45,6 +45,9 @@ __all__ = [
     "CameraSignal",
     "SettingSignal",
     "ExternalImage",
+    "FrameStatistic",
+    "FRAME_STATISTICS",
+    "frame_statistics",
     "positive_int",
     "non_negative_int",
     "seconds_or_auto",
@@ -268,6 +271,8 @@ class CameraSignal(Signal):
     guard : callable, optional
         ``guard(signal, value)`` called before a change; raises to refuse it in
         the device's current state.
+    units : str, optional
+        Engineering units for the DataKey (``"s"``, ``"degC"``).
     **kwargs
         Passed to :class:`ophyd.Signal`.
     """
@@ -275,8 +280,10 @@ class CameraSignal(Signal):
     def __init__(self, *, attr: str, read_only: bool = False,
                  to_camera: Optional[Callable[[Any], Any]] = None,
                  from_camera: Optional[Callable[[Any], Any]] = None,
-                 guard: Optional[Callable[["CameraSignal", Any], None]] = None, **kwargs: Any):
+                 guard: Optional[Callable[["CameraSignal", Any], None]] = None,
+                 units: Optional[str] = None, **kwargs: Any):
         self._attr = attr
+        self._units = units
         self._read_only = read_only
         self._to_camera = to_camera
         self._from_camera = from_camera
@@ -372,6 +379,8 @@ class CameraSignal(Signal):
         self.get()
         description = super().describe()
         description[self.name]["source"] = f"PVCAM:{self._attr}"
+        if self._units is not None:
+            description[self.name]["units"] = self._units
         return description
 
 
@@ -435,18 +444,109 @@ class ExternalImage(Signal):
         raise ReadOnlyError(f"{self.name} is read-only")
 
 
+#: What :class:`FrameStatistic` can report of a frame.
+FRAME_STATISTICS = ("sum", "mean", "max")
+
+
+class FrameStatistic(Signal):
+    """A number per point computed from the point's last frame: its ``sum``, ``mean`` or ``max``.
+
+    Something to plot during a step scan (hinted, so ``BestEffortCallback``
+    draws it and ``LiveTable`` shows it). The owning device provides
+    ``_frame_statistics()``, a dict of every statistic of its latest frame
+    (``None`` before the first frame), computed at read time from the frame
+    already in memory, never on the frame path.
+
+    Parameters
+    ----------
+    statistic : {"sum", "mean", "max"}
+    **kwargs
+        Passed to :class:`ophyd.Signal`.
+    """
+
+    def __init__(self, *, statistic: str, **kwargs: Any):
+        if statistic not in FRAME_STATISTICS:
+            raise ValueError(f"statistic must be one of {FRAME_STATISTICS}, got {statistic!r}")
+        self._statistic = statistic
+        super().__init__(value=0.0, **kwargs)
+
+    def get(self, **kwargs: Any) -> float:
+        """The statistic of the latest frame (0.0 before the first frame).
+
+        Returns
+        -------
+        float
+        """
+        statistics = self.parent._frame_statistics() if self.parent is not None else None
+        if statistics is not None:
+            value, stamp = statistics[self._statistic], statistics["timestamp"]
+            if value != self._readback or stamp != self._metadata["timestamp"]:
+                self._readback, self._metadata["timestamp"] = value, stamp
+        return self._readback
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """A number per point; ``source`` names the statistic.
+
+        Returns
+        -------
+        dict
+        """
+        return {self.name: {"source": f"PVCAM:frame_{self._statistic}", "dtype": "number",
+                            "shape": [], "dtype_numpy": np.dtype(np.float64).str,
+                            "units": "counts"}}
+
+    def put(self, value: Any, **kwargs: Any) -> None:
+        """Refuse: the value comes from the frames.
+
+        Raises
+        ------
+        ReadOnlyError
+        """
+        raise ReadOnlyError(f"{self.name} is read-only")
+
+    def set(self, value: Any, **kwargs: Any) -> Status:
+        """Refuse: the value comes from the frames.
+
+        Raises
+        ------
+        ReadOnlyError
+        """
+        raise ReadOnlyError(f"{self.name} is read-only")
+
+
+def frame_statistics(pixels: np.ndarray, timestamp: float) -> dict[str, float]:
+    """Sum, mean and max of one frame, and when it was taken.
+
+    Parameters
+    ----------
+    pixels : numpy.ndarray
+    timestamp : float
+        ``time.time()`` of the frame.
+
+    Returns
+    -------
+    dict
+        ``{"sum", "mean", "max", "timestamp"}``, floats.
+    """
+    total = float(pixels.sum(dtype=np.float64))
+    return {"sum": total, "mean": total / pixels.size if pixels.size else 0.0,
+            "max": float(pixels.max()) if pixels.size else 0.0, "timestamp": float(timestamp)}
+
+
 class DetectorSignals(Device):
     """The signals of :class:`~ophyd_pvcam.device.detector.PVCAMDetector`, by kind.
 
     ``config``: camera settings, what is needed to interpret a frame, and the
     acquisition options. ``normal``: ``temperature``, ``frames_lost``,
-    ``frames_written`` and the image key ``{name}_image``. ``omitted``: the
-    loss policies ``on_predicted_loss`` and ``on_loss``. The subclass
-    provides ``_camera_for(signal)``, ``_describe_image()`` and ``_read_image()``.
+    ``frames_written`` and the image key ``{name}_image``. ``hinted``: the
+    point's last frame's ``frame_sum``, ``frame_mean`` and ``frame_max``, for
+    live plots and tables. ``omitted``: the loss policies ``on_predicted_loss``
+    and ``on_loss``. The subclass provides ``_camera_for(signal)``,
+    ``_describe_image()``, ``_read_image()`` and ``_frame_statistics()``.
     """
 
     # -- camera settings (configuration) -----------------------------------
-    exposure_time = Cpt(CameraSignal, attr="exposure_time", kind="config",
+    exposure_time = Cpt(CameraSignal, attr="exposure_time", kind="config", units="s",
                         doc="exposure time [s]")
     roi = Cpt(CameraSignal, attr="roi", kind="config",
               from_camera=lambda r: (r.x, r.y, r.width, r.height),
@@ -461,9 +561,9 @@ class DetectorSignals(Device):
     exposure_mode = Cpt(CameraSignal, attr="exposure_mode", kind="config",
                         doc="trigger mode ('internal', 'software_edge', ...)")
     temperature_setpoint = Cpt(CameraSignal, attr="temperature_setpoint", kind="config",
-                               doc="cooling setpoint [deg C]")
+                               units="degC", doc="cooling setpoint [deg C]")
     temperature = Cpt(CameraSignal, attr="temperature", read_only=True, kind="normal",
-                      doc="sensor temperature [deg C]")
+                      units="degC", doc="sensor temperature [deg C]")
     # -- what is needed to interpret a frame (configuration, read-only) ------
     camera_name = Cpt(CameraSignal, attr="name", read_only=True, kind="config")
     sensor = Cpt(CameraSignal, attr="info", read_only=True, kind="config",
@@ -513,3 +613,9 @@ class DetectorSignals(Device):
     frames_written = Cpt(Signal, value=0, kind="normal",
                          doc="frames in this staging's file")
     image = Cpt(ExternalImage, kind="normal")
+    frame_sum = Cpt(FrameStatistic, statistic="sum", kind="hinted",
+                    doc="sum of the pixels of the point's last frame (step scans)")
+    frame_mean = Cpt(FrameStatistic, statistic="mean", kind="hinted",
+                     doc="mean pixel value of the point's last frame (step scans)")
+    frame_max = Cpt(FrameStatistic, statistic="max", kind="hinted",
+                    doc="largest pixel value of the point's last frame (step scans)")

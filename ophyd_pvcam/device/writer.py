@@ -140,6 +140,9 @@ class AssetWriter:
         self._path: Optional[Path] = None
         # Host time of every submitted frame, by file index (event times of fly scans).
         self._frame_times: list[float] = []
+        #: The latest submitted frame (None before the first of a file): what a step
+        #: scan's per-point numbers (the detector's frame_sum/mean/max) are made of.
+        self.last_frame: Optional[Frame] = None
         self._closed_frames = 0
         self._frames_set_aside = 0
         self._reset_documents("stream", (0, 0), np.uint16)
@@ -241,6 +244,7 @@ class AssetWriter:
             self._closed_frames = 0
             self._frames_set_aside = 0
             self._frame_times = []
+            self.last_frame = None
             logger.info("%s: writing frames to %s", self.device_name, path)
             return self._path
 
@@ -274,6 +278,7 @@ class AssetWriter:
             raise RuntimeError(f"{self.device_name}: no file is open (not staged)")
         writer.submit(frame)
         self._frame_times.append(frame.host_time)
+        self.last_frame = frame  # a reference (no copy): the point's numbers are computed at read
 
     def frame_time(self, index: int) -> float:
         """Return the host time of the frame at file index ``index``.

@@ -430,6 +430,17 @@ class StreamStats:
     consecutive_timeouts: int = 0
     timings: Mapping[str, HistogramSnapshot] = field(default_factory=dict)
 
+    def _losses(self) -> str:
+        # "lost" counts every frame that never reached the consumer, by cause; the
+        # consumer queue's own drops (overflow="drop") are one of the causes, named
+        # only when they happened, so "dropped 0" never sits next to "lost 16".
+        causes = {**{k: v for k, v in self.lost_by_reason.items() if v}}
+        if self.frames_dropped:
+            causes["dropped by a slow consumer"] = self.frames_dropped
+        detail = ", ".join(f"{reason} {count}" for reason, count in causes.items())
+        total = self.frames_lost + self.frames_dropped
+        return f"lost {total}" + (f" ({detail})" if detail else "")
+
     def summary(self) -> str:
         """One readable paragraph: counts, rate, losses and the timing medians.
 
@@ -442,8 +453,7 @@ class StreamStats:
                 f"{'' if self.gaps_detectable else ' (skipped FrameNrs undetectable)'}, "
                 f"buffer {self.buffer_frames} frames: "
                 f"signalled {self.frames_signalled}, retrieved {self.frames_retrieved}, "
-                f"delivered {self.frames_delivered}, lost {self.frames_lost}, "
-                f"dropped {self.frames_dropped}, overruns {self.overruns}, "
+                f"delivered {self.frames_delivered}, {self._losses()}, overruns {self.overruns}, "
                 f"recoveries {self.recoveries}, {self.rate_fps:.1f} fps while delivering, "
                 f"{self.elapsed_s:.2f} s in all")
         timings = "; ".join(str(h) for h in self.timings.values() if h.count)

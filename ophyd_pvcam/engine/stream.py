@@ -482,8 +482,9 @@ class Stream:
 
     def _log_end(self, run: StreamRun, outcome: Outcome) -> None:
         stats = self.stats()
-        level = logging.INFO if outcome.state in ("COMPLETE", "STOPPED") else logging.ERROR
-        # A stall was logged with its diagnosis by the loop; other failures are named here.
+        # A failure is raised to the stream's user with its diagnosis; this summary adds
+        # the statistics for whoever debugs (an ERROR line would repeat the diagnosis).
+        level = logging.INFO if outcome.state in ("COMPLETE", "STOPPED") else logging.DEBUG
         cause = f" ({outcome.error})" if outcome.state == "FAILED" and outcome.error else ""
         logger.log(level, "%s: stream %s%s. %s", self.camera.name, outcome.state.lower(), cause,
                    stats.summary())

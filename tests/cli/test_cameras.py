@@ -131,3 +131,31 @@ def test_a_malformed_exposure_is_a_readable_usage_error(capsys):
     err = capsys.readouterr().err
     assert "argument --exposure: must be a number of seconds (e.g. 0.01), got 'abc'" in err
     assert "_positive_float" not in err
+
+
+def test_info_shows_temperatures_in_degrees_celsius(capsys):
+    # The SDK reports PARAM_TEMP in 1/100 degC: a raw -1999 is -19.99 degC.
+    assert main(["info", "--sim", "prime-bsi"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    celsius, unit, raw = rows["temp"].split()[1:4]
+    assert unit == "degC" and float(celsius) == int(raw.strip("()")) / 100
+    assert -25 < float(celsius) < -15  # the simulated sensor is cooled to about -20 degC
+    assert "-50.00 degC .. 50.00 degC" in rows["temp"]
+    assert rows["temp_setpoint"].split()[1:3] == ["-20.00", "degC"]
+
+
+def test_a_writer_failure_is_one_line_without_the_writers_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # A dangling link passes the checks (no file there) but the HDF5 writer cannot create it.
+    (tmp_path / "link.h5").symlink_to(tmp_path / "missing" / "target.h5")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-m", "ophyd_pvcam.cli", *SNAP, "-o", "link.h5"],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == EXIT_ERROR
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("ophyd-pvcam snap: error: HDF5FrameWriter failed: creating the file")

@@ -157,3 +157,16 @@ def test_the_profile_exposure_series_with_several_frames_per_point_reads_back(tm
                           "--colors=NoColor", "-c", code], tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SERIES (2, 3)" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_stall_in_the_shell_is_reported_by_the_exception_not_repeated_by_logs(tmp_path):
+    code = ("cam.roi.set((0, 0, 64, 64)).wait(10); cam.stall_timeout.set(0.2).wait(10); "
+            "RE(fly_stream([cam], num_frames=50))")
+    result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                          "--colors=NoColor", "-c", code], tmp_path,
+                         {"PVCAM_SIM_FAULTS": "stall_after=5"})
+    assert "StallError: stream failed: Camera pvcamUSB_0 stalled" in result.stdout
+    # The logs warn of the timeouts and say the run aborted; the diagnosis is the exception's.
+    assert "consecutive waits" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Run aborted (the error follows)" in result.stderr

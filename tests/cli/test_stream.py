@@ -125,3 +125,24 @@ def test_stream_larger_than_the_free_space_refuses_before_acquiring(in_tmp, caps
     assert len(err.splitlines()) == 1
     assert "big.h5 needs 838.9 TB but" in err and "free" in err
     assert not (in_tmp / "big.h5").exists()
+
+
+def test_stall_warnings_start_their_own_line_and_the_diagnosis_is_printed_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "PVCAM_SIM_FAULTS": "stall_after=5"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ophyd_pvcam.cli", "stream", "--sim", "prime-bsi", "--frames", "50",
+         "--roi", "0,0,64,32", "--exposure", "0.001", "--stall-timeout", "0.2", "-o", "st.h5"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == EXIT_STALL, result.stderr
+    lines = result.stderr.split("\n")
+    warnings = [line for line in lines if "WARNING" in line]
+    assert warnings and all(line.startswith("WARNING ") for line in warnings), lines
+    output = result.stdout + result.stderr
+    assert output.count("consecutive waits") == 1, output
+    assert "ERROR" not in output and "Traceback" not in output

@@ -553,3 +553,52 @@ def test_after_an_unplug_the_detector_reopens_the_camera_once_it_is_back(cam, RE
     # Settings made through the device before the unplug are back on the reopened camera.
     assert cam.exposure_time.get() == pytest.approx(0.002)
     assert cam.roi.get() == (0, 0, 64, 32)
+
+
+# -- something to look at during a scan ---------------------------------------------
+
+def test_a_scan_with_best_effort_callback_shows_the_frame_numbers_in_table_and_plots(
+        cam, RE, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bluesky.callbacks.best_effort import BestEffortCallback
+    from ophyd.sim import motor
+
+    assert cam.hints == {"fields": ["cam_frame_sum", "cam_frame_mean", "cam_frame_max"]}
+    bec = BestEffortCallback()
+    token = RE.subscribe(bec)
+    try:
+        (uid,) = RE(bp.scan([cam], motor, 0, 1, 3))
+    finally:
+        RE.unsubscribe(token)
+    header = next(line for line in capsys.readouterr().out.splitlines() if "seq_num" in line)
+    assert "cam_frame_mean" in header and "cam_frame_max" in header
+    assert set(bec._live_plots[next(iter(bec._live_plots))]) == {
+        "cam_frame_sum", "cam_frame_mean", "cam_frame_max"}
+
+
+def test_frame_numbers_are_the_points_last_frame_sum_mean_and_max(cam, RE, docs):
+    RE(bp.count([cam], 2))
+    events = _of(docs, "event")
+    frames = _frames(_of(docs, "stream_resource")[0]["uri"].removeprefix("file://localhost"))
+    assert len(events) == len(frames) == 2
+    for event, frame in zip(events, frames):
+        assert event["data"]["cam_frame_sum"] == float(frame.sum())
+        assert event["data"]["cam_frame_mean"] == pytest.approx(float(frame.mean()))
+        assert event["data"]["cam_frame_max"] == float(frame.max())
+
+
+def test_a_fly_scans_stream_hints_only_what_it_describes(cam, RE, docs):
+    from ophyd_pvcam.plans import fly_stream
+
+    RE(fly_stream([cam], num_frames=5))
+    (descriptor,) = [d for d in _of(docs, "descriptor") if "cam_image" in d["data_keys"]]
+    assert set(descriptor["hints"]["cam"]["fields"]) <= set(descriptor["data_keys"])
+
+
+def test_data_keys_carry_units(cam):
+    assert cam.describe_configuration()["cam_exposure_time"]["units"] == "s"
+    assert cam.describe_configuration()["cam_temperature_setpoint"]["units"] == "degC"
+    assert cam.describe()["cam_temperature"]["units"] == "degC"
+    assert cam.describe()["cam_frame_mean"]["units"] == "counts"

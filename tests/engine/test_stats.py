@@ -110,3 +110,12 @@ def test_stream_stats_summary_names_counts_and_timings():
     text = stats.summary()
     assert "pvcamUSB_0" in text and "lost 1" in text and "delivered 9" in text
     assert "copy: n=1" in text
+
+
+def test_summary_counts_every_missing_frame_as_lost_with_its_causes():
+    stats = StreamStats(frames_delivered=84, frames_lost=16, lost_by_reason={"overwritten": 16})
+    assert "lost 16 (overwritten 16)," in stats.summary()
+    assert "dropped" not in stats.summary()
+    stats = StreamStats(frames_lost=16, frames_dropped=2, lost_by_reason={"overwritten": 10, "gap": 6})
+    assert "lost 18 (overwritten 10, gap 6, dropped by a slow consumer 2)," in stats.summary()
+    assert "lost 0," in StreamStats().summary()

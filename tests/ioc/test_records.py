@@ -87,6 +87,15 @@ def test_the_readme_ioc_line_serves_a_brace_prefix_to_ophyds_stock_classes(tmp_p
         RE(bp.count([stock], 2))
         with h5py.File(stock.hdf1.full_file_name.get(), "r") as handle:
             assert handle["/entry/data/data"].shape[0] == 2
+        # ... and so does our own client, with the same prefix.
+        from ophyd_pvcam.ioc.client import RemotePVCAMDetector
+
+        remote = RemotePVCAMDetector(prefix, name="remote")
+        try:
+            remote.wait_for_connection(timeout=30)
+            assert remote.sensor.get().startswith("Prime BSI")
+        finally:
+            remote.destroy()
     finally:
         if stock is not None:
             stock.destroy()

@@ -19,6 +19,18 @@ logging.getLogger("ophyd_pvcam").setLevel(logging.WARNING)
 _metadata_dir = ophyd_pvcam.catalog.default_path() / "runengine-metadata"
 _metadata_dir.mkdir(parents=True, exist_ok=True)
 RE = RunEngine(PersistentDict(str(_metadata_dir)))
+
+
+def _run_aborted_without_traceback(record):
+    # IPython shows the exception that ended the plan; the RunEngine's "Run aborted"
+    # log would print the same traceback (and the stall diagnosis) once more.
+    if record.getMessage() == "Run aborted":
+        record.exc_info, record.exc_text = None, None
+        record.msg, record.args = "Run aborted (the error follows)", ()
+    return True
+
+
+RE.log.logger.addFilter(_run_aborted_without_traceback)
 _uri = os.environ.get("PVCAM_CATALOG_URI")
 _port = os.environ.get("PVCAM_CATALOG_PORT")
 if _uri:
