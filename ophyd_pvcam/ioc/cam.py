@@ -499,6 +499,7 @@ class _CamRecords(NDArrayBaseRecords, WaitForPluginsRecord):
         """
         await self.publish_status()
         await self.ioc.refresh_plugins()
+        await self.ioc.stats.publish(result.statistics)
         if result.ok:
             await update(self.status_message, result.message)
             await update(self.detector_state, "Idle", status=AlarmStatus.NO_ALARM,

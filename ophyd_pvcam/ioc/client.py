@@ -57,7 +57,7 @@ from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE, make_file_path
 
 from .client_assets import RemoteAssetWriter
 from .client_fly import FlyMixin
-from .client_records import RemoteCam, RemoteHDF5, RemotePreview, _Run, remote_error
+from .client_records import RemoteCam, RemoteHDF5, RemotePreview, RemoteStats, _Run, remote_error
 from .client_records import end_status as _end
 from .client_signals import (
     PUT_TIMEOUT,
@@ -160,12 +160,19 @@ class RemotePVCAMDetector(FlyMixin, AssetDetectorMixin, Device):
                       doc="frames the camera produced that never arrived, this staging")
     frames_written = Cpt(Signal, value=0, kind="normal", doc="frames in this staging's file")
     image = Cpt(S.ExternalImage, kind="normal")
+    frame_sum = Cpt(S.FrameStatistic, statistic="sum", kind="hinted",
+                    doc="sum of the pixels of the point's last frame (Stats1:Total_RBV)")
+    frame_mean = Cpt(S.FrameStatistic, statistic="mean", kind="hinted",
+                     doc="mean pixel value of the point's last frame (Stats1:MeanValue_RBV)")
+    frame_max = Cpt(S.FrameStatistic, statistic="max", kind="hinted",
+                    doc="largest pixel value of the point's last frame (Stats1:MaxValue_RBV)")
     # -- the server's records -------------------------------------------------
     _staged_settings_reason = "the file's frame shape and type are fixed"
 
     cam = Cpt(RemoteCam, "cam1:", kind="omitted")
     hdf1 = Cpt(RemoteHDF5, "HDF1:", kind="omitted")
     preview = Cpt(RemotePreview, "image1:", kind="omitted")
+    stats = Cpt(RemoteStats, "Stats1:", kind="omitted")
 
     def __init__(self, prefix: str, *, name: str, write_path: Optional[str] = None,
                  read_path: Union[str, os.PathLike, None] = None, asset_docs: str = "stream",
@@ -418,6 +425,10 @@ class RemotePVCAMDetector(FlyMixin, AssetDetectorMixin, Device):
             dtype = np.dtype(str(self.cam.data_type.get()).lower())
         return image_data_key(f"PVCAM:{self.camera_name.get()}", shape, dtype,
                               frames_per_event=frames_per_event, mode=self.asset_docs.get())
+
+    def _frame_statistics(self) -> Optional[dict[str, float]]:
+        # The server computes them once per acquisition (its Stats1: records).
+        return self.stats.statistics()
 
     def _read_image(self) -> Optional[tuple[str, float]]:
         if self.asset_docs.get() == "stream" or not self._armed:

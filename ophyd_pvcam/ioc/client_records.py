@@ -22,7 +22,7 @@ from ophyd_pvcam.engine.errors import AcquisitionError, CameraRemovedError, Stal
 
 from .client_signals import CheckedSignal
 
-__all__ = ["RemoteCam", "RemoteHDF5", "RemotePreview", "remote_error", "end_status"]
+__all__ = ["RemoteCam", "RemoteHDF5", "RemotePreview", "RemoteStats", "remote_error", "end_status"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,28 @@ class RemoteHDF5(Device):
     num_written = Cpt(EpicsSignalRO, "NumWritten_RBV")
     write_status = Cpt(EpicsSignalRO, "WriteStatus", string=True)
     write_message = Cpt(EpicsSignalRO, "WriteMessage", string=True)
+
+
+class RemoteStats(Device):
+    """The ``Stats1:`` records: sum, mean and max of each acquisition's last frame."""
+
+    total = Cpt(EpicsSignalRO, "Total_RBV")
+    mean_value = Cpt(EpicsSignalRO, "MeanValue_RBV")
+    max_value = Cpt(EpicsSignalRO, "MaxValue_RBV")
+    unique_id = Cpt(EpicsSignalRO, "UniqueId_RBV")
+    time_stamp = Cpt(EpicsSignalRO, "TimeStamp_RBV")
+
+    def statistics(self) -> Optional[dict[str, float]]:
+        """The latest values as ``{"sum", "mean", "max", "timestamp"}`` (``None`` before any).
+
+        Returns
+        -------
+        dict or None
+        """
+        if not int(self.unique_id.get()):
+            return None
+        return {"sum": float(self.total.get()), "mean": float(self.mean_value.get()),
+                "max": float(self.max_value.get()), "timestamp": float(self.time_stamp.get())}
 
 
 class RemotePreview(Device):

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 
+from ophyd_pvcam.device.signals import frame_statistics
 from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.errors import (
     AcquisitionError,
@@ -84,6 +85,9 @@ class AcquisitionResult:
         The engine error (StallError, CameraRemovedError, ...).
     diagnostics : dict
         The stall diagnosis (empty otherwise).
+    statistics : dict or None
+        Sum, mean and max of the last frame of an acquisition of known length
+        that delivered all its frames (``Stats1:``), else ``None``.
     """
 
     state: str
@@ -92,6 +96,7 @@ class AcquisitionResult:
     message: str
     error: Optional[BaseException] = None
     diagnostics: dict = field(default_factory=dict)
+    statistics: Optional[dict] = None
 
     @property
     def ok(self) -> bool:
@@ -176,6 +181,8 @@ class CameraDriver(SettingsMixin):
         # Counters.
         self._array_counter = 0
         self._images = 0
+        self._target: Optional[int] = None       # frames of the running acquisition, if known
+        self._last_statistics: Optional[dict] = None
         self._lost_total = 0
         self._lost_live = 0
         self._stalls = 0
@@ -308,6 +315,8 @@ class CameraDriver(SettingsMixin):
             self._stop_requested = False
             self._images = 0
             self._lost_live = 0
+            self._last_statistics = None
+            self._target = self.max_frames()
         stream: Optional[Stream] = None
         try:
             try:
@@ -333,7 +342,7 @@ class CameraDriver(SettingsMixin):
                 stream.wait()
             except (PVCAMError, OSError) as exc:
                 return self._finish(stream, exc, None)
-            return self._finish(stream, None, None)
+            return replace(self._finish(stream, None, None), statistics=self._last_statistics)
         finally:
             self.capture.flush()
             with self._lock:
@@ -369,6 +378,11 @@ class CameraDriver(SettingsMixin):
             self._images += 1
             self._lost_live += frame.lost_before
             unique_id = self._array_counter
+            last_of_target = bool(self._target) and self._images == self._target
+        if last_of_target:
+            # Once per acquisition, not per frame: the Stats1: records of the point.
+            self._last_statistics = {**frame_statistics(frame.data, frame.host_time),
+                                     "unique_id": unique_id}
         if self.array_callbacks:
             self.capture.submit(frame)
             self.preview.offer(frame)

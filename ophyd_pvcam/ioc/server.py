@@ -42,6 +42,7 @@ from .cam import CamGroup
 from .driver import CameraDriver
 from .hdf import HDF5Group
 from .image import image_group_class
+from .stats import StatsGroup
 from .records import DriverGroup
 
 __all__ = ["CameraIOC", "build_iocs", "camera_prefixes", "run_server", "serve", "main",
@@ -73,7 +74,7 @@ def camera_ioc_class(preview_size: int) -> type:
 
 
 class CameraIOC(DriverGroup):
-    """All records of one camera: ``cam1:``, ``HDF1:`` and ``image1:``.
+    """All records of one camera: ``cam1:``, ``HDF1:``, ``Stats1:`` and ``image1:``.
 
     Parameters
     ----------
@@ -94,6 +95,7 @@ class CameraIOC(DriverGroup):
 
     cam = SubGroup(CamGroup, prefix="cam1:")
     hdf = SubGroup(HDF5Group, prefix="HDF1:")
+    stats = SubGroup(StatsGroup, prefix="Stats1:")
 
     def __init__(self, prefix: str, *, driver: CameraDriver, **kwargs: Any):
         self._driver = driver
