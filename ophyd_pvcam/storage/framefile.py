@@ -1,16 +1,36 @@
 """Append frames to one SWMR HDF5 file, synchronously, from a single thread.
 
 :class:`FrameFile` is the file half of the writer: it creates the layout of
-:mod:`.layout`, switches SWMR on, appends batches of frames (one chunk per
-frame, direct chunk writes when uncompressed) with their per-frame metadata,
-and flushes. It does no threading and is not thread-safe:
-:class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter` owns one from its writer
-thread.
+:mod:`.layout`, switches SWMR on, appends blocks of frames and flushes. It
+is not thread-safe: :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter` owns
+one from its writer thread (and may lend it a pool of encoder threads).
+
+How a block is written
+    The frame dataset is grown in large steps (doubling, at least
+    :data:`MIN_RESERVE` frames), so most blocks need no resize at all. The
+    pixels go in with one pass of direct chunk writes (one frame = one
+    chunk, see :mod:`.chunks`): uncompressed frames as they are, compressed
+    ones encoded first, in the encoder threads when a pool is given (the
+    compression library runs with the GIL released). A filter pipeline the
+    codecs do not know is handed to HDF5 as one ``H5Dwrite`` of the block.
+    The per-frame metadata (frame numbers, timestamps, losses) are copied
+    into numpy buffers and written once per flush, one write per field.
+
+What a reader sees
+    After every :meth:`FrameFile.flush` (and at close) every dataset has
+    exactly :attr:`FrameFile.frames_flushed` rows: the frame dataset is
+    trimmed to the frames stored, the per-frame datasets are extended to
+    them. Between flushes a SWMR reader may see the frame dataset longer
+    than the frames written (the reserve, read as zeros) and the per-frame
+    datasets shorter; documents only ever point at flushed frames. A file
+    left by a killed process is in the same state as at its last flush plus
+    possibly some unflushed frames: trust the per-frame datasets' length.
 """
 from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -18,10 +38,12 @@ import h5py
 import numpy as np
 
 from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.frameblock import FrameBlock
 
-from .layout import compression_options, create_layout
+from .chunks import ChunkCodec, RawChunks, chunk_codec
+from .layout import PER_FRAME_FIELDS, compression_options, create_layout
 
-__all__ = ["FrameFile", "LIBVER"]
+__all__ = ["FrameFile", "LIBVER", "MIN_RESERVE", "BLOCK_FIELDS"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +52,22 @@ logger = logging.getLogger(__name__)
 #: oldest format that supports SWMR, so readers built on an older HDF5 than
 #: the writer's open the file (checked: HDF5 2.0 writes, HDF5 1.14 reads).
 LIBVER = ("v110", "latest")
+
+#: Smallest growth of the frame dataset's extent [frames]. Growth doubles the
+#: stored length above that, so a run of N frames resizes about log2(N) times.
+#: Reserved rows cost no disk space: a chunk is allocated when written.
+MIN_RESERVE = 1024
+
+#: Per-frame dataset name -> the :class:`~ophyd_pvcam.engine.frameblock.FrameBlock`
+#: ledger array holding its values.
+BLOCK_FIELDS: Mapping[str, str] = {
+    "frame_number": "frame_numbers",
+    "timestamp_bof": "timestamp_bof",
+    "timestamp_eof": "timestamp_eof",
+    "readout_time": "readout_time",
+    "host_time": "host_time",
+    "lost_before": "lost_before",
+}
 
 
 class FrameFile:
@@ -48,6 +86,11 @@ class FrameFile:
         See :func:`~ophyd_pvcam.storage.layout.compression_options`.
     attributes : mapping, optional
         Camera configuration for ``/entry/instrument/pvcam``.
+    encoder : concurrent.futures.Executor, optional
+        Threads that compress frames (see :mod:`.chunks`); without it the
+        calling thread compresses. Unused for uncompressed files.
+    encoder_threads : int
+        How many slices a block is cut into for ``encoder`` (its worker count).
     """
 
     def __init__(
@@ -58,9 +101,11 @@ class FrameFile:
         *,
         compression: Union[str, Mapping[str, Any], None] = None,
         attributes: Optional[Mapping[str, Any]] = None,
+        encoder: Optional[Executor] = None,
+        encoder_threads: int = 1,
     ):
         self._path = Path(path)
-        self._direct = not compression_options(compression)
+        compression_options(compression)
         self._path.parent.mkdir(parents=True, exist_ok=True)
         # "w-": never overwrite an existing acquisition.
         self._file: Optional[h5py.File] = h5py.File(self._path, "w-", libver=LIBVER)
@@ -74,9 +119,19 @@ class FrameFile:
             self._file.close()
             self._file = None
             raise
+        self._frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
+        self._dtype = np.dtype(dtype)
+        self._codec: Optional[ChunkCodec] = chunk_codec(self._data)
+        self._encoder = encoder
+        self._encoder_threads = max(1, int(encoder_threads))
+        self._capacity = 0
+        # Per-frame values stored but not yet written: name -> list of arrays.
+        self._pending: dict[str, list[np.ndarray]] = {name: [] for name in PER_FRAME_FIELDS}
         self.frames_stored = 0
         self.frames_flushed = 0
         self.bytes_stored = 0
+        self.chunk_bytes_stored = 0
+        self.resizes = 0
 
     @property
     def path(self) -> Path:
@@ -88,8 +143,17 @@ class FrameFile:
         """``True`` once :meth:`close` has run."""
         return self._file is None
 
+    @property
+    def codec(self) -> Optional[ChunkCodec]:
+        """How chunks are produced: a :class:`~ophyd_pvcam.storage.chunks.ChunkCodec`,
+        or ``None`` when HDF5 applies the dataset's filters itself."""
+        return self._codec
+
     def append(self, frames: Sequence[Frame]) -> None:
         """Append frames and their per-frame metadata (not yet flushed).
+
+        The frames go through the same path as a block: one ledger
+        conversion per field, one pass of chunk writes.
 
         Parameters
         ----------
@@ -98,38 +162,120 @@ class FrameFile:
         """
         if not frames:
             return
+        count = len(frames)
+        # Ledger first: a bad value fails before any pixel is written.
+        columns = {name: np.fromiter((getattr(f, name) for f in frames),
+                                     dtype=PER_FRAME_FIELDS[name][0], count=count)
+                   for name in PER_FRAME_FIELDS}
+        if isinstance(self._codec, RawChunks):
+            rows: Sequence[np.ndarray] = [np.ascontiguousarray(f.data) for f in frames]
+        else:
+            rows = np.stack([f.data for f in frames])
+        self._append(rows, columns)
+
+    def append_block(self, block: FrameBlock) -> None:
+        """Append a block's frames and ledger (not yet flushed).
+
+        When this returns the pixels are in the file (HDF5 holds no
+        reference to ``block.data``) and the ledger has been copied, so the
+        caller may :meth:`~ophyd_pvcam.engine.frameblock.FrameBlock.release`
+        the block.
+
+        Parameters
+        ----------
+        block : FrameBlock
+            Frames of the dataset's shape and dtype.
+        """
+        if len(block) == 0:
+            return
+        # Copies: the ledger arrays may be views into memory the engine reuses.
+        columns = {name: np.array(getattr(block, BLOCK_FIELDS[name]),
+                                  dtype=PER_FRAME_FIELDS[name][0], copy=True)
+                   for name in PER_FRAME_FIELDS}
+        self._append(block.data, columns)
+
+    def _append(self, rows: Union[np.ndarray, Sequence[np.ndarray]],
+                columns: Mapping[str, np.ndarray]) -> None:
         start = self.frames_stored
-        stop = start + len(frames)
-        # Extent first: a chunk can only be written inside the dataset's
-        # current extent. SWMR readers trust only frames_flushed frames.
-        self._data.resize(stop, axis=0)
-        for offset, frame in enumerate(frames):
-            pixels = np.ascontiguousarray(frame.data)
-            if self._direct:
-                # One frame = one chunk: hand HDF5 the bytes as the chunk,
-                # skipping its type conversion and selection machinery.
-                self._data.id.write_direct_chunk((start + offset, 0, 0), pixels)
-            else:
-                self._data[start + offset] = pixels
-        for name, dataset in self._per_frame.items():
-            values = np.fromiter((getattr(f, name) for f in frames), dtype=dataset.dtype,
-                                 count=len(frames))
-            dataset.resize(stop, axis=0)
-            dataset[start:stop] = values
-        self.frames_stored = stop
-        self.bytes_stored += sum(f.data.nbytes for f in frames)
+        count = len(rows)
+        self._reserve(start + count)
+        self._write_pixels(start, rows)
+        for name, values in columns.items():
+            self._pending[name].append(values)
+        self.frames_stored = start + count
+        self.bytes_stored += count * self._frame_bytes()
+
+    def _frame_bytes(self) -> int:
+        return self._frame_shape[0] * self._frame_shape[1] * self._dtype.itemsize
+
+    def _reserve(self, stop: int) -> None:
+        # A chunk can only be written inside the dataset's current extent.
+        if stop <= self._capacity:
+            return
+        capacity = max(stop, 2 * self.frames_stored, MIN_RESERVE)
+        self._data.resize(capacity, axis=0)
+        self._capacity = capacity
+        self.resizes += 1
+
+    def _write_pixels(self, start: int, rows: Union[np.ndarray, Sequence[np.ndarray]]) -> None:
+        codec = self._codec
+        if codec is None:
+            # A pipeline only HDF5 can apply: one write for the whole block.
+            self._data[start:start + len(rows)] = np.asarray(rows)
+            self.chunk_bytes_stored += len(rows) * self._frame_bytes()
+            return
+        write = self._data.id.write_direct_chunk
+        if isinstance(codec, RawChunks):
+            # One frame = one chunk: hand HDF5 the bytes as the chunk,
+            # skipping its type conversion and selection machinery.
+            for offset, row in enumerate(rows):
+                write((start + offset, 0, 0), row)
+            self.chunk_bytes_stored += len(rows) * self._frame_bytes()
+            return
+        frames = np.ascontiguousarray(rows)
+        slices = self._slices(len(frames))
+        if self._encoder is None or len(slices) == 1:
+            encoded = iter([codec.encode(frames)])
+        else:
+            # Encoders compress the later slices while this thread writes the first.
+            futures = [self._encoder.submit(codec.encode, frames[a:b]) for a, b in slices]
+            encoded = (future.result() for future in futures)
+        index = start
+        for chunks in encoded:
+            for chunk in chunks:
+                write((index, 0, 0), chunk)
+                self.chunk_bytes_stored += len(chunk)
+                index += 1
+
+    def _slices(self, count: int) -> list[tuple[int, int]]:
+        pieces = min(count, self._encoder_threads if self._encoder is not None else 1)
+        edges = np.linspace(0, count, pieces + 1).astype(int)
+        return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
     def flush(self) -> int:
-        """Flush data and metadata to the file so SWMR readers see every stored frame.
+        """Write the pending metadata, trim, and flush so SWMR readers see every stored frame.
 
         Returns
         -------
         int
-            :attr:`frames_flushed`.
+            :attr:`frames_flushed`: every dataset now has exactly this many rows.
         """
-        if self._file is not None and self.frames_stored != self.frames_flushed:
-            self._file.flush()
-            self.frames_flushed = self.frames_stored
+        if self._file is None or self.frames_stored == self.frames_flushed:
+            return self.frames_flushed
+        stop = self.frames_stored
+        if self._capacity != stop:
+            self._data.resize(stop, axis=0)
+            self._capacity = stop
+            self.resizes += 1
+        for name, dataset in self._per_frame.items():
+            pending = self._pending[name]
+            values = pending[0] if len(pending) == 1 else np.concatenate(pending)
+            first = len(dataset)
+            dataset.resize(stop, axis=0)
+            dataset[first:stop] = values
+            pending.clear()
+        self._file.flush()
+        self.frames_flushed = stop
         return self.frames_flushed
 
     def close(self) -> None:
