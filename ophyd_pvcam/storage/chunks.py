@@ -141,7 +141,8 @@ class BitshuffleLZ4Chunks(ChunkCodec):
         self._elem_size = int(elem_size)
         self._elements = int(frame_bytes) // self._elem_size
         self._block_size = int(block_size) or int(default_block(self._elem_size))
-        self._header = struct.pack(">QI", int(frame_bytes), self._block_size * self._elem_size)
+        self._header = np.frombuffer(
+            struct.pack(">QI", int(frame_bytes), self._block_size * self._elem_size), np.uint8)
         self._stride = 12 + int(bound(self._elements, self._elem_size, self._block_size))
 
     def encode(self, frames: np.ndarray) -> list:
@@ -160,7 +161,7 @@ class BitshuffleLZ4Chunks(ChunkCodec):
                                self._elem_size, self._block_size)
             if written < 0:
                 raise RuntimeError(f"bshuf_compress_lz4 failed with code {written}")
-            out[offset:offset + 12] = np.frombuffer(header, dtype=np.uint8)
+            out[offset:offset + 12] = header
             chunks.append(out[offset:offset + 12 + written])
         return chunks
 

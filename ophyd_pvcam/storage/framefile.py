@@ -192,7 +192,8 @@ class FrameFile:
         columns = {name: np.array(getattr(block, BLOCK_FIELDS[name]),
                                   dtype=PER_FRAME_FIELDS[name][0], copy=True)
                    for name in PER_FRAME_FIELDS}
-        self._append(block.data, columns)
+        # A chunk must be contiguous bytes; a strided view is copied once here.
+        self._append(np.ascontiguousarray(block.data), columns)
 
     def _append(self, rows: Union[np.ndarray, Sequence[np.ndarray]],
                 columns: Mapping[str, np.ndarray]) -> None:
