@@ -17,6 +17,11 @@ interleaved repetition by repetition, on the same frames in memory:
 ``frames``
     The per-frame :meth:`HDF5FrameWriter.submit` path (now gathered into
     batches by the writer thread), start to close.
+``old``
+    With ``--old-ref REF`` (e.g. the commit before the batched writer): the
+    per-frame ``submit`` path of the package as it was at ``REF`` (exported
+    with ``git archive`` into a temporary directory and run in a child
+    process on the same synthetic frames; only start to close is timed).
 
 Each number is the median wall time of ``--repeats`` repetitions (after one
 untimed warm-up); ``x raw`` is that median over the raw loop's (1.0 = as fast
@@ -33,7 +38,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import shutil
 import statistics
 import sys
@@ -135,10 +142,57 @@ def time_frames(path: Path, frames: np.ndarray, compression: Optional[str]) -> t
     return wall1 - wall0, cpu1 - cpu0
 
 
+_OLD_CHILD = """
+import json, os, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
+shape = tuple(int(x) for x in sys.argv[3].split("x"))
+count = int(sys.argv[4])
+compression = None if sys.argv[5] == "none" else sys.argv[5]
+rng = np.random.default_rng(0)
+distinct = np.clip(100 + rng.poisson(8.0, (8, *shape))
+                   + rng.normal(0.0, 1.5, (8, *shape)), 0, 65535).astype(np.uint16)
+frames = distinct[np.arange(count) % 8]
+records = [Frame(frame_number=i + 1, data=frames[i], index=i, timestamp_bof=10 * i,
+                 timestamp_eof=10 * i + 5, host_time=1.7e9 + i * 1e-4) for i in range(count)]
+times = os.times(); wall0, cpu0 = time.perf_counter(), times.user + times.system
+writer = HDF5FrameWriter(sys.argv[2], shape, np.uint16, compression=compression).start()
+for record in records:
+    writer.submit(record)
+assert writer.close() == count
+times = os.times()
+print(json.dumps([time.perf_counter() - wall0, times.user + times.system - cpu0]))
+"""
+
+
+def export_ref(ref: str, into: Path) -> Path:
+    """Export the package as it was at git ``ref`` into ``into``; return that directory."""
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(repo), "archive", ref, "ophyd_pvcam"],
+                             check=True, capture_output=True).stdout
+    into.mkdir(parents=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def time_old(tree: Path, path: Path, frames: np.ndarray,
+             compression: Optional[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of the per-frame submit path of the package in ``tree``."""
+    shape = f"{frames.shape[1]}x{frames.shape[2]}"
+    out = subprocess.run([sys.executable, "-c", _OLD_CHILD, str(tree), str(path), shape,
+                          str(len(frames)), compression or "none"],
+                         check=True, capture_output=True, text=True).stdout
+    wall, cpu = json.loads(out.strip().splitlines()[-1])
+    return wall, cpu
+
+
 def run(args: argparse.Namespace) -> list[dict]:
     """Measure every case and method; return one row per (shape, compression, method)."""
     workdir = Path(tempfile.mkdtemp(prefix="bench_writer_", dir=args.dir))
     rows = []
+    old_tree = export_ref(args.old_ref, workdir / "old") if args.old_ref else None
     try:
         for shape, count in CASES.items():
             if args.shapes and f"{shape[0]}x{shape[1]}" not in args.shapes:
@@ -155,6 +209,8 @@ def run(args: argparse.Namespace) -> list[dict]:
                     "block": lambda p: time_blocks(p, frames, compression, block_frames),
                     "frames": lambda p: time_frames(p, frames, compression),
                 }
+                if old_tree is not None:
+                    methods["old"] = lambda p: time_old(old_tree, p, frames, compression)
                 wall: dict[str, list[float]] = {m: [] for m in methods}
                 cpu: dict[str, list[float]] = {m: [] for m in methods}
                 sizes: dict[str, int] = {}
@@ -214,6 +270,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--block-mb", type=float, default=4.0,
                         help="MiB per submitted block (at least one frame)")
     parser.add_argument("--dir", default=None, help="directory for the files (default: TMPDIR)")
+    parser.add_argument("--old-ref", default=None,
+                        help="also time the per-frame path of the package at this git ref")
     parser.add_argument("--shapes", nargs="*", help="only these frame shapes, e.g. 64x64")
     parser.add_argument("--compressions", nargs="*", help="only these: none, bitshuffle-lz4, blosc")
     args = parser.parse_args(argv)

@@ -89,8 +89,9 @@ logger = logging.getLogger(__name__)
 #: Share of the host memory budget the writer queue may hold by default; the
 #: engine's host frame ring is sized from the rest.
 QUEUE_SHARE = 0.25
-# Per pass, the writer gathers queued single frames into one batch of at most
-# this many bytes, so datasets and the ledger are handled once per batch.
+# Per pass, the writer writes at most this many bytes of queued frames and
+# blocks (consecutive single frames as one batch), then checks whether a flush
+# is due: a steady flow of blocks still gets flushed every flush_interval.
 _MAX_BATCH_BYTES = 64 * 1024 ** 2
 # How often a blocked submit/close re-checks whether the writer died.
 _POLL_S = 0.1
@@ -613,20 +614,23 @@ class HDF5FrameWriter:
                 return
 
     def _write_pass(self, entry: Optional[tuple[Any, int]]) -> tuple[Any, bool]:
-        """Write what is queued, up to a control item or ``_MAX_BATCH_BYTES`` of frames.
+        """Write what is queued, up to a control item or ``_MAX_BATCH_BYTES``.
 
         Single frames waiting next to each other become one batch; a block
-        is written as it is. Returns the control item met (or None) and
-        whether anything was stored.
+        is written as it is. The pass ends after ``_MAX_BATCH_BYTES`` of
+        pixels so that a steady flow still gets its interval flushes.
+        Returns the control item met (or None) and whether anything was stored.
         """
         frame_file = self._file
         frames: list[Frame] = []
         frame_bytes = 0
+        pass_bytes = 0
         stored = False
         while entry is not None:
             item, nbytes = entry
             if isinstance(item, (_Stop, _FlushRequest)):
                 break
+            pass_bytes += nbytes
             if isinstance(item, _BlockItem):
                 stored |= self._write_frames(frames, frame_bytes)
                 frames, frame_bytes = [], 0
@@ -638,9 +642,9 @@ class HDF5FrameWriter:
             else:
                 frames.append(item)
                 frame_bytes += nbytes
-                if frame_bytes >= _MAX_BATCH_BYTES:
-                    entry = None
-                    break
+            if pass_bytes >= _MAX_BATCH_BYTES:
+                entry = None
+                break
             try:
                 entry = self._queue.get(timeout=0)
             except queue.Empty:

@@ -645,3 +645,33 @@ def test_the_default_queue_holds_a_share_of_the_host_memory_budget(tmp_path, mon
     assert HDF5FrameWriter(tmp_path / "b.h5", SHAPE, "uint16", queue_bytes=1000).queue_bytes == 1000
     with pytest.raises(ValidationError):
         HDF5FrameWriter(tmp_path / "c.h5", SHAPE, "uint16", queue_bytes=0)
+
+
+def test_a_steady_flow_of_blocks_is_still_flushed_between_passes(tmp_path, monkeypatch):
+    """The writer never stays in one pass while blocks keep coming: flushes happen in between."""
+    import ophyd_pvcam.storage.hdf5 as hdf5_module
+
+    block_bytes = _block(0, 4).data.nbytes
+    monkeypatch.setattr(hdf5_module, "_MAX_BATCH_BYTES", 2 * block_bytes)
+    path = tmp_path / "run.h5"
+    writer = HDF5FrameWriter(path, SHAPE, "uint16", flush_interval=0).start()
+    entered, gate = threading.Event(), threading.Event()
+    written_at_callback: list[int] = []
+
+    def first() -> None:
+        entered.set()
+        gate.wait()
+        written_at_callback.append(writer.frames_written)
+
+    try:
+        writer.submit_block(_block(0, 4), on_written=first)
+        assert entered.wait(60)
+        for k in range(1, 6):       # all queued while the writer is held
+            writer.submit_block(_block(4 * k, 4),
+                                on_written=lambda: written_at_callback.append(writer.frames_written))
+        gate.set()
+    finally:
+        gate.set()
+        assert writer.close() == 24
+    # Passes of two blocks, each followed by a flush: later callbacks see earlier flushes.
+    assert written_at_callback == [0, 0, 8, 8, 16, 16]
