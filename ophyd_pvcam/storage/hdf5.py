@@ -71,7 +71,6 @@ from typing import Any, Callable, Mapping, Optional, Union
 
 import numpy as np
 
-from ophyd_pvcam.engine.budget import host_memory_budget
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
@@ -80,42 +79,19 @@ from .bytequeue import ByteQueue
 from .errors import FrameMismatchError, StorageError, WriterStateError
 from .framefile import FrameFile
 from .layout import attribute_value, compression_options
+from .writeropts import QUEUE_SHARE, WriterStats, default_encoder_threads, default_queue_bytes
 
 __all__ = ["HDF5FrameWriter", "WriterStats", "StorageError", "QUEUE_SHARE",
            "default_queue_bytes", "default_encoder_threads"]
 
 logger = logging.getLogger(__name__)
 
-#: Share of the host memory budget the writer queue may hold by default; the
-#: engine's host frame ring is sized from the rest.
-QUEUE_SHARE = 0.25
 # Per pass, the writer writes at most this many bytes of queued frames and
 # blocks (consecutive single frames as one batch), then checks whether a flush
 # is due: a steady flow of blocks still gets flushed every flush_interval.
 _MAX_BATCH_BYTES = 64 * 1024 ** 2
 # How often a blocked submit/close re-checks whether the writer died.
 _POLL_S = 0.1
-
-
-def default_queue_bytes() -> int:
-    """Bytes the writer queue holds by default: :data:`QUEUE_SHARE` of the budget.
-
-    Returns
-    -------
-    int
-        ``QUEUE_SHARE * host_memory_budget()``.
-    """
-    return int(host_memory_budget() * QUEUE_SHARE)
-
-
-def default_encoder_threads() -> int:
-    """Compression threads by default: one per CPU, at most 4.
-
-    Returns
-    -------
-    int
-    """
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 class _Stop:
@@ -135,46 +111,6 @@ class _BlockItem:
 
     block: FrameBlock
     on_written: Optional[Callable[[], None]]
-
-
-@dataclass
-class WriterStats:
-    """Counters of one writer (a snapshot).
-
-    Attributes
-    ----------
-    frames_submitted : int
-        Frames accepted by ``submit`` and ``submit_block``.
-    blocks_submitted : int
-        Blocks accepted by ``submit_block``.
-    frames_stored : int
-        Frames handed to HDF5 (flushed or not).
-    frames_written : int
-        Frames flushed to the file.
-    bytes_stored : int
-        Pixel bytes handed to HDF5 (before compression).
-    chunk_bytes_stored : int
-        Bytes of the chunks stored (after compression).
-    flushes : int
-        Number of file flushes.
-    queue_high_water : int
-        Largest number of items waiting in the queue seen by a submit.
-    queue_bytes_high_water : int
-        Largest number of bytes the queue held.
-    blocked_submits : int
-        Submits that found the queue full and had to wait.
-    """
-
-    frames_submitted: int = 0
-    blocks_submitted: int = 0
-    frames_stored: int = 0
-    frames_written: int = 0
-    bytes_stored: int = 0
-    chunk_bytes_stored: int = 0
-    flushes: int = 0
-    queue_high_water: int = 0
-    queue_bytes_high_water: int = 0
-    blocked_submits: int = 0
 
 
 class HDF5FrameWriter:
@@ -203,11 +139,12 @@ class HDF5FrameWriter:
         Camera configuration, stored as attributes of ``/entry/instrument/pvcam``.
     queue_bytes : int, optional
         Most pixel bytes the writer holds (queued plus being written) before
-        a submit blocks; default :func:`default_queue_bytes` (a share of the
-        host memory budget).
+        a submit blocks; default
+        :func:`~ophyd_pvcam.storage.writeropts.default_queue_bytes` (a share
+        of the host memory budget).
     encoder_threads : int, optional
         Threads compressing frames (compressed files only); default
-        :func:`default_encoder_threads`.
+        :func:`~ophyd_pvcam.storage.writeropts.default_encoder_threads`.
 
     Examples
     --------
