@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Iterator, Mapping, Optional, Sequence, Union
 
 import h5py
 import numpy as np
@@ -43,7 +43,7 @@ from ophyd_pvcam.engine.frameblock import FrameBlock
 from .chunks import ChunkCodec, RawChunks, chunk_codec
 from .layout import PER_FRAME_FIELDS, compression_options, create_layout
 
-__all__ = ["FrameFile", "LIBVER", "MIN_RESERVE", "BLOCK_FIELDS"]
+__all__ = ["FrameFile", "EncodedFrames", "LIBVER", "MIN_RESERVE", "BLOCK_FIELDS"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,38 @@ BLOCK_FIELDS: Mapping[str, str] = {
     "host_time": "host_time",
     "lost_before": "lost_before",
 }
+
+
+class EncodedFrames:
+    """Frames on their way into a :class:`FrameFile`: the pixels and their chunks.
+
+    Made by :meth:`FrameFile.encode`; the chunks of compressed frames may
+    still be computing in encoder threads. Holds a reference to the pixels
+    until written.
+
+    Attributes
+    ----------
+    count : int
+        Number of frames.
+    rows : numpy.ndarray or list
+        The pixels.
+    """
+
+    __slots__ = ("count", "rows", "_chunks", "_futures")
+
+    def __init__(self, count: int, *, rows: Any, chunks: Optional[list] = None,
+                 futures: Optional[list[Future]] = None):
+        self.count = int(count)
+        self.rows = rows
+        self._chunks = chunks
+        self._futures = futures
+
+    def chunk_lists(self) -> Iterator[list]:
+        """Yield the chunk buffers slice by slice, in frame order (waits for each slice)."""
+        if self._chunks is not None:
+            yield from self._chunks
+        for future in self._futures or ():
+            yield future.result()
 
 
 class FrameFile:
@@ -162,16 +194,8 @@ class FrameFile:
         """
         if not frames:
             return
-        count = len(frames)
-        # Ledger first: a bad value fails before any pixel is written.
-        columns = {name: np.fromiter((getattr(f, name) for f in frames),
-                                     dtype=PER_FRAME_FIELDS[name][0], count=count)
-                   for name in PER_FRAME_FIELDS}
-        if isinstance(self._codec, RawChunks):
-            rows: Sequence[np.ndarray] = [np.ascontiguousarray(f.data) for f in frames]
-        else:
-            rows = np.stack([f.data for f in frames])
-        self._append(rows, columns)
+        ledger = self.frames_ledger(frames)
+        self.append_encoded(self.encode(self.frames_pixels(frames)), ledger)
 
     def append_block(self, block: FrameBlock) -> None:
         """Append a block's frames and ledger (not yet flushed).
@@ -188,20 +212,83 @@ class FrameFile:
         """
         if len(block) == 0:
             return
-        # Copies: the ledger arrays may be views into memory the engine reuses.
-        columns = {name: np.array(getattr(block, BLOCK_FIELDS[name]),
-                                  dtype=PER_FRAME_FIELDS[name][0], copy=True)
-                   for name in PER_FRAME_FIELDS}
-        # A chunk must be contiguous bytes; a strided view is copied once here.
-        self._append(np.ascontiguousarray(block.data), columns)
+        ledger = self.block_ledger(block)
+        self.append_encoded(self.encode(block.data), ledger)
 
-    def _append(self, rows: Union[np.ndarray, Sequence[np.ndarray]],
-                columns: Mapping[str, np.ndarray]) -> None:
+    # -- the two steps of an append, for a caller that overlaps them --------
+    @staticmethod
+    def frames_ledger(frames: Sequence[Frame]) -> dict[str, np.ndarray]:
+        """The per-frame dataset values of ``frames``, one array per field.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For a value that does not convert to the field's dtype.
+        """
+        count = len(frames)
+        return {name: np.fromiter((getattr(f, name) for f in frames),
+                                  dtype=PER_FRAME_FIELDS[name][0], count=count)
+                for name in PER_FRAME_FIELDS}
+
+    @staticmethod
+    def block_ledger(block: FrameBlock) -> dict[str, np.ndarray]:
+        """A copy of ``block``'s ledger as per-frame dataset values (the block may be reused)."""
+        return {name: np.array(getattr(block, BLOCK_FIELDS[name]),
+                               dtype=PER_FRAME_FIELDS[name][0], copy=True)
+                for name in PER_FRAME_FIELDS}
+
+    def frames_pixels(self, frames: Sequence[Frame]) -> Union[np.ndarray, list]:
+        """The pixels of ``frames`` as :meth:`encode` takes them (no copy when uncompressed)."""
+        if isinstance(self._codec, RawChunks):
+            return [np.ascontiguousarray(f.data) for f in frames]
+        return np.stack([f.data for f in frames])
+
+    def encode(self, rows: Union[np.ndarray, Sequence[np.ndarray]]) -> "EncodedFrames":
+        """Start turning ``rows`` (frames) into chunks; no HDF5 call is made.
+
+        Compressed frames are handed to the encoder threads (one slice per
+        thread) and this returns at once: several blocks can be compressing
+        while an earlier one is written. Pass the result to
+        :meth:`append_encoded`, in order.
+
+        Parameters
+        ----------
+        rows : numpy.ndarray or sequence of numpy.ndarray
+            ``(n, H, W)`` frames (or a list of ``(H, W)`` frames when uncompressed).
+
+        Returns
+        -------
+        EncodedFrames
+        """
+        codec = self._codec
+        if codec is None or isinstance(codec, RawChunks):
+            # A chunk must be contiguous bytes; a strided view is copied once here.
+            return EncodedFrames(len(rows), rows=rows if isinstance(rows, list)
+                                 else np.ascontiguousarray(rows))
+        frames = np.ascontiguousarray(rows)
+        slices = self._slices(len(frames))
+        if self._encoder is None:
+            return EncodedFrames(len(frames), rows=frames, chunks=[codec.encode(frames)])
+        return EncodedFrames(len(frames), rows=frames, futures=[
+            self._encoder.submit(codec.encode, frames[a:b]) for a, b in slices])
+
+    def append_encoded(self, encoded: "EncodedFrames", ledger: Mapping[str, np.ndarray]) -> None:
+        """Write frames started with :meth:`encode`, and queue their ledger for the next flush.
+
+        Parameters
+        ----------
+        encoded : EncodedFrames
+            From :meth:`encode` (waits for its chunks if still compressing).
+        ledger : mapping
+            Per-frame field -> values (:meth:`frames_ledger`, :meth:`block_ledger`).
+        """
+        count = encoded.count
+        if count == 0:
+            return
         start = self.frames_stored
-        count = len(rows)
         self._reserve(start + count)
-        self._write_pixels(start, rows)
-        for name, values in columns.items():
+        self._write_pixels(start, encoded)
+        for name, values in ledger.items():
             self._pending[name].append(values)
         self.frames_stored = start + count
         self.bytes_stored += count * self._frame_bytes()
@@ -218,8 +305,9 @@ class FrameFile:
         self._capacity = capacity
         self.resizes += 1
 
-    def _write_pixels(self, start: int, rows: Union[np.ndarray, Sequence[np.ndarray]]) -> None:
+    def _write_pixels(self, start: int, encoded: "EncodedFrames") -> None:
         codec = self._codec
+        rows = encoded.rows
         if codec is None:
             # A pipeline only HDF5 can apply: one write for the whole block.
             self._data[start:start + len(rows)] = np.asarray(rows)
@@ -233,16 +321,8 @@ class FrameFile:
                 write((start + offset, 0, 0), row)
             self.chunk_bytes_stored += len(rows) * self._frame_bytes()
             return
-        frames = np.ascontiguousarray(rows)
-        slices = self._slices(len(frames))
-        if self._encoder is None or len(slices) == 1:
-            encoded = iter([codec.encode(frames)])
-        else:
-            # Encoders compress the later slices while this thread writes the first.
-            futures = [self._encoder.submit(codec.encode, frames[a:b]) for a, b in slices]
-            encoded = (future.result() for future in futures)
         index = start
-        for chunks in encoded:
+        for chunks in encoded.chunk_lists():
             for chunk in chunks:
                 write((index, 0, 0), chunk)
                 self.chunk_bytes_stored += len(chunk)

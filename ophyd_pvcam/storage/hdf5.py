@@ -59,6 +59,7 @@ Errors
 """
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import queue
@@ -554,47 +555,64 @@ class HDF5FrameWriter:
         """Write what is queued, up to a control item or ``_MAX_BATCH_BYTES``.
 
         Single frames waiting next to each other become one batch; a block
-        is written as it is. The pass ends after ``_MAX_BATCH_BYTES`` of
-        pixels so that a steady flow still gets its interval flushes.
-        Returns the control item met (or None) and whether anything was stored.
+        is one batch. Compressed batches are encoded ahead: up to
+        ``lookahead`` batches compress in the encoder threads while the
+        oldest is written, so even one-frame blocks compress in parallel.
+        The pass takes no new item after ``_MAX_BATCH_BYTES`` of pixels, so
+        a steady flow still gets its interval flushes. Returns the control
+        item met (or None) and whether anything was stored.
         """
         frame_file = self._file
-        frames: list[Frame] = []
-        frame_bytes = 0
+        lookahead = self._encoder_threads + 1 if self._encoder is not None else 1
+        inflight: collections.deque = collections.deque()
+        control = None
         pass_bytes = 0
         stored = False
-        while entry is not None:
-            item, nbytes = entry
-            if isinstance(item, (_Stop, _FlushRequest)):
-                break
-            pass_bytes += nbytes
-            if isinstance(item, _BlockItem):
-                stored |= self._write_frames(frames, frame_bytes)
-                frames, frame_bytes = [], 0
-                frame_file.append_block(item.block)
-                stored = True
-                self._queue.done(nbytes)
-                if item.on_written is not None:
-                    item.on_written()
-            else:
-                frames.append(item)
-                frame_bytes += nbytes
-            if pass_bytes >= _MAX_BATCH_BYTES:
+        while True:
+            while len(inflight) < lookahead:
+                if entry is None:
+                    if control is not None or pass_bytes >= _MAX_BATCH_BYTES:
+                        break
+                    entry = self._next_entry()
+                    if entry is None:
+                        break
+                item, nbytes = entry
                 entry = None
-                break
-            try:
-                entry = self._queue.get(timeout=0)
-            except queue.Empty:
-                entry = None
-        stored |= self._write_frames(frames, frame_bytes)
-        return (entry[0] if entry is not None else None), stored
+                if isinstance(item, (_Stop, _FlushRequest)):
+                    control = item
+                    break
+                if isinstance(item, _BlockItem):
+                    pass_bytes += nbytes
+                    inflight.append((frame_file.encode(item.block.data),
+                                     frame_file.block_ledger(item.block), nbytes, item))
+                    continue
+                # Gather the single frames waiting behind this one into one batch.
+                frames, frame_bytes = [item], nbytes
+                while pass_bytes + frame_bytes < _MAX_BATCH_BYTES:
+                    entry = self._next_entry()
+                    if entry is None or isinstance(entry[0], (_Stop, _FlushRequest, _BlockItem)):
+                        break
+                    frames.append(entry[0])
+                    frame_bytes += entry[1]
+                    entry = None
+                pass_bytes += frame_bytes
+                ledger = frame_file.frames_ledger(frames)
+                inflight.append((frame_file.encode(frame_file.frames_pixels(frames)), ledger,
+                                 frame_bytes, None))
+            if not inflight:
+                return control, stored
+            encoded, ledger, nbytes, block_item = inflight.popleft()
+            frame_file.append_encoded(encoded, ledger)
+            stored = True
+            self._queue.done(nbytes)
+            if block_item is not None and block_item.on_written is not None:
+                block_item.on_written()
 
-    def _write_frames(self, frames: list, nbytes: int) -> bool:
-        if not frames:
-            return False
-        self._file.append(frames)
-        self._queue.done(nbytes)
-        return True
+    def _next_entry(self) -> Optional[tuple[Any, int]]:
+        try:
+            return self._queue.get(timeout=0)
+        except queue.Empty:
+            return None
 
     def _flush(self) -> None:
         before = self._flushed
