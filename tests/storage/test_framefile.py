@@ -156,3 +156,21 @@ def test_counters_give_pixel_and_stored_chunk_bytes(tmp_path):
     assert 0 < frame_file.chunk_bytes_stored < smooth.data.nbytes / 10
     frame_file.close()
     assert frame_file.frames_flushed == 10 and frame_file.closed
+
+
+def test_batches_encoded_ahead_are_written_in_order(tmp_path):
+    """Several batches compress in the encoder threads at once; append_encoded keeps their order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "run.h5"
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-encoder") as encoder:
+        frame_file = FrameFile(path, SHAPE, np.uint16, compression="blosc", encoder=encoder,
+                               encoder_threads=2)
+        blocks = [make_block(first, count) for first, count in [(0, 1), (1, 1), (2, 5), (7, 1)]]
+        started = [(frame_file.encode(b.data), frame_file.block_ledger(b)) for b in blocks]
+        for encoded, ledger in started:
+            frame_file.append_encoded(encoded, ledger)
+        frame_file.close()
+    with h5py.File(path, "r") as h5file:
+        np.testing.assert_array_equal(h5file[DATA_PATH][:], np.stack([pixels(i) for i in range(8)]))
+        np.testing.assert_array_equal(h5file[METADATA_GROUP]["frame_number"][:], np.arange(1, 9))

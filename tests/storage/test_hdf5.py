@@ -675,3 +675,19 @@ def test_a_steady_flow_of_blocks_is_still_flushed_between_passes(tmp_path, monke
         assert writer.close() == 24
     # Passes of two blocks, each followed by a flush: later callbacks see earlier flushes.
     assert written_at_callback == [0, 0, 8, 8, 16, 16]
+
+
+@pytest.mark.parametrize("compression", ["bitshuffle-lz4", "blosc"])
+def test_one_frame_blocks_compressed_ahead_keep_their_order(tmp_path, frame_pixels, compression):
+    path = tmp_path / "run.h5"
+    order: list[int] = []
+    with HDF5FrameWriter(path, SHAPE, "uint16", compression=compression,
+                         encoder_threads=2) as writer:
+        for i in range(40):
+            block = _block(i, 1)
+            writer.submit_block(block, on_written=lambda n=i: order.append(n))
+    assert order == list(range(40))
+    with h5py.File(path, "r") as h5file:
+        np.testing.assert_array_equal(h5file[DATA_PATH][:],
+                                      np.stack([frame_pixels(i) for i in range(40)]))
+        np.testing.assert_array_equal(h5file[METADATA_GROUP]["frame_number"][:], np.arange(1, 41))
