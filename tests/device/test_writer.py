@@ -121,3 +121,24 @@ def test_submitted_blocks_are_documented_and_timed_like_frames_and_released_once
         assert (datum["indices"]["start"], datum["indices"]["stop"]) == (0, 4)
     finally:
         writer.close()
+
+
+def test_stream_datums_follow_collects_not_frames(tmp_path):
+    """A fly's documents cost per collect: one StreamDatum per key, whatever the frame count."""
+    from ophyd_pvcam.engine.frameblock import FrameBlock
+
+    writer = _writer(tmp_path, per_frame_keys={"frame_number": "cam_frame_number"})
+    writer.open(SHAPE, np.uint16, run_uid="many")
+    try:
+        for first in range(0, 5000, 500):
+            numbers = np.arange(first + 1, first + 501)
+            writer.submit_block(FrameBlock(np.zeros((500, *SHAPE), np.uint16),
+                                           frame_numbers=numbers, host_time=numbers * 1e-3,
+                                           first_index=first))
+        assert writer.flush(30) == 5000
+        docs = list(writer.collect_stream_docs())
+        assert [name for name, _ in docs].count("stream_datum") == 2      # image + one field
+        assert all(doc["indices"] == {"start": 0, "stop": 5000}
+                   for name, doc in docs if name == "stream_datum")
+    finally:
+        writer.close()
