@@ -65,13 +65,13 @@ class ChunkCodec:
     name = "raw"
     releases_gil = False
 
-    def encode(self, frames: np.ndarray) -> list:
-        """Encode ``frames`` ``(k, H, W)`` into ``k`` chunk buffers.
+    def encode(self, frames: "np.ndarray | Sequence[np.ndarray]") -> list:
+        """Encode ``frames`` (``(k, H, W)``, or ``k`` frames ``(H, W)``) into ``k`` chunk buffers.
 
         Parameters
         ----------
-        frames : numpy.ndarray
-            C-contiguous frames of the dataset's dtype.
+        frames : numpy.ndarray or sequence of numpy.ndarray
+            Frames of the dataset's dtype (copied only if not C-contiguous).
 
         Returns
         -------
@@ -87,9 +87,25 @@ class RawChunks(ChunkCodec):
     name = "raw"
     releases_gil = False
 
-    def encode(self, frames: np.ndarray) -> list:
+    def encode(self, frames: "np.ndarray | Sequence[np.ndarray]") -> list:
         """Return one contiguous view per frame (no copy)."""
-        return list(np.ascontiguousarray(frames))
+        if isinstance(frames, np.ndarray):
+            return list(np.ascontiguousarray(frames))
+        return [np.ascontiguousarray(frame) for frame in frames]
+
+
+def _frame_addresses(frames: "np.ndarray | Sequence[np.ndarray]") -> tuple[list[int], list]:
+    """Start address of each frame's bytes, and the arrays that keep them alive.
+
+    A ``(k, H, W)`` array costs one address computation per frame; a list of
+    frames (the per-frame submit path) is not stacked into a copy.
+    """
+    if isinstance(frames, np.ndarray):
+        frames = np.ascontiguousarray(frames)
+        base, size = frames.ctypes.data, (frames[0].nbytes if len(frames) else 0)
+        return [base + i * size for i in range(len(frames))], [frames]
+    kept = [np.ascontiguousarray(frame) for frame in frames]
+    return [frame.ctypes.data for frame in kept], kept
 
 
 def _plugin_library(stem: str, exclude: Sequence[str] = ()) -> Optional[ctypes.CDLL]:
@@ -145,19 +161,17 @@ class BitshuffleLZ4Chunks(ChunkCodec):
             struct.pack(">QI", int(frame_bytes), self._block_size * self._elem_size), np.uint8)
         self._stride = 12 + int(bound(self._elements, self._elem_size, self._block_size))
 
-    def encode(self, frames: np.ndarray) -> list:
+    def encode(self, frames: "np.ndarray | Sequence[np.ndarray]") -> list:
         """Compress each frame into one chunk (GIL released inside each call)."""
-        frames = np.ascontiguousarray(frames)
-        count = len(frames)
+        sources, _kept = _frame_addresses(frames)
+        count = len(sources)
         out = np.empty(count * self._stride, dtype=np.uint8)
         base = out.ctypes.data
-        source = frames.ctypes.data
-        frame_bytes = frames[0].nbytes if count else 0
         compress, stride, header = self._compress, self._stride, self._header
         chunks = []
-        for i in range(count):
+        for i, source in enumerate(sources):
             offset = i * stride
-            written = compress(source + i * frame_bytes, base + offset + 12, self._elements,
+            written = compress(source, base + offset + 12, self._elements,
                                self._elem_size, self._block_size)
             if written < 0:
                 raise RuntimeError(f"bshuf_compress_lz4 failed with code {written}")
@@ -205,20 +219,20 @@ class BloscChunks(ChunkCodec):
         self._frame_bytes = int(frame_bytes)
         self._stride = self._frame_bytes + _BLOSC_MAX_OVERHEAD
 
-    def encode(self, frames: np.ndarray) -> list:
+    def encode(self, frames: "np.ndarray | Sequence[np.ndarray]") -> list:
         """Compress each frame into one blosc buffer (GIL released inside each call)."""
-        frames = np.ascontiguousarray(frames)
-        count = len(frames)
+        sources, _kept = _frame_addresses(frames)
+        count = len(sources)
         out = np.empty(count * self._stride, dtype=np.uint8)
-        base, source = out.ctypes.data, frames.ctypes.data
+        base = out.ctypes.data
         compress, stride, nbytes = self._compress, self._stride, self._frame_bytes
         chunks = []
-        for i in range(count):
+        for i, source in enumerate(sources):
             offset = i * stride
             # destsize = nbytes + overhead: blosc then always succeeds (it stores
             # an incompressible frame as a copy), so every chunk goes through it.
             written = compress(self._clevel, self._shuffle, self._typesize, nbytes,
-                               source + i * nbytes, base + offset, stride, self._compname, 0, 1)
+                               source, base + offset, stride, self._compname, 0, 1)
             if written <= 0:
                 raise RuntimeError(f"blosc_compress_ctx failed with code {written}")
             chunks.append(out[offset:offset + written])

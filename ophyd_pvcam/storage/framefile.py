@@ -238,10 +238,14 @@ class FrameFile:
                 for name in PER_FRAME_FIELDS}
 
     def frames_pixels(self, frames: Sequence[Frame]) -> Union[np.ndarray, list]:
-        """The pixels of ``frames`` as :meth:`encode` takes them (no copy when uncompressed)."""
-        if isinstance(self._codec, RawChunks):
-            return [np.ascontiguousarray(f.data) for f in frames]
-        return np.stack([f.data for f in frames])
+        """The pixels of ``frames`` as :meth:`encode` takes them: a list, no copy.
+
+        Only a filter pipeline that HDF5 applies itself gets one stacked copy
+        (one ``H5Dwrite`` for the batch).
+        """
+        if self._codec is None:
+            return np.stack([f.data for f in frames])
+        return [np.ascontiguousarray(f.data) for f in frames]
 
     def encode(self, rows: Union[np.ndarray, Sequence[np.ndarray]]) -> "EncodedFrames":
         """Start turning ``rows`` (frames) into chunks; no HDF5 call is made.
@@ -254,7 +258,7 @@ class FrameFile:
         Parameters
         ----------
         rows : numpy.ndarray or sequence of numpy.ndarray
-            ``(n, H, W)`` frames (or a list of ``(H, W)`` frames when uncompressed).
+            ``(n, H, W)`` frames, or a list of ``(H, W)`` frames (not stacked).
 
         Returns
         -------
@@ -265,7 +269,7 @@ class FrameFile:
             # A chunk must be contiguous bytes; a strided view is copied once here.
             return EncodedFrames(len(rows), rows=rows if isinstance(rows, list)
                                  else np.ascontiguousarray(rows))
-        frames = np.ascontiguousarray(rows)
+        frames = rows if isinstance(rows, list) else np.ascontiguousarray(rows)
         slices = self._slices(len(frames))
         if self._encoder is None:
             return EncodedFrames(len(frames), rows=frames, chunks=[codec.encode(frames)])
