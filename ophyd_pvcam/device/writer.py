@@ -30,12 +30,13 @@ import logging
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 import numpy as np
 
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.storage.documents import (
     LegacyAssetComposer,
     StreamAssetComposer,
@@ -105,8 +106,11 @@ class AssetWriter:
         (see :func:`~ophyd_pvcam.storage.paths.make_file_path`).
     compression : str or None
         Passed to :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter`.
-    queue_size : int
-        Frames the writer queue holds before ``submit`` blocks.
+    queue_size : int, optional
+        Frames waiting in the writer queue before ``submit`` blocks, on top of
+        the writer's byte bound (a share of the host memory budget, see
+        :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter`); ``None``
+        (default): bytes only.
     flush_interval : float
         Longest time [s] a written frame stays unflushed (and so undocumented).
     per_frame_keys : mapping, optional
@@ -123,7 +127,7 @@ class AssetWriter:
 
     def __init__(self, device_name: str, image_key: str, root: Union[str, Path, None], *,
                  template: str = DEFAULT_TEMPLATE, compression: Optional[str] = None,
-                 queue_size: int = 256, flush_interval: float = 0.2,
+                 queue_size: Optional[int] = None, flush_interval: float = 0.2,
                  per_frame_keys: Optional[Mapping[str, str]] = None):
         self.device_name = device_name
         self.image_key = image_key
@@ -131,7 +135,7 @@ class AssetWriter:
         self.root = root
         self.template = template
         self.compression = compression
-        self.queue_size = int(queue_size)
+        self.queue_size = None if queue_size is None else int(queue_size)
         self.flush_interval = float(flush_interval)
         # Serialises document state between the RunEngine thread (collect)
         # and the acquisition monitor (progress); never held while waiting.
@@ -279,6 +283,27 @@ class AssetWriter:
         writer.submit(frame)
         self._frame_times.append(frame.host_time)
         self.last_frame = frame  # a reference (no copy): the point's numbers are computed at read
+
+    def submit_block(self, block: FrameBlock,
+                     on_written: Optional[Callable[[], None]] = None) -> None:
+        """Queue a block of frames for the file (blocks while the writer queue is full).
+
+        Parameters
+        ----------
+        block : FrameBlock
+            Consecutive frames from the engine.
+        on_written : callable, optional
+            Called from the writer thread once the block is in the file
+            (e.g. ``block.release``); see
+            :meth:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter.submit_block`.
+        """
+        writer = self._file
+        if writer is None:
+            raise RuntimeError(f"{self.device_name}: no file is open (not staged)")
+        # Read before queueing: on_written may release the block at any time after.
+        times = block.host_time.tolist()
+        writer.submit_block(block, on_written=on_written)
+        self._frame_times.extend(times)
 
     def frame_time(self, index: int) -> float:
         """Return the host time of the frame at file index ``index``.

@@ -3,11 +3,15 @@
 Public names
 ------------
 :class:`HDF5FrameWriter`
-    Appends :class:`~ophyd_pvcam.engine.frame.Frame` records to one NeXus/HDF5
-    file per run and device from a dedicated thread (SWMR, chunk per frame,
-    optional compression).
+    Appends blocks of frames (:class:`~ophyd_pvcam.engine.frameblock.FrameBlock`,
+    ``submit_block``) or single :class:`~ophyd_pvcam.engine.frame.Frame`
+    records (``submit``) to one NeXus/HDF5 file per run and device from a
+    dedicated thread (SWMR, chunk per frame, optional compression in encoder
+    threads, queue bounded in bytes from the host memory budget).
 :class:`FrameFile`
     The synchronous, single-thread half of the writer (create, append, flush).
+:mod:`.chunks`, :mod:`.bytequeue`
+    Chunks compressed outside HDF5 without the GIL; the byte-bounded queue.
 :func:`make_file_path`, :func:`default_root`, :data:`DEFAULT_TEMPLATE`
     Where the file goes.
 :class:`StreamAssetComposer`, :class:`LegacyAssetComposer`, :func:`data_key`

@@ -121,6 +121,7 @@ class PVCAMHDF5Handler:
         self._dataset_path = dataset
         self._file: Optional[h5py.File] = None
         self._dataset: Optional[h5py.Dataset] = None
+        self._numbers: Optional[h5py.Dataset] = None
 
     @property
     def filename(self) -> Path:
@@ -136,9 +137,22 @@ class PVCAMHDF5Handler:
                 self.close()
                 raise StorageError(f"{self._filename} has no dataset {self._dataset_path}",
                                    call="PVCAMHDF5Handler") from exc
+            # The writer extends the per-frame datasets at each flush only,
+            # while the frame dataset may hold reserved rows in between.
+            numbers = self._file.get(f"{METADATA_GROUP}/frame_number")
+            self._numbers = numbers if isinstance(numbers, h5py.Dataset) else None
         # A writer may have appended frames since the last read.
         self._dataset.refresh()
+        if self._numbers is not None:
+            self._numbers.refresh()
         return self._dataset
+
+    def _frame_count(self, dataset: h5py.Dataset) -> int:
+        """Frames a reader may use: those the writer has flushed (data and metadata)."""
+        count = dataset.shape[0]
+        if self._numbers is not None:
+            count = min(count, self._numbers.shape[0])
+        return count
 
     def __call__(
         self,
@@ -174,7 +188,7 @@ class PVCAMHDF5Handler:
             raise StorageError("give exactly one of point_number, frame, indices",
                                call="PVCAMHDF5Handler")
         dataset = self._open()
-        count = dataset.shape[0]
+        count = self._frame_count(dataset)
         if indices is None:
             index = int(point_number if point_number is not None else frame)
             if not 0 <= index < count:
@@ -238,6 +252,7 @@ class PVCAMHDF5Handler:
             self._file.close()
         self._file = None
         self._dataset = None
+        self._numbers = None
 
     def __repr__(self) -> str:
         return f"<PVCAMHDF5Handler {self._filename}:{self._dataset_path}>"

@@ -1,59 +1,96 @@
 """Write frames to one HDF5 file from a dedicated thread (chunked, optionally compressed, SWMR).
 
-The acquisition thread hands :class:`~ophyd_pvcam.engine.frame.Frame` records
-to :meth:`HDF5FrameWriter.submit`; a named writer thread takes them from a
+The acquisition side hands blocks of frames
+(:class:`~ophyd_pvcam.engine.frameblock.FrameBlock`) to
+:meth:`HDF5FrameWriter.submit_block`, or single
+:class:`~ophyd_pvcam.engine.frame.Frame` records to
+:meth:`HDF5FrameWriter.submit`; a named writer thread takes them from a
 bounded queue and appends them to ``/entry/data/data`` (one frame per chunk)
-plus one value per frame to each per-frame dataset (see :mod:`.layout`).
+plus one value per frame to each per-frame dataset (see :mod:`.layout` and,
+for how a block is written, :mod:`.framefile`). Frames submitted one by one
+take the same path: the writer gathers the frames waiting in the queue into
+one batch per pass.
 
 Back-pressure policy
-    The queue holds at most ``queue_size`` frames (memory: ``queue_size`` x
-    frame bytes). When it is full, ``submit`` **blocks** until the writer has
-    taken a frame, or raises :class:`StorageError` after ``timeout`` seconds
-    if one was given. Frames are never dropped by the writer: a caller that
+    The queue is bounded in **bytes** of pixels, ``queue_bytes``: the bytes
+    of every queued item plus those of the item being written. The default,
+    :func:`default_queue_bytes`, is :data:`QUEUE_SHARE` of the host memory
+    budget (:func:`~ophyd_pvcam.engine.budget.host_memory_budget`); the
+    engine's host frame ring takes the rest. A block that is a view into the
+    ring costs no memory beyond the ring's own, but it counts against the
+    bound like any other block, so the writer can never hold more than
+    ``queue_bytes`` of ring or copied frames. ``queue_size`` adds an
+    optional bound in frames waiting (the old frame-count queue). When the
+    queue is full, ``submit``/``submit_block`` **block** until the writer has
+    made room, or raise :class:`StorageError` after ``timeout`` seconds if
+    one was given. Frames are never dropped by the writer: a caller that
     cannot block (a camera's frame loop) decides itself what to do on a
-    timeout, and the loss is then visible to it.
+    timeout, and the loss is then visible to it. One item bigger than the
+    whole bound is accepted when the queue is empty.
+
+Ring memory
+    ``submit_block(block, on_written=...)`` calls ``on_written()`` from the
+    writer thread once the block's pixels are in the file (handed to HDF5,
+    which keeps no reference) and its ledger copied; the caller typically
+    passes ``block.release``. The writer never touches the block after that.
 
 Durability policy
     The file is in SWMR mode: other processes may read it while it grows.
     The writer flushes whenever frames have waited ``flush_interval`` seconds
-    unflushed, on :meth:`~HDF5FrameWriter.flush` and at close.
+    unflushed, on :meth:`~HDF5FrameWriter.flush` and at close; every flush
+    writes the per-frame metadata and trims the frame dataset, so after it
+    every dataset has exactly :attr:`~HDF5FrameWriter.frames_written` rows.
     :attr:`~HDF5FrameWriter.frames_written` counts flushed frames only, so
     documents that point at ``frames_written`` frames never point past what
     a reader (or a file left behind by a killed process) holds.
 
+Compression
+    Frames are compressed in ``encoder_threads`` worker threads (named
+    ``pvcam-hdf5-encoder[<file>]``) by the compression library of the
+    hdf5plugin filter, called with the GIL released (:mod:`.chunks`), and
+    stored with direct chunk writes.
+
 Errors
     An exception in the writer thread is stored (:attr:`~HDF5FrameWriter.error`),
-    the thread keeps emptying the queue (so ``submit`` never blocks forever)
+    the thread keeps emptying the queue (so ``submit`` never blocks forever;
+    blocks queued behind the failure are dropped without ``on_written``)
     and flushes what it can; the error is re-raised as :class:`StorageError`
-    from every later ``submit``, ``flush`` and ``close``.
+    from every later ``submit``, ``submit_block``, ``flush`` and ``close``.
 """
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 import numpy as np
 
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.frameblock import FrameBlock
 
+from .bytequeue import ByteQueue
 from .errors import FrameMismatchError, StorageError, WriterStateError
 from .framefile import FrameFile
 from .layout import attribute_value, compression_options
+from .writeropts import QUEUE_SHARE, WriterStats, default_encoder_threads, default_queue_bytes
 
-__all__ = ["HDF5FrameWriter", "WriterStats", "StorageError"]
+__all__ = ["HDF5FrameWriter", "WriterStats", "StorageError", "QUEUE_SHARE",
+           "default_queue_bytes", "default_encoder_threads"]
 
 logger = logging.getLogger(__name__)
 
-# The writer takes up to this many queued frames per pass, so datasets are
-# resized once per batch rather than once per frame.
-_MAX_BATCH = 16
+# Per pass, the writer writes at most this many bytes of queued frames and
+# blocks (consecutive single frames as one batch), then checks whether a flush
+# is due: a steady flow of blocks still gets flushed every flush_interval.
+_MAX_BATCH_BYTES = 64 * 1024 ** 2
 # How often a blocked submit/close re-checks whether the writer died.
 _POLL_S = 0.1
 
@@ -70,34 +107,11 @@ class _FlushRequest:
 
 
 @dataclass
-class WriterStats:
-    """Counters of one writer (a snapshot).
+class _BlockItem:
+    """Queue item: a block and what to call once its pixels are in the file."""
 
-    Attributes
-    ----------
-    frames_submitted : int
-        Frames accepted by ``submit``.
-    frames_stored : int
-        Frames handed to HDF5 (flushed or not).
-    frames_written : int
-        Frames flushed to the file.
-    bytes_stored : int
-        Pixel bytes handed to HDF5 (before compression).
-    flushes : int
-        Number of file flushes.
-    queue_high_water : int
-        Largest queue depth seen by ``submit``.
-    blocked_submits : int
-        ``submit`` calls that found the queue full and had to wait.
-    """
-
-    frames_submitted: int = 0
-    frames_stored: int = 0
-    frames_written: int = 0
-    bytes_stored: int = 0
-    flushes: int = 0
-    queue_high_water: int = 0
-    blocked_submits: int = 0
+    block: FrameBlock
+    on_written: Optional[Callable[[], None]]
 
 
 class HDF5FrameWriter:
@@ -117,18 +131,28 @@ class HDF5FrameWriter:
         ``"blosc"`` or an ``hdf5plugin`` filter object; see
         :func:`~ophyd_pvcam.storage.layout.compression_options`. Compressed
         files need ``import hdf5plugin`` in the reader.
-    queue_size : int
-        Frames the queue holds before ``submit`` blocks.
+    queue_size : int, optional
+        Most frames waiting in the queue before a submit blocks, in addition
+        to ``queue_bytes``; ``None`` (default): bounded by bytes only.
     flush_interval : float
         Longest time [s] a stored frame waits before the file is flushed.
     attributes : mapping, optional
         Camera configuration, stored as attributes of ``/entry/instrument/pvcam``.
+    queue_bytes : int, optional
+        Most pixel bytes the writer holds (queued plus being written) before
+        a submit blocks; default
+        :func:`~ophyd_pvcam.storage.writeropts.default_queue_bytes` (a share
+        of the host memory budget).
+    encoder_threads : int, optional
+        Threads compressing frames (compressed files only); default
+        :func:`~ophyd_pvcam.storage.writeropts.default_encoder_threads`.
 
     Examples
     --------
     >>> writer = HDF5FrameWriter("run.h5", (2048, 2048), "uint16")  # doctest: +SKIP
     >>> writer.start()                                              # doctest: +SKIP
-    >>> for frame in stream: writer.submit(frame)                   # doctest: +SKIP
+    >>> for block in blocks:                                        # doctest: +SKIP
+    ...     writer.submit_block(block, on_written=block.release)
     >>> writer.close()                                              # doctest: +SKIP
     """
 
@@ -139,9 +163,11 @@ class HDF5FrameWriter:
         dtype: Any,
         *,
         compression: Union[str, Mapping[str, Any], None] = None,
-        queue_size: int = 256,
+        queue_size: Optional[int] = None,
         flush_interval: float = 1.0,
         attributes: Optional[Mapping[str, Any]] = None,
+        queue_bytes: Optional[int] = None,
+        encoder_threads: Optional[int] = None,
     ):
         self._path = Path(path)
         if len(frame_shape) != 2 or min(frame_shape) < 1:
@@ -149,8 +175,14 @@ class HDF5FrameWriter:
                                      call="HDF5FrameWriter")
         self._frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
         self._dtype = np.dtype(dtype)
-        if queue_size < 1:
+        if queue_size is not None and queue_size < 1:
             raise ValidationError(f"queue_size must be >= 1, got {queue_size}",
+                                  call="HDF5FrameWriter")
+        if queue_bytes is not None and queue_bytes < 1:
+            raise ValidationError(f"queue_bytes must be >= 1, got {queue_bytes}",
+                                  call="HDF5FrameWriter")
+        if encoder_threads is not None and encoder_threads < 1:
+            raise ValidationError(f"encoder_threads must be >= 1, got {encoder_threads}",
                                   call="HDF5FrameWriter")
         if flush_interval < 0:
             raise ValidationError(f"flush_interval must be >= 0, got {flush_interval}",
@@ -158,10 +190,14 @@ class HDF5FrameWriter:
         # Resolve the filter and convert attributes now, so a bad option fails
         # in the caller's thread instead of later in the writer's.
         self._compression = compression
-        compression_options(compression)
+        self._compressed = bool(compression_options(compression))
         self._attributes = {str(k): attribute_value(v) for k, v in (attributes or {}).items()}
         self._flush_interval = float(flush_interval)
-        self._queue: queue.Queue = queue.Queue(maxsize=int(queue_size))
+        self._queue = ByteQueue(default_queue_bytes() if queue_bytes is None else int(queue_bytes),
+                                None if queue_size is None else int(queue_size))
+        self._encoder_threads = (default_encoder_threads() if encoder_threads is None
+                                 else int(encoder_threads))
+        self._encoder: Optional[ThreadPoolExecutor] = None
         self._thread: Optional[threading.Thread] = None
         self._ready = threading.Event()
         self._closed = False
@@ -195,6 +231,11 @@ class HDF5FrameWriter:
         return self._compression
 
     @property
+    def queue_bytes(self) -> int:
+        """Most pixel bytes the writer holds before a submit blocks."""
+        return self._queue.max_bytes
+
+    @property
     def frames_written(self) -> int:
         """Frames flushed to the file (what readers and documents may rely on)."""
         return self._flushed
@@ -222,7 +263,9 @@ class HDF5FrameWriter:
         if self._file is not None:
             snapshot.frames_stored = self._file.frames_stored
             snapshot.bytes_stored = self._file.bytes_stored
+            snapshot.chunk_bytes_stored = self._file.chunk_bytes_stored
         snapshot.frames_written = self._flushed
+        snapshot.queue_bytes_high_water = self._queue.bytes_high_water
         return snapshot
 
     # -- caller side -------------------------------------------------------
@@ -284,10 +327,51 @@ class HDF5FrameWriter:
             raise FrameMismatchError(
                 f"frame {frame.frame_number} is {data.shape} {data.dtype}, the file holds "
                 f"{self._frame_shape} {self._dtype}", call="submit")
-        self._put(frame, timeout, call="submit")
+        self._put(frame, data.nbytes, 1, timeout, call="submit")
         with self._stats_lock:
             self._stats.frames_submitted += 1
-            self._stats.queue_high_water = max(self._stats.queue_high_water, self._queue.qsize())
+            self._stats.queue_high_water = max(self._stats.queue_high_water, len(self._queue))
+
+    def submit_block(self, block: FrameBlock, timeout: Optional[float] = None,
+                     on_written: Optional[Callable[[], None]] = None) -> None:
+        """Queue a block of frames for writing; blocks while the queue is full.
+
+        Parameters
+        ----------
+        block : FrameBlock
+            The frames and their ledger; ``block.data`` must be
+            ``(n, height, width)`` of the writer's dtype.
+        timeout : float, optional
+            Longest wait [s] for room in the queue; ``None`` waits as long as
+            the writer is alive.
+        on_written : callable, optional
+            Called with no argument from the writer thread once the block's
+            pixels are in the file and its ledger copied (e.g.
+            ``block.release``): the writer never touches the block again.
+            Not called for a block the writer drops after a failure. An
+            exception in it fails the writer like a write error.
+
+        Raises
+        ------
+        FrameMismatchError
+            If the block's frame shape or dtype differs from the dataset's.
+        StorageError
+            The writer thread's error, or the queue stayed full for ``timeout``.
+        WriterStateError
+            Before ``start`` or after ``close``.
+        """
+        self._raise_if_failed()
+        data = block.data
+        if data.ndim != 3 or data.shape[1:] != self._frame_shape or data.dtype != self._dtype:
+            raise FrameMismatchError(
+                f"block of frames {block.frame_numbers[:1]}.. is {data.shape} {data.dtype}, "
+                f"the file holds {self._frame_shape} {self._dtype}", call="submit_block")
+        self._put(_BlockItem(block, on_written), data.nbytes, len(block), timeout,
+                  call="submit_block")
+        with self._stats_lock:
+            self._stats.frames_submitted += len(block)
+            self._stats.blocks_submitted += 1
+            self._stats.queue_high_water = max(self._stats.queue_high_water, len(self._queue))
 
     def flush(self, timeout: Optional[float] = None) -> int:
         """Write and flush every frame submitted so far, and wait for it.
@@ -311,7 +395,7 @@ class HDF5FrameWriter:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         request = _FlushRequest(threading.Event())
-        self._put(request, timeout, call="flush")
+        self._put(request, 0, 0, timeout, call="flush")
         while not request.done.wait(_POLL_S):
             self._raise_if_failed()
             if not self.running:
@@ -323,7 +407,7 @@ class HDF5FrameWriter:
         return self._flushed
 
     def close(self, timeout: Optional[float] = None) -> int:
-        """Write every queued frame, flush, close the file and join the thread.
+        """Write every queued frame, flush, close the file and join the threads.
 
         Idempotent; safe to call from any thread except the writer's.
 
@@ -348,12 +432,12 @@ class HDF5FrameWriter:
             self._closed = True
             return 0
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._put(_Stop(), timeout, call="close", closing=True)
+        self._put(_Stop(), 0, 0, timeout, call="close", closing=True)
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         self._thread.join(remaining)
         if self._thread.is_alive():
             raise StorageError(f"writer for {self._path} did not finish within {timeout} s "
-                               f"({self._queue.qsize()} frames still queued)", call="close")
+                               f"({self._queue.bytes} bytes of frames still queued)", call="close")
         self._raise_if_failed()
         return self._flushed
 
@@ -373,7 +457,7 @@ class HDF5FrameWriter:
         if self._error is not None:
             raise self._error
 
-    def _put(self, item: Any, timeout: Optional[float], *, call: str,
+    def _put(self, item: Any, nbytes: int, frames: int, timeout: Optional[float], *, call: str,
              closing: bool = False) -> None:
         """Put into the queue, waking up regularly to notice a dead writer.
 
@@ -385,12 +469,12 @@ class HDF5FrameWriter:
             raise StorageError(f"another caller kept the queue of {self._path} busy for "
                                f"{timeout} s", call=call)
         try:
-            self._put_locked(item, timeout, call=call, closing=closing)
+            self._put_locked(item, nbytes, frames, timeout, call=call, closing=closing)
         finally:
             self._submit_lock.release()
 
-    def _put_locked(self, item: Any, timeout: Optional[float], *, call: str,
-                    closing: bool) -> None:
+    def _put_locked(self, item: Any, nbytes: int, frames: int, timeout: Optional[float], *,
+                    call: str, closing: bool) -> None:
         if closing:
             if self._closed:
                 return
@@ -399,39 +483,42 @@ class HDF5FrameWriter:
             self._raise_if_failed()
             if self._thread is None or self._closed:
                 raise WriterStateError(f"writer for {self._path} is not running", call=call)
-        try:
-            self._queue.put_nowait(item)
+        if nbytes == 0 and frames == 0:
+            # Control items hold no pixels: they never wait for room.
+            self._queue.put_control(item)
             return
-        except queue.Full:
-            pass
+        if self._queue.put(item, nbytes, frames, timeout=0):
+            return
         with self._stats_lock:
             self._stats.blocked_submits += 1
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            if not closing:
-                self._raise_if_failed()
+            self._raise_if_failed()
             if not self.running:
                 raise WriterStateError(f"writer for {self._path} is not running", call=call)
             wait = _POLL_S if deadline is None else min(_POLL_S, deadline - time.monotonic())
             if wait <= 0:
-                if closing:
-                    # Let a later close() try again.
-                    self._closed = False
+                limit = f"{self._queue.max_bytes} bytes"
+                if self._queue.max_frames is not None:
+                    limit += f" or {self._queue.max_frames} frames"
                 raise StorageError(f"queue of {self._path} stayed full for {timeout} s "
-                                   f"({self._queue.maxsize} frames)", call=call)
-            try:
-                self._queue.put(item, timeout=wait)
+                                   f"({limit})", call=call)
+            if self._queue.put(item, nbytes, frames, timeout=wait):
                 return
-            except queue.Full:
-                continue
 
     # -- writer thread -----------------------------------------------------
     def _run(self) -> None:
         try:
+            if self._compressed:
+                self._encoder = ThreadPoolExecutor(
+                    max_workers=self._encoder_threads,
+                    thread_name_prefix=f"pvcam-hdf5-encoder[{self._path.name}]")
             self._file = FrameFile(self._path, self._frame_shape, self._dtype,
-                                   compression=self._compression, attributes=self._attributes)
+                                   compression=self._compression, attributes=self._attributes,
+                                   encoder=self._encoder, encoder_threads=self._encoder_threads)
         except BaseException as exc:  # noqa: BLE001 - re-raised from start()
             self._fail(exc, "creating the file")
+            self._stop_encoder()
             self._ready.set()
             return
         self._ready.set()
@@ -445,32 +532,17 @@ class HDF5FrameWriter:
         self._close_file()
 
     def _loop(self) -> None:
-        frame_file = self._file
         flush_due: Optional[float] = None
         while True:
             wait = None if flush_due is None else max(0.0, flush_due - time.monotonic())
             try:
-                item = self._queue.get(timeout=wait)
+                entry: Optional[tuple[Any, int]] = self._queue.get(timeout=wait)
             except queue.Empty:
-                item = None
-            batch: list[Frame] = []
-            control = None
-            while item is not None:
-                if isinstance(item, (_Stop, _FlushRequest)):
-                    control = item
-                    break
-                batch.append(item)
-                if len(batch) >= _MAX_BATCH:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    item = None
-            if batch:
-                if flush_due is None:
-                    # The oldest unflushed frame sets the deadline.
-                    flush_due = time.monotonic() + self._flush_interval
-                frame_file.append(batch)
+                entry = None
+            control, stored = self._write_pass(entry)
+            if stored and flush_due is None:
+                # The oldest unflushed frame sets the deadline.
+                flush_due = time.monotonic() + self._flush_interval
             if control is not None or (flush_due is not None and time.monotonic() >= flush_due):
                 self._flush()
                 flush_due = None
@@ -478,6 +550,69 @@ class HDF5FrameWriter:
                 control.done.set()
             elif isinstance(control, _Stop):
                 return
+
+    def _write_pass(self, entry: Optional[tuple[Any, int]]) -> tuple[Any, bool]:
+        """Write what is queued, up to a control item or ``_MAX_BATCH_BYTES``.
+
+        Single frames waiting next to each other become one batch; a block
+        is one batch. Compressed batches are encoded ahead: up to
+        ``lookahead`` batches compress in the encoder threads while the
+        oldest is written, so even one-frame blocks compress in parallel.
+        The pass takes no new item after ``_MAX_BATCH_BYTES`` of pixels, so
+        a steady flow still gets its interval flushes. Returns the control
+        item met (or None) and whether anything was stored.
+        """
+        frame_file = self._file
+        lookahead = self._encoder_threads + 1 if self._encoder is not None else 1
+        inflight: collections.deque = collections.deque()
+        control = None
+        pass_bytes = 0
+        stored = False
+        while True:
+            while len(inflight) < lookahead:
+                if entry is None:
+                    if control is not None or pass_bytes >= _MAX_BATCH_BYTES:
+                        break
+                    entry = self._next_entry()
+                    if entry is None:
+                        break
+                item, nbytes = entry
+                entry = None
+                if isinstance(item, (_Stop, _FlushRequest)):
+                    control = item
+                    break
+                if isinstance(item, _BlockItem):
+                    pass_bytes += nbytes
+                    inflight.append((frame_file.encode(item.block.data),
+                                     frame_file.block_ledger(item.block), nbytes, item))
+                    continue
+                # Gather the single frames waiting behind this one into one batch.
+                frames, frame_bytes = [item], nbytes
+                while pass_bytes + frame_bytes < _MAX_BATCH_BYTES:
+                    entry = self._next_entry()
+                    if entry is None or isinstance(entry[0], (_Stop, _FlushRequest, _BlockItem)):
+                        break
+                    frames.append(entry[0])
+                    frame_bytes += entry[1]
+                    entry = None
+                pass_bytes += frame_bytes
+                ledger = frame_file.frames_ledger(frames)
+                inflight.append((frame_file.encode(frame_file.frames_pixels(frames)), ledger,
+                                 frame_bytes, None))
+            if not inflight:
+                return control, stored
+            encoded, ledger, nbytes, block_item = inflight.popleft()
+            frame_file.append_encoded(encoded, ledger)
+            stored = True
+            self._queue.done(nbytes)
+            if block_item is not None and block_item.on_written is not None:
+                block_item.on_written()
+
+    def _next_entry(self) -> Optional[tuple[Any, int]]:
+        try:
+            return self._queue.get(timeout=0)
+        except queue.Empty:
+            return None
 
     def _flush(self) -> None:
         before = self._flushed
@@ -501,11 +636,16 @@ class HDF5FrameWriter:
         # Keep taking items so no submit/close blocks on a full queue; wake
         # flush waiters (they re-check the error) and stop at the sentinel.
         while True:
-            item = self._queue.get()
+            item, nbytes = self._queue.get()
+            self._queue.done(nbytes)
             if isinstance(item, _FlushRequest):
                 item.done.set()
             elif isinstance(item, _Stop):
                 return
+
+    def _stop_encoder(self) -> None:
+        if self._encoder is not None:
+            self._encoder.shutdown(wait=True)
 
     def _close_file(self) -> None:
         try:
@@ -520,3 +660,5 @@ class HDF5FrameWriter:
             self._file.close()
         except BaseException as exc:  # noqa: BLE001 - stored and re-raised from close()
             self._fail(exc, "closing the file")
+        finally:
+            self._stop_encoder()

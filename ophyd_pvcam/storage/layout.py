@@ -15,6 +15,12 @@ One file holds one acquisition of one camera::
 
 The writer (:mod:`.hdf5`) creates it and the handler (:mod:`.handler`) reads
 it; both take the names from here so they cannot drift apart.
+
+Lengths: after every flush of the writer, and in a closed file, the frame
+dataset and every per-frame dataset have exactly N rows. Between flushes the
+frame dataset may be longer (rows reserved ahead, see :mod:`.framefile`) and
+the per-frame datasets shorter; a reader of a live file (or of one left by a
+killed writer) uses the per-frame datasets' length, as the handler does.
 """
 from __future__ import annotations
 

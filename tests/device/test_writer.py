@@ -98,3 +98,47 @@ def test_per_frame_keys_are_refused_for_unknown_fields_and_while_a_file_is_open(
         writer.close(10)
     writer.set_per_frame_keys({"lost_before": "cam_lost_before"})
     assert writer.per_frame_keys == {"lost_before": "cam_lost_before"}
+
+
+def test_submitted_blocks_are_documented_and_timed_like_frames_and_released_once_written(
+        tmp_path):
+    from ophyd_pvcam.engine.frameblock import FrameBlock
+
+    writer = _writer(tmp_path)
+    writer.open(SHAPE, np.uint16, run_uid="blocks")
+    released: list[int] = []
+    try:
+        writer.submit(_frame(0))
+        block = FrameBlock(np.stack([np.full(SHAPE, i, np.uint16) for i in (1, 2, 3)]),
+                           frame_numbers=[2, 3, 4], host_time=[2.0, 3.0, 4.0], first_index=1,
+                           release=lambda: released.append(1))
+        writer.submit_block(block, on_written=block.release)
+        assert writer.flush(10) == 4
+        assert released == [1]
+        assert [writer.frame_time(i) for i in range(4)] == [1.0, 2.0, 3.0, 4.0]
+        docs = list(writer.collect_stream_docs())
+        datum = [doc for name, doc in docs if name == "stream_datum"][0]
+        assert (datum["indices"]["start"], datum["indices"]["stop"]) == (0, 4)
+    finally:
+        writer.close()
+
+
+def test_stream_datums_follow_collects_not_frames(tmp_path):
+    """A fly's documents cost per collect: one StreamDatum per key, whatever the frame count."""
+    from ophyd_pvcam.engine.frameblock import FrameBlock
+
+    writer = _writer(tmp_path, per_frame_keys={"frame_number": "cam_frame_number"})
+    writer.open(SHAPE, np.uint16, run_uid="many")
+    try:
+        for first in range(0, 5000, 500):
+            numbers = np.arange(first + 1, first + 501)
+            writer.submit_block(FrameBlock(np.zeros((500, *SHAPE), np.uint16),
+                                           frame_numbers=numbers, host_time=numbers * 1e-3,
+                                           first_index=first))
+        assert writer.flush(30) == 5000
+        docs = list(writer.collect_stream_docs())
+        assert [name for name, _ in docs].count("stream_datum") == 2      # image + one field
+        assert all(doc["indices"] == {"start": 0, "stop": 5000}
+                   for name, doc in docs if name == "stream_datum")
+    finally:
+        writer.close()

@@ -88,6 +88,32 @@ def test_handler_sees_frames_appended_after_it_opened_the_file(tmp_path, make_fr
         handler.close()
 
 
+def test_handler_offers_only_flushed_frames_not_the_writers_reserve(tmp_path, make_frame):
+    """Between flushes the frame dataset holds reserved rows; the handler does not serve them."""
+    from ophyd_pvcam.engine.frameblock import FrameBlock
+    from ophyd_pvcam.storage.framefile import FrameFile
+
+    path = tmp_path / "reserve.h5"
+    frame_file = FrameFile(path, SHAPE, np.uint16)
+    try:
+        frames = [make_frame(i) for i in range(3)]
+        frame_file.append_block(FrameBlock(np.stack([f.data for f in frames]),
+                                           frame_numbers=[1, 2, 3]))
+        frame_file.flush()
+        frame_file.append_block(FrameBlock(make_frame(3).data[None], frame_numbers=[4]))
+        handler = PVCAMHDF5Handler(path)
+        np.testing.assert_array_equal(handler(indices=slice(0, 3)), np.stack([f.data for f in frames]))
+        with pytest.raises(FrameNotAvailableError):
+            handler(point_number=3)            # stored, not flushed
+        with pytest.raises(FrameNotAvailableError):
+            handler(point_number=100)          # inside the reserve: never written
+        frame_file.flush()
+        np.testing.assert_array_equal(handler(point_number=3), make_frame(3).data)
+        handler.close()
+    finally:
+        frame_file.close()
+
+
 def test_get_file_list_names_the_one_file(frame_file):
     handler = PVCAMHDF5Handler(frame_file)
     assert handler.get_file_list([{"point_number": 0}, {"point_number": 1}]) == [str(frame_file)]

@@ -12,6 +12,7 @@ import pytest
 
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.sdk.errors import PVCAMError
 from ophyd_pvcam.storage.errors import FrameMismatchError, StorageError, WriterStateError
 from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
@@ -453,3 +454,240 @@ def test_killing_a_process_that_streams_a_simulated_camera_keeps_every_flushed_f
     stamped = data[:, 0, 0].astype(np.int64) | (data[:, 0, 1].astype(np.int64) << 16)
     np.testing.assert_array_equal(stamped, numbers)
     assert numbers[0] >= 1 and np.all(np.diff(numbers) > 0)
+
+
+# -- blocks ----------------------------------------------------------------------
+
+def _block(first: int, count: int, shape=SHAPE) -> FrameBlock:
+    from .test_framefile import make_block
+
+    return make_block(first, count, shape)
+
+
+@pytest.mark.parametrize("compression", [None, "bitshuffle-lz4", "blosc"])
+def test_submitted_blocks_read_back_identical_pixels_and_ledger(tmp_path, frame_pixels,
+                                                                 compression):
+    from .test_framefile import expected_ledger
+
+    path = tmp_path / "run.h5"
+    with HDF5FrameWriter(path, SHAPE, "uint16", compression=compression) as writer:
+        for first, count in [(0, 10), (10, 1), (11, 25)]:
+            writer.submit_block(_block(first, count))
+    assert writer.frames_written == 36
+    stats = writer.stats()
+    assert (stats.frames_submitted, stats.blocks_submitted, stats.frames_stored) == (36, 3, 36)
+    with h5py.File(path, "r") as h5file:
+        np.testing.assert_array_equal(h5file[DATA_PATH][:],
+                                      np.stack([frame_pixels(i) for i in range(36)]))
+        for name, values in expected_ledger(36).items():
+            np.testing.assert_array_equal(h5file[METADATA_GROUP][name][:], values)
+
+
+def test_on_written_runs_once_per_block_on_the_writer_thread_after_its_pixels_are_stored(
+        tmp_path, frame_pixels):
+    """After on_written the writer never reads the block: the ring may overwrite it."""
+    path = tmp_path / "run.h5"
+    calls: list[tuple[int, str]] = []
+    blocks = [_block(5 * k, 5) for k in range(6)]
+
+    def written(block: FrameBlock) -> None:
+        calls.append((int(block.frame_numbers[0]), threading.current_thread().name))
+        block.data[:] = 0xBEEF          # what reusing ring memory would do
+        block.frame_numbers[:] = -1
+        block.release()
+
+    with HDF5FrameWriter(path, SHAPE, "uint16", compression="bitshuffle-lz4") as writer:
+        for block in blocks:
+            writer.submit_block(block, on_written=lambda b=block: written(b))
+        writer.flush()
+        assert [first for first, _ in calls] == [1, 6, 11, 16, 21, 26]
+    assert {name for _, name in calls} == {"pvcam-hdf5-writer[run.h5]"}
+    assert all(block.released for block in blocks)
+    with h5py.File(path, "r") as h5file:
+        np.testing.assert_array_equal(h5file[DATA_PATH][:],
+                                      np.stack([frame_pixels(i) for i in range(30)]))
+        np.testing.assert_array_equal(h5file[METADATA_GROUP]["frame_number"][:],
+                                      np.arange(1, 31))
+
+
+def test_every_dataset_has_exactly_frames_written_rows_after_each_flush(tmp_path):
+    from .test_framefile import lengths
+
+    path = tmp_path / "run.h5"
+    with HDF5FrameWriter(path, SHAPE, "uint16", flush_interval=3600) as writer:
+        expected = 0
+        for count in (3, 17, 1, 40):
+            writer.submit_block(_block(expected, count))
+            expected += count
+            assert writer.flush() == expected
+            assert set(lengths(path).values()) == {expected}
+    assert set(lengths(path).values()) == {expected}
+
+
+def test_compression_runs_in_named_encoder_threads_joined_by_close(tmp_path):
+    path = tmp_path / "run.h5"
+    seen: list[set] = []
+
+    def look() -> None:
+        seen.append({t.name for t in threading.enumerate()})
+
+    writer = HDF5FrameWriter(path, (256, 256), "uint16", compression="blosc",
+                             encoder_threads=2).start()
+    writer.submit_block(_block(0, 8, (256, 256)), on_written=look)
+    writer.flush()
+    encoders = {name for name in seen[0] if name.startswith("pvcam-hdf5-encoder[run.h5]")}
+    assert len(encoders) == 2
+    writer.close()
+    assert not encoders & {t.name for t in threading.enumerate()}
+
+
+def test_a_full_byte_bounded_queue_makes_submit_block_wait_or_time_out(tmp_path, frame_pixels):
+    path = tmp_path / "run.h5"
+    block_bytes = _block(0, 4).data.nbytes
+    # Room for two 4-frame blocks; a frame count bound would not stop them.
+    writer = HDF5FrameWriter(path, SHAPE, "uint16", queue_bytes=2 * block_bytes).start()
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold_the_writer() -> None:
+        entered.set()
+        gate.wait()
+
+    try:
+        writer.submit_block(_block(0, 4), on_written=hold_the_writer)
+        assert entered.wait(60), "writer never wrote the first block"
+        writer.submit_block(_block(4, 4))
+        writer.submit_block(_block(8, 4))
+        with pytest.raises(StorageError, match="stayed full") as raised:
+            writer.submit_block(_block(12, 4), timeout=0.2)
+        assert raised.value.call == "submit_block"
+        assert f"{2 * block_bytes} bytes" in str(raised.value)
+        # A single frame does not fit either: the bound is in bytes, whatever the item.
+        with pytest.raises(StorageError, match="stayed full"):
+            writer.submit(Frame(frame_number=13, data=frame_pixels(12), index=12), timeout=0.2)
+        assert writer.stats().blocked_submits == 2
+
+        blocked = threading.Thread(target=writer.submit_block, args=(_block(12, 4),),
+                                   name="blocked-submit-block")
+        blocked.start()
+        gate.set()
+        blocked.join(60)
+        assert not blocked.is_alive()
+    finally:
+        gate.set()
+        count = writer.close()
+    assert count == 16
+    assert writer.stats().queue_bytes_high_water == 2 * block_bytes
+    with h5py.File(path, "r") as h5file:
+        np.testing.assert_array_equal(h5file[METADATA_GROUP]["frame_number"][:], np.arange(1, 17))
+
+
+def test_a_block_bigger_than_the_queue_is_accepted_by_an_empty_queue(tmp_path):
+    path = tmp_path / "run.h5"
+    block = _block(0, 10)
+    with HDF5FrameWriter(path, SHAPE, "uint16", queue_bytes=block.data.nbytes // 4) as writer:
+        writer.submit_block(block, timeout=5)
+    assert writer.frames_written == 10
+
+
+def test_frames_and_blocks_are_written_in_submission_order(tmp_path, make_frame, frame_pixels):
+    path = tmp_path / "run.h5"
+    with HDF5FrameWriter(path, SHAPE, "uint16") as writer:
+        writer.submit(make_frame(0))
+        writer.submit(make_frame(1))
+        writer.submit_block(_block(2, 3))
+        writer.submit(make_frame(5))
+        writer.flush()
+        writer.submit_block(_block(6, 2))
+        writer.submit(make_frame(8))
+    with h5py.File(path, "r") as h5file:
+        np.testing.assert_array_equal(h5file[METADATA_GROUP]["frame_number"][:], np.arange(1, 10))
+        np.testing.assert_array_equal(h5file[DATA_PATH][:],
+                                      np.stack([frame_pixels(i) for i in range(9)]))
+
+
+def test_submit_block_rejects_blocks_of_another_shape_or_dtype(tmp_path):
+    with HDF5FrameWriter(tmp_path / "run.h5", SHAPE, "uint16") as writer:
+        with pytest.raises(FrameMismatchError):
+            writer.submit_block(_block(0, 2, (SHAPE[0], SHAPE[1] + 1)))
+        with pytest.raises(FrameMismatchError):
+            writer.submit_block(FrameBlock(np.zeros((2, *SHAPE), np.uint8),
+                                           frame_numbers=[1, 2]))
+    assert writer.frames_written == 0
+
+
+def test_an_error_in_on_written_fails_the_writer_and_is_raised_by_the_next_call(
+        tmp_path, wait_until):
+    path = tmp_path / "run.h5"
+    writer = HDF5FrameWriter(path, SHAPE, "uint16").start()
+
+    def broken() -> None:
+        raise KeyError("ring slot")
+
+    writer.submit_block(_block(0, 3), on_written=broken)
+    wait_until(lambda: writer.error is not None, what="writer error")
+    assert isinstance(writer.error.__cause__, KeyError)
+    with pytest.raises(StorageError) as raised:
+        writer.submit_block(_block(3, 3))
+    assert raised.value is writer.error
+    with pytest.raises(StorageError):
+        writer.close()
+    # The block's pixels were stored before the callback failed: they are kept.
+    with h5py.File(path, "r") as h5file:
+        assert h5file[DATA_PATH].shape[0] == 3
+
+
+def test_the_default_queue_holds_a_share_of_the_host_memory_budget(tmp_path, monkeypatch):
+    from ophyd_pvcam.storage.hdf5 import QUEUE_SHARE
+
+    monkeypatch.setenv("PVCAM_HOST_MEMORY_BUDGET", "256M")
+    writer = HDF5FrameWriter(tmp_path / "run.h5", SHAPE, "uint16")
+    assert writer.queue_bytes == int(256 * 2 ** 20 * QUEUE_SHARE)
+    assert HDF5FrameWriter(tmp_path / "b.h5", SHAPE, "uint16", queue_bytes=1000).queue_bytes == 1000
+    with pytest.raises(ValidationError):
+        HDF5FrameWriter(tmp_path / "c.h5", SHAPE, "uint16", queue_bytes=0)
+
+
+def test_a_steady_flow_of_blocks_is_still_flushed_between_passes(tmp_path, monkeypatch):
+    """The writer never stays in one pass while blocks keep coming: flushes happen in between."""
+    import ophyd_pvcam.storage.hdf5 as hdf5_module
+
+    block_bytes = _block(0, 4).data.nbytes
+    monkeypatch.setattr(hdf5_module, "_MAX_BATCH_BYTES", 2 * block_bytes)
+    path = tmp_path / "run.h5"
+    writer = HDF5FrameWriter(path, SHAPE, "uint16", flush_interval=0).start()
+    entered, gate = threading.Event(), threading.Event()
+    written_at_callback: list[int] = []
+
+    def first() -> None:
+        entered.set()
+        gate.wait()
+        written_at_callback.append(writer.frames_written)
+
+    try:
+        writer.submit_block(_block(0, 4), on_written=first)
+        assert entered.wait(60)
+        for k in range(1, 6):       # all queued while the writer is held
+            writer.submit_block(_block(4 * k, 4),
+                                on_written=lambda: written_at_callback.append(writer.frames_written))
+        gate.set()
+    finally:
+        gate.set()
+        assert writer.close() == 24
+    # Passes of two blocks, each followed by a flush: later callbacks see earlier flushes.
+    assert written_at_callback == [0, 0, 8, 8, 16, 16]
+
+
+@pytest.mark.parametrize("compression", ["bitshuffle-lz4", "blosc"])
+def test_one_frame_blocks_compressed_ahead_keep_their_order(tmp_path, frame_pixels, compression):
+    path = tmp_path / "run.h5"
+    order: list[int] = []
+    with HDF5FrameWriter(path, SHAPE, "uint16", compression=compression,
+                         encoder_threads=2) as writer:
+        for i in range(40):
+            block = _block(i, 1)
+            writer.submit_block(block, on_written=lambda n=i: order.append(n))
+    assert order == list(range(40))
+    with h5py.File(path, "r") as h5file:
+        np.testing.assert_array_equal(h5file[DATA_PATH][:],
+                                      np.stack([frame_pixels(i) for i in range(40)]))
+        np.testing.assert_array_equal(h5file[METADATA_GROUP]["frame_number"][:], np.arange(1, 41))
