@@ -42,6 +42,7 @@ def simulator_isolation(library) -> Iterator[None]:
     assert session_count(library) == 0, "a previous test left the SDK initialised"
     sim.set_cameras("prime-bsi")
     sim.set_faults("")
+    sim.set_frame_stamp(None)
     yield
     leaked = [cam for cam in list(discovery.open_cameras.values()) if not cam.closed]
     for cam in leaked:
@@ -49,3 +50,16 @@ def simulator_isolation(library) -> Iterator[None]:
     sim.set_faults("")
     assert not leaked, f"test left cameras open: {leaked}"
     assert session_count(library) == 0
+
+
+@pytest.fixture
+def frame_stamp(library) -> Iterator[None]:
+    """The simulator's opt-in test stamp on (FrameNr in each frame's first 4 pixel bytes).
+
+    For tests that judge frames by their pixels; off again afterwards (it is off by default).
+    """
+    from ophyd_pvcam import sim
+
+    sim.set_frame_stamp(True)
+    yield
+    sim.set_frame_stamp(None)

@@ -62,6 +62,6 @@ def _stamped_frame_number(frame: np.ndarray) -> int:
 
 
 @pytest.fixture
-def stamp() -> Callable[[np.ndarray], int]:
+def stamp(frame_stamp) -> Callable[[np.ndarray], int]:
     """Reader of the simulator's FrameNr stamp (first 4 bytes of a frame, uint32 LE)."""
     return _stamped_frame_number

@@ -19,7 +19,7 @@ SMALL_ROI = (0, 63, 1, 0, 31, 1)  # 64 x 32 uint16 pixels
 
 
 @pytest.fixture
-def acquired_frame(library, camera, wait_for):
+def acquired_frame(library, camera, wait_for, frame_stamp):
     """One frame of real simulator data, without metadata headers."""
     total = library.exp_setup_seq(camera, 1, SMALL_ROI, C.EXT_TRIG_INTERNAL, 1)
     frame = np.zeros(total, dtype=np.uint8)

@@ -43,7 +43,9 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def pyvcam_run() -> dict:
-    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": "prime-bsi-express"}
+    # The script judges frames by the opt-in FrameNr stamp in their first pixels.
+    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": "prime-bsi-express",
+           "PVCAM_SIM_FRAME_STAMP": "1"}
     env.pop("PVCAM_SIM_FAULTS", None)
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]

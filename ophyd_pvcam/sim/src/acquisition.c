@@ -18,7 +18,6 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-#define MAX_REGIONS 16
 #define FULL_COPY_LIMIT_BPS 1.0e9   /* above this, reuse slot content (see frames.c) */
 
 /* ------------------------------------------------------------ stopping */
@@ -121,7 +120,7 @@ static int decode_mode(int16 exp_mode, int *trigger, int *expose_out, int *vtm)
 static int validate_regions(const sim_camera *cam, uns16 n, const rgn_type *r, size_t *pixels)
 {
     const sim_model *m = cam->model;
-    if (n == 0 || n > MAX_REGIONS || n > sim_cur_port(cam)->max_rois)
+    if (n == 0 || n > SIM_MAX_REGIONS || n > sim_cur_port(cam)->max_rois)
         return PL_ERR_REGION_INVALID;
     size_t total = 0;
     for (int i = 0; i < n; i++) {
@@ -181,6 +180,14 @@ static rs_bool do_setup(int16 hcam, int kind, uns16 exp_total, uns16 rgn_total, 
         int offset = bpp == 1 ? 10 : cam->model->adc_offset;
         if (sim_content_prepare(&cam->content, pixels, bpp, sim_cur_gain(cam)->bit_depth, offset, roi_w, roi_h) != 0)
             rc = PL_ERR_INSUFFICIENT_RESOURCES;
+        size_t offs[SIM_MAX_REGIONS], npix[SIM_MAX_REGIONS], at = 0;
+        for (int i = 0; i < rgn_total; i++) {
+            npix[i] = (size_t)((rgns[i].s2 - rgns[i].s1 + 1) / rgns[i].sbin) *
+                      (size_t)((rgns[i].p2 - rgns[i].p1 + 1) / rgns[i].pbin);
+            offs[i] = at;
+            at += npix[i] * (size_t)bpp;
+        }
+        sim_content_set_layout(&cam->content, rgn_total, offs, npix);
     }
     if (rc == 0) {
         a->kind = kind;
@@ -246,6 +253,26 @@ static void prefault(void *buffer, size_t bytes)
         (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
 }
 
+/* Successive acquisitions (of any camera in the process) step the pool offset
+ * by an odd amount below the pool margin, so frame n of one acquisition never
+ * has the noise of frame n of the previous one.  The process-specific start
+ * keeps two processes from producing identical noise. */
+static uint64_t next_noise_seed(void)
+{
+    static uint64_t serial;
+    static int started;
+    static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mtx);
+    if (!started) {
+        serial = (sim_now_ns() ^ ((uint64_t)getpid() << 20)) % SIM_POOL_EXTRA;
+        started = 1;
+    }
+    serial += 1031;
+    uint64_t seed = serial;
+    pthread_mutex_unlock(&mtx);
+    return seed;
+}
+
 static int launch(sim_camera *cam, void *buffer, uns32 capacity)
 {
     sim_acq *a = &cam->acq;
@@ -269,6 +296,8 @@ static int launch(sim_camera *cam, void *buffer, uns32 capacity)
     memset(&a->latest_info, 0, sizeof a->latest_info);
     a->consumed = 0;
     a->produced = 0;
+    a->frame_stamp = sim_frame_stamp_enabled();
+    a->noise_seed = next_noise_seed();
     a->stalled = 0;
     a->stop = 0;
     a->pending_triggers = 0;

@@ -170,9 +170,10 @@ void *sim_producer_main(void *arg)
         pthread_mutex_unlock(&cam->mtx);
         sim_cb_post(cam, PL_CALLBACK_BOF, &info);
         if (a->incremental)
-            sim_frame_write_incremental(&cam->content, dst, (uint32_t)n, &a->slots[slot]);
+            sim_frame_write_incremental(&cam->content, dst, (uint32_t)n, a->noise_seed, a->frame_stamp,
+                                        &a->slots[slot]);
         else
-            sim_frame_write_full(&cam->content, dst, (uint32_t)n, NULL);
+            sim_frame_write_full(&cam->content, dst, (uint32_t)n, a->noise_seed, a->frame_stamp, NULL);
         pthread_mutex_lock(&cam->mtx);
         a->latest_nr = n;
         a->latest_info = info;

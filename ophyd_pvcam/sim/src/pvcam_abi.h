@@ -277,5 +277,7 @@ PV_EXPORT rs_bool pvcam_event_wait_single(void *event, uns32 timeout_ms);
 PV_EXPORT rs_bool pvcam_sim_set_cameras(const char *csv);
 PV_EXPORT rs_bool pvcam_sim_set_faults(const char *spec);
 PV_EXPORT rs_bool pvcam_sim_get_faults(char *buf, uns32 len);
+PV_EXPORT rs_bool pvcam_sim_set_frame_stamp(int16 on);
+PV_EXPORT rs_bool pvcam_sim_get_frame_stamp(rs_bool *on);
 
 #endif

@@ -139,6 +139,7 @@ void sim_faults_snapshot(sim_faults *out);
 int sim_faults_load_env(void);   /* at init; returns 0 or an error code */
 uint64_t sim_faults_next_random(void);
 int sim_cameras_load(char keys[MAX_CAM][32], int *count);  /* at init */
+int sim_frame_stamp_enabled(void);
 
 /* ---- callbacks (callbacks.c) ---- */
 enum { SIM_CB_NONE = 0, SIM_CB_PLAIN, SIM_CB_EX, SIM_CB_EX2, SIM_CB_EX3 };
@@ -180,6 +181,7 @@ int sim_cb_is_callback_thread(struct sim_camera *cam);
 int sim_cb_drained(struct sim_camera *cam);
 
 /* ---- frames (frames.c) ---- */
+#define SIM_MAX_REGIONS 16
 typedef struct sim_content {
     uint8_t *pool;            /* background pixels, frame + extra */
     size_t pool_pixels;
@@ -189,6 +191,10 @@ typedef struct sim_content {
     int spot_radius;
     float *kernel;            /* (2R+1)^2 Gaussian amplitudes */
     int roi_w, roi_h;         /* first region's image size, for the spot */
+    /* frame layout: region i's pixels start seg_off[i] bytes into the frame */
+    int nseg;
+    size_t seg_off[SIM_MAX_REGIONS];
+    size_t seg_pixels[SIM_MAX_REGIONS];
     /* key of the cached content */
     uns32 key_bytes;
     int key_bitdepth;
@@ -206,8 +212,11 @@ typedef struct sim_slot {
     int32 spot_x, spot_y;     /* -1: slot not yet written in this acquisition */
     uint32_t pool_off;
 } sim_slot;
-void sim_frame_write_full(const sim_content *c, uint8_t *dst, uint32_t frame_nr, sim_slot *slot);
-void sim_frame_write_incremental(const sim_content *c, uint8_t *dst, uint32_t frame_nr, sim_slot *slot);
+void sim_content_set_layout(sim_content *c, int nseg, const size_t *offsets, const size_t *pixels);
+void sim_frame_write_full(const sim_content *c, uint8_t *frame, uint32_t frame_nr, uint64_t noise_seed,
+                          int with_stamp, sim_slot *slot);
+void sim_frame_write_incremental(const sim_content *c, uint8_t *frame, uint32_t frame_nr, uint64_t noise_seed,
+                                 int with_stamp, sim_slot *slot);
 
 /* ---- cameras and acquisitions ---- */
 enum { ACQ_NONE = 0, ACQ_SETUP, ACQ_RUNNING, ACQ_DONE, ACQ_STOPPED };
@@ -222,7 +231,7 @@ typedef struct sim_acq {
     int buffer_mode;
     uns16 exp_total;
     int rgn_total;
-    rgn_type rgns[16];
+    rgn_type rgns[SIM_MAX_REGIONS];
     int exp_mode;             /* extended trigger mode after legacy mapping */
     int expose_out;
     uns32 exposure;           /* in setup units */
@@ -266,6 +275,8 @@ typedef struct sim_acq {
     pthread_cond_t cond;      /* wakes the producer (stop, trigger) and joiners */
     sim_slot *slots;
     int incremental;
+    uint64_t noise_seed;      /* per acquisition: noise differs between acquisitions */
+    int frame_stamp;          /* opt-in test stamp, snapshot at start */
 } sim_acq;
 
 typedef struct sim_settings {
