@@ -170,7 +170,17 @@ static rs_bool do_setup(int16 hcam, int kind, uns16 exp_total, uns16 rgn_total, 
     else if ((double)exposure * sim_exp_unit_ns(cam->s.exp_res) > 3600e9)
         rc = PL_ERR_EXPOSURE_OUT_OF_RANGE;
     int bpp = sim_bytes_per_pixel(cam);
-    uint64_t frame_bytes = (uint64_t)pixels * (uint64_t)bpp;
+    size_t offs[SIM_MAX_REGIONS], npix[SIM_MAX_REGIONS];
+    sim_md_layout md;
+    memset(&md, 0, sizeof md);
+    md.enabled = cam->s.metadata;
+    md.version = cam->model->md_version;
+    md.epoch_ns = cam->s.md_epoch_ns;
+    md.exposure_res_ns = sim_exp_unit_ns(cam->s.exp_res);
+    uint64_t frame_bytes = 0;
+    if (rc == 0)
+        frame_bytes = sim_md_layout_frame(&md, rgns, rgn_total, bpp, sim_cur_gain(cam)->bit_depth,
+                                          sim_cur_port(cam)->image_format, offs, npix);
     if (rc == 0 && (frame_bytes > 0xFFFFFFFFULL ||
                     (kind == ACQ_KIND_SEQ && frame_bytes * exp_total > 0xFFFFFFFFULL)))
         rc = PL_ERR_TOO_MANY_FRAMES;
@@ -180,14 +190,8 @@ static rs_bool do_setup(int16 hcam, int kind, uns16 exp_total, uns16 rgn_total, 
         int offset = bpp == 1 ? 10 : cam->model->adc_offset;
         if (sim_content_prepare(&cam->content, pixels, bpp, sim_cur_gain(cam)->bit_depth, offset, roi_w, roi_h) != 0)
             rc = PL_ERR_INSUFFICIENT_RESOURCES;
-        size_t offs[SIM_MAX_REGIONS], npix[SIM_MAX_REGIONS], at = 0;
-        for (int i = 0; i < rgn_total; i++) {
-            npix[i] = (size_t)((rgns[i].s2 - rgns[i].s1 + 1) / rgns[i].sbin) *
-                      (size_t)((rgns[i].p2 - rgns[i].p1 + 1) / rgns[i].pbin);
-            offs[i] = at;
-            at += npix[i] * (size_t)bpp;
-        }
-        sim_content_set_layout(&cam->content, rgn_total, offs, npix);
+        else
+            sim_content_set_layout(&cam->content, rgn_total, offs, npix);
     }
     if (rc == 0) {
         a->kind = kind;
@@ -207,6 +211,7 @@ static rs_bool do_setup(int16 hcam, int kind, uns16 exp_total, uns16 rgn_total, 
         a->clear_frame_ns = cam->s.clear_mode == CLEAR_PRE_EXPOSURE ? clear : 0.0;
         a->overlap = cam->s.pmode == PMODE_FT;
         a->frame_bytes = (uns32)frame_bytes;
+        a->md = md;
         a->frame_pixels = pixels;
         a->bpp = bpp;
         a->latest_nr = 0;

@@ -35,6 +35,9 @@ static const sim_model PRIME_BSI = {
     .nbinnings = 3, .binnings = {1, 2, 4},
     .exp_res_default = EXP_RES_ONE_MILLISEC,
     .has_exp_res_seconds = 0,
+    .md_version = 2,
+    .has_prog_scan = 0,
+    .has_smart_stream = 1,
 };
 
 /* Prime BSI Express: table from the third-party wrapper (S9): 200 MHz first
@@ -62,6 +65,9 @@ static const sim_model PRIME_BSI_EXPRESS = {
     .nbinnings = 3, .binnings = {1, 2, 4},
     .exp_res_default = EXP_RES_ONE_MILLISEC,
     .has_exp_res_seconds = 0,
+    .md_version = 2,
+    .has_prog_scan = 1,
+    .has_smart_stream = 1,
 };
 
 /* Kinetix: ports from the PyVCAM dump in S9 (one speed each), line times from
@@ -96,6 +102,9 @@ static const sim_model KINETIX = {
     .nbinnings = 2, .binnings = {1, 2},
     .exp_res_default = EXP_RES_ONE_SEC,
     .has_exp_res_seconds = 1,
+    .md_version = 3,
+    .has_prog_scan = 1,
+    .has_smart_stream = 1,
 };
 
 /* Prime 95B: 1200x1200, 11 um; ~82 fps 12-bit and ~41 fps 16-bit
@@ -122,6 +131,9 @@ static const sim_model PRIME_95B = {
     .nbinnings = 3, .binnings = {1, 2, 4},
     .exp_res_default = EXP_RES_ONE_MILLISEC,
     .has_exp_res_seconds = 0,
+    .md_version = 1,
+    .has_prog_scan = 1,
+    .has_smart_stream = 1,
 };
 
 const sim_model *const sim_models[] = {&PRIME_BSI, &PRIME_BSI_EXPRESS, &KINETIX, &PRIME_95B};

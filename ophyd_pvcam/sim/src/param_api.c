@@ -144,6 +144,10 @@ PV_EXPORT rs_bool pl_get_param(int16 hcam, uns32 param_id, int16 param_attribute
             rc = d ? PL_ERR_PARAMETER_NOT_AVAILABLE : unknown_param_error(param_id);
             break;
         }
+        if (d->access == ACC_WRITE_ONLY && param_attribute != ATTR_COUNT) {
+            rc = PL_ERR_ACCESS_DENIED;   /* e.g. PARAM_METADATA_RESET_TIMESTAMP */
+            break;
+        }
         pval v;
         memset(&v, 0, sizeof v);
         d->get(cam, &v);

@@ -102,7 +102,6 @@ static void g_bitdepth(sim_camera *c, pval *v) { konst(v, sim_cur_gain(c)->bit_d
 static void g_pixtime(sim_camera *c, pval *v) { konst(v, sim_cur_speed(c)->pix_time_ns); }
 static void g_adc_offset(sim_camera *c, pval *v) { konst(v, c->model->adc_offset); }
 static void g_true(sim_camera *c, pval *v) { (void)c; konst(v, 1); v->min = 0; v->inc = 1; }
-static void g_false(sim_camera *c, pval *v) { (void)c; konst(v, 0); v->max = 1; v->inc = 1; }
 
 static void g_cooling(sim_camera *c, pval *v)
 {
@@ -407,6 +406,28 @@ static int s_roi(sim_camera *c, int64_t value, const void *raw)
     return 0;
 }
 
+/* ------------------------------------------------------- metadata */
+
+static void g_metadata(sim_camera *c, pval *v) { num(v, c->s.metadata, 0, 1, 0, 1); }
+
+static int s_metadata(sim_camera *c, int64_t value, const void *raw)
+{
+    (void)raw;
+    c->s.metadata = value != 0;
+    return 0;
+}
+
+/* Write-only: TRUE restarts the camera clock the headers' timestamps count. */
+static void g_md_reset(sim_camera *c, pval *v) { (void)c; num(v, 0, 0, 1, 0, 1); }
+
+static int s_md_reset(sim_camera *c, int64_t value, const void *raw)
+{
+    (void)raw;
+    if (value)
+        c->s.md_epoch_ns = sim_now_ns();
+    return 0;
+}
+
 /* ------------------------------------------------- timing, buffers */
 
 static void g_readout_time(sim_camera *c, pval *v)
@@ -515,7 +536,9 @@ static const pdesc PARAMS[] = {
     {PARAM_FRAME_BUFFER_SIZE, "PARAM_FRAME_BUFFER_SIZE", TYPE_UNS64, RO, 0, 0, a_after_setup, g_frame_buffer, NULL},
     {PARAM_BINNING_SER, "PARAM_BINNING_SER", TYPE_ENUM, RW, 0, 0, NULL, g_bin_ser, s_bin_ser},
     {PARAM_BINNING_PAR, "PARAM_BINNING_PAR", TYPE_ENUM, RW, 0, 0, NULL, g_bin_par, s_bin_par},
-    {PARAM_METADATA_ENABLED, "PARAM_METADATA_ENABLED", TYPE_BOOLEAN, RO, 0, 0, NULL, g_false, NULL},
+    {PARAM_METADATA_ENABLED, "PARAM_METADATA_ENABLED", TYPE_BOOLEAN, RW, 0, 1, NULL, g_metadata, s_metadata},
+    {PARAM_METADATA_RESET_TIMESTAMP, "PARAM_METADATA_RESET_TIMESTAMP", TYPE_BOOLEAN, ACC_WRITE_ONLY, 1, 0, NULL,
+     g_md_reset, s_md_reset},
     {PARAM_ROI_COUNT, "PARAM_ROI_COUNT", TYPE_UNS16, RO, 0, 0, NULL, g_roi_count, NULL},
     {PARAM_ROI, "PARAM_ROI", TYPE_RGN_TYPE, RW, 0, 0, NULL, g_roi, s_roi},
     {PARAM_SCAN_LINE_TIME, "PARAM_SCAN_LINE_TIME", TYPE_INT64, RO, 0, 0, NULL, g_line_time, NULL},

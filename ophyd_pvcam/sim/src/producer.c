@@ -174,6 +174,7 @@ void *sim_producer_main(void *arg)
                                         &a->slots[slot]);
         else
             sim_frame_write_full(&cam->content, dst, (uint32_t)n, a->noise_seed, a->frame_stamp, NULL);
+        sim_md_write(&a->md, dst, (uint32_t)n, exp_start, eof, exposure_ns);
         pthread_mutex_lock(&cam->mtx);
         a->latest_nr = n;
         a->latest_info = info;

@@ -98,6 +98,15 @@ void sim_settings_defaults(sim_camera *cam)
     s->binning_ser = 1;
     s->binning_par = 1;
     s->roi = (rgn_type){0, (uns16)(m->ser_size - 1), 1, 0, (uns16)(m->par_size - 1), 1};
+    s->metadata = 0;          /* cameras open with metadata off */
+    s->md_epoch_ns = sim_now_ns();
+    s->scan_mode = PL_SCAN_MODE_AUTO;
+    s->scan_direction = PL_SCAN_DIRECTION_DOWN;
+    s->scan_line_delay = 0;
+    s->scan_width = 0;
+    s->smart_enabled = 0;
+    s->smart_mode = SMTMODE_ARBITRARY_ALL;
+    s->smart_count = 0;
     s->exposure_mode = EXT_TRIG_INTERNAL;
     s->expose_out_mode = EXPOSE_OUT_FIRST_ROW;
 }

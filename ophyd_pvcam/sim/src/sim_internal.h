@@ -114,8 +114,11 @@ typedef struct sim_model {
     sim_port ports[SIM_MAX_PORTS];
     int nbinnings;
     int32 binnings[SIM_MAX_BINNINGS];         /* symmetric NxN factors */
-    int exp_res_default;                      /* Kinetix quirk: seconds */
+    int exp_res_default;                      /* EXP_RES_* the camera opens with */
     int has_exp_res_seconds;
+    int md_version;                           /* md_frame_header version (1..3) */
+    int has_prog_scan;                        /* PARAM_SCAN_MODE and friends */
+    int has_smart_stream;                     /* PARAM_SMART_STREAM_* */
 } sim_model;
 
 extern const sim_model *const sim_models[];
@@ -218,6 +221,30 @@ void sim_frame_write_full(const sim_content *c, uint8_t *frame, uint32_t frame_n
 void sim_frame_write_incremental(const sim_content *c, uint8_t *frame, uint32_t frame_nr, uint64_t noise_seed,
                                  int with_stamp, sim_slot *slot);
 
+/* ---- frame metadata (metadata.c) ---- */
+#define SIM_MAX_SMART 16   /* smart-streaming exposures per cycle (ATTR_MAX) [choice] */
+
+typedef struct sim_md_layout {
+    int enabled;
+    int version;
+    int nroi;
+    size_t roi_hdr_off[SIM_MAX_REGIONS];
+    md_frame_roi_header roi_hdr[SIM_MAX_REGIONS];
+    md_frame_header frame_hdr;      /* v1/v2 template; v3 uses frame_hdr_v3 */
+    md_frame_header_v3 frame_hdr_v3;
+    uint64_t epoch_ns;              /* camera clock zero (open, or METADATA_RESET_TIMESTAMP) */
+    double exposure_res_ns;         /* v1/v2 exposureTimeResNs */
+} sim_md_layout;
+
+/* Lays out one frame: headers (if enabled) and each region's pixels.  Fills
+ * offsets[i] (bytes into the frame of region i's pixels) and returns the
+ * frame's size in bytes. */
+uint64_t sim_md_layout_frame(sim_md_layout *md, const rgn_type *rgns, int n, int bpp, int bit_depth,
+                             int image_format, size_t *offsets, size_t *pixels);
+/* Writes the headers of one frame; times on the monotonic clock in ns. */
+void sim_md_write(const sim_md_layout *md, uint8_t *frame, uint32_t frame_nr, uint64_t bof_ns, uint64_t eof_ns,
+                  double exposure_ns);
+
 /* ---- cameras and acquisitions ---- */
 enum { ACQ_NONE = 0, ACQ_SETUP, ACQ_RUNNING, ACQ_DONE, ACQ_STOPPED };
 enum { ACQ_KIND_SEQ = 1, ACQ_KIND_CONT = 2 };
@@ -276,6 +303,10 @@ typedef struct sim_acq {
     sim_slot *slots;
     int incremental;
     uint64_t noise_seed;      /* per acquisition: noise differs between acquisitions */
+    sim_md_layout md;         /* frame metadata of this setup */
+    int smart;                /* smart streaming: exposure of frame n from smart_exp */
+    int smart_count;
+    uns32 smart_exp[SIM_MAX_SMART];   /* in EXP_RES units at setup */
     int frame_stamp;          /* opt-in test stamp, snapshot at start */
 } sim_acq;
 
@@ -294,6 +325,15 @@ typedef struct sim_settings {
     rgn_type roi;             /* PARAM_ROI */
     int32 exposure_mode;      /* current (last setup) */
     int32 expose_out_mode;
+    int metadata;             /* PARAM_METADATA_ENABLED */
+    uint64_t md_epoch_ns;     /* metadata clock zero */
+    int32 scan_mode, scan_direction;
+    int scan_direction_reset;
+    uns16 scan_line_delay, scan_width;
+    int smart_enabled;        /* PARAM_SMART_STREAM_MODE_ENABLED */
+    uns16 smart_mode;
+    uns16 smart_count;        /* PARAM_SMART_STREAM_EXP_PARAMS */
+    uns32 smart_exp[SIM_MAX_SMART];
     /* temperature model */
     uint64_t temp_t0_ns;
     double temp_from;
