@@ -52,7 +52,7 @@ def bsi(open_model) -> Camera:
 
 @pytest.fixture
 def kinetix(open_model) -> Camera:
-    """An open Kinetix, untouched after open (its resolution quirk is under test)."""
+    """An open Kinetix, untouched after open (its exposure resolution is under test)."""
     return open_model("kinetix")
 
 

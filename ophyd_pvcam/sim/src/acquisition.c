@@ -212,6 +212,12 @@ static rs_bool do_setup(int16 hcam, int kind, uns16 exp_total, uns16 rgn_total, 
         a->overlap = cam->s.pmode == PMODE_FT;
         a->frame_bytes = (uns32)frame_bytes;
         a->md = md;
+        a->rgn0_pixels = npix[0];
+        /* S.M.A.R.T. streaming: frame n is exposed for entry (n-1) mod count,
+         * in the resolution of this setup; the setup's own exposure is unused. */
+        a->smart = cam->model->has_smart_stream && cam->s.smart_enabled && cam->s.smart_count > 0;
+        a->smart_count = a->smart ? cam->s.smart_count : 0;
+        memcpy(a->smart_exp, cam->s.smart_exp, sizeof a->smart_exp);
         a->frame_pixels = pixels;
         a->bpp = bpp;
         a->latest_nr = 0;

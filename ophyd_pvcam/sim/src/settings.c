@@ -63,7 +63,18 @@ double sim_readout_ns_for(const sim_camera *cam, const rgn_type *rgns, int n)
     int rows = (p2 - p1 + 1) / pbin;
     if (rows < 1)
         rows = 1;
-    return rows * sim_cur_speed(cam)->line_time_ns;
+    return rows * sim_line_time_ns(cam);
+}
+
+/* Programmable scan, line-delay mode: each unit of PARAM_SCAN_LINE_DELAY
+ * adds one native line time [infer: the public header gives no unit].  The
+ * other modes keep the native line time. */
+double sim_line_time_ns(const sim_camera *cam)
+{
+    double native = sim_cur_speed(cam)->line_time_ns;
+    if (cam->model->has_prog_scan && cam->s.scan_mode == PL_SCAN_MODE_PROGRAMMABLE_LINE_DELAY)
+        return native * (1.0 + cam->s.scan_line_delay);
+    return native;
 }
 
 /* Sensor temperature approaches the setpoint exponentially (tau 2 s), with a

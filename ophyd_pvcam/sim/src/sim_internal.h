@@ -119,6 +119,7 @@ typedef struct sim_model {
     int md_version;                           /* md_frame_header version (1..3) */
     int has_prog_scan;                        /* PARAM_SCAN_MODE and friends */
     int has_smart_stream;                     /* PARAM_SMART_STREAM_* */
+    int has_live_roi;                         /* PARAM_ROI and PARAM_EXPOSURE_TIME live */
 } sim_model;
 
 extern const sim_model *const sim_models[];
@@ -304,6 +305,7 @@ typedef struct sim_acq {
     int incremental;
     uint64_t noise_seed;      /* per acquisition: noise differs between acquisitions */
     sim_md_layout md;         /* frame metadata of this setup */
+    size_t rgn0_pixels;       /* first region's pixels at setup (bound for a live ROI) */
     int smart;                /* smart streaming: exposure of frame n from smart_exp */
     int smart_count;
     uns32 smart_exp[SIM_MAX_SMART];   /* in EXP_RES units at setup */
@@ -378,6 +380,7 @@ int sim_bytes_per_pixel(const sim_camera *cam);
 double sim_exp_unit_ns(int exp_res);
 double sim_clear_time_ns(const sim_camera *cam);
 double sim_readout_ns_for(const sim_camera *cam, const rgn_type *rgns, int n);
+double sim_line_time_ns(const sim_camera *cam);
 int16 sim_temperature(sim_camera *cam);
 
 /* acquisition.c */

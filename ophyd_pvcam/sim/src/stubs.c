@@ -1,5 +1,5 @@
 /*
- * stubs.c - the rest of the export table: helper-struct allocation,
+ * stubs.c - the rest of the export table: FRAME_INFO allocation,
  * post-processing reset, IO scripts (frame metadata is in metadata.c), the
  * undocumented internal commands
  * (155) and a working pvcam_event_* implementation (their prototypes are not
@@ -23,37 +23,6 @@ PV_EXPORT rs_bool pl_pp_reset(int16 hcam)
 {
     sim_clear_error();
     return check_handle(hcam);   /* no post-processing features to reset */
-}
-
-PV_EXPORT rs_bool pl_create_smart_stream_struct(smart_stream_type **array, uns16 entries)
-{
-    sim_clear_error();
-    if (array == NULL)
-        return sim_fail(PL_ERR_NULL_POINTER);
-    if (entries == 0)
-        return sim_fail(PL_ERR_VALUE_INVALID);
-    smart_stream_type *s = calloc(1, sizeof *s);
-    uns32 *params = calloc(entries, sizeof *params);
-    if (!s || !params) {
-        free(s);
-        free(params);
-        return sim_fail(PL_ERR_INSUFFICIENT_RESOURCES);
-    }
-    s->entries = entries;
-    s->params = params;
-    *array = s;
-    return PV_OK;
-}
-
-PV_EXPORT rs_bool pl_release_smart_stream_struct(smart_stream_type **array)
-{
-    sim_clear_error();
-    if (array == NULL || *array == NULL)
-        return sim_fail(PL_ERR_NULL_POINTER);
-    free((*array)->params);
-    free(*array);
-    *array = NULL;
-    return PV_OK;
 }
 
 /* 3.10 simply calloc()s the struct; the GUID stays zero (reference 4). */
