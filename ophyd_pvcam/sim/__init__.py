@@ -5,7 +5,8 @@ Teledyne Photometrics library (same soname and symbol versions), simulating
 Prime BSI, Prime BSI Express, Kinetix and Prime 95B cameras.  This module
 only locates the library and drives its configuration exports
 (``pvcam_sim_set_cameras``, ``pvcam_sim_set_faults``,
-``pvcam_sim_get_faults``); the ctypes binding for the PVCAM API itself lives
+``pvcam_sim_get_faults``, ``pvcam_sim_set_frame_stamp``,
+``pvcam_sim_get_frame_stamp``); the ctypes binding for the PVCAM API itself lives
 in :mod:`ophyd_pvcam.sdk`.  See ``profiles.md`` for the camera models and the
 fault grammar.
 """
