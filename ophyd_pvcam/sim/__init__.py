@@ -48,6 +48,7 @@ FAULTS: tuple[str, ...] = (
     "stall_after",
     "intermittent_stall",
     "drop_every",
+    "drop_callback_every",
     "unplug_after",
     "slow_readout",
     "seed",

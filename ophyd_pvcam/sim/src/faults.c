@@ -9,6 +9,7 @@
  *   stall_after=N                frames and callbacks stop after N frames (N >= 0)
  *   intermittent_stall=P         each acquisition stalls after 4-8 frames with probability P
  *   drop_every=N                 every Nth FrameNr is skipped (N >= 2)
+ *   drop_callback_every=N        every Nth frame is delivered without its EOF callback (N >= 2)
  *   unplug_after=N               camera removed after N frames (N >= 0)
  *   slow_readout=F               readout F times slower (F > 0)
  *   seed=S                       seed of the random generator (reproducible intermittent_stall)
@@ -28,7 +29,7 @@
 #include "sim_internal.h"
 
 static pthread_mutex_t g_cfg_mtx = PTHREAD_MUTEX_INITIALIZER;
-static sim_faults g_faults = {0, 0, -1, 0.0, 0, -1, 1.0, 0, 0};
+static sim_faults g_faults = {0, 0, -1, 0.0, 0, 0, -1, 1.0, 0, 0};
 static int g_faults_from_api;
 static uint64_t g_rng = 0x9E3779B97F4A7C15ULL;
 static char g_cameras_csv[512] = "prime-bsi";
@@ -46,6 +47,7 @@ static void faults_reset(sim_faults *f)
     f->stall_after = -1;
     f->intermittent_stall = 0.0;
     f->drop_every = 0;
+    f->drop_callback_every = 0;
     f->unplug_after = -1;
     f->slow_readout = 1.0;
     f->seed = 0;
@@ -123,6 +125,8 @@ static int faults_parse(const char *spec, sim_faults *out)
                   out->intermittent_stall > 1.0;
         } else if (strcmp(item, "drop_every") == 0) {
             bad = !value || parse_long(value, 2, &out->drop_every);
+        } else if (strcmp(item, "drop_callback_every") == 0) {
+            bad = !value || parse_long(value, 2, &out->drop_callback_every);
         } else if (strcmp(item, "unplug_after") == 0) {
             bad = !value || parse_long(value, 0, &out->unplug_after);
         } else if (strcmp(item, "slow_readout") == 0) {
@@ -137,7 +141,8 @@ static int faults_parse(const char *spec, sim_faults *out)
         } else {
             sim_fail_detail(PL_ERR_VALUE_INVALID,
                             "unknown fault '%s' (known: reject_circ_overwrite, rereg_corrupts, stall_after, "
-                            "intermittent_stall, drop_every, unplug_after, slow_readout, seed)",
+                            "intermittent_stall, drop_every, drop_callback_every, unplug_after, slow_readout, "
+                            "seed)",
                             item);
             return -1;
         }
@@ -174,6 +179,8 @@ static void faults_format(const sim_faults *f, char *buf, size_t len)
         APPEND("intermittent_stall=%g", f->intermittent_stall);
     if (f->drop_every > 0)
         APPEND("drop_every=%ld", f->drop_every);
+    if (f->drop_callback_every > 0)
+        APPEND("drop_callback_every=%ld", f->drop_callback_every);
     if (f->unplug_after >= 0)
         APPEND("unplug_after=%ld", f->unplug_after);
     if (f->slow_readout != 1.0)

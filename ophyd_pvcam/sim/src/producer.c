@@ -194,7 +194,10 @@ void *sim_producer_main(void *arg)
         a->latest_nr = n;
         a->latest_info = info;
         pthread_mutex_unlock(&cam->mtx);
-        sim_cb_post(cam, PL_CALLBACK_EOF, &info);
+        /* drop_callback_every: the frame is complete and published, only its
+         * EOF notification is lost (a lost callback, not a lost frame). */
+        if (!(a->faults.drop_callback_every > 0 && n % a->faults.drop_callback_every == 0))
+            sim_cb_post(cam, PL_CALLBACK_EOF, &info);
         pthread_mutex_lock(&cam->mtx);
     }
     pthread_mutex_unlock(&cam->mtx);

@@ -133,6 +133,7 @@ typedef struct sim_faults {
     long stall_after;          /* -1 = off */
     double intermittent_stall; /* probability, 0 = off */
     long drop_every;           /* 0 = off */
+    long drop_callback_every;  /* 0 = off: every Nth frame arrives without its EOF callback */
     long unplug_after;         /* -1 = off */
     double slow_readout;       /* 1.0 = off */
     unsigned long long seed;
