@@ -31,7 +31,11 @@ EVIDENCE = {
     "seq_mode": ["Using get_sequence with S.M.A.R.T. streaming:", "Exp. time: 50", "Using get_frame alone:"],
     "check_frame_status": ["Live frame status: FRAME_AVAILABLE",
                            "Live frame status after acquisition: READOUT_NOT_ACTIVE"],
+    "prog_scan_mode": ["Camera: pvcamUSB_0"],
 }
+
+# Models with programmable scan (profiles.md); prog_scan_mode.py says so otherwise.
+PROGRAMMABLE_SCAN = ("prime-bsi-express", "kinetix", "prime-95b")
 
 
 def _work_folder(tmp_path: Path) -> Path:
@@ -83,6 +87,10 @@ def test_pyvcam_example_runs_unchanged(example, model, tmp_path):
     assert "Traceback" not in output and "Exception:" not in output, output[-3000:]
     for evidence in EVIDENCE[example]:
         assert evidence in output, f"{example} on {model}: no {evidence!r} in\n{output[-3000:]}"
+    if example == "prog_scan_mode":
+        has = model in PROGRAMMABLE_SCAN
+        assert ("Camera does not support Programmable Scan Mode feature" in output) is not has
+        assert ("Setting PSM to Scan Width" in output) is has
     if example == "multi_rois":
         several = model != "kinetix"   # the Kinetix takes several ROIs on "Dynamic Range" only
         assert ("ROI: 2 (" in output) is several
