@@ -562,6 +562,7 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     sim.set_cameras("prime-bsi")
     sim.set_faults("")
+    sim.set_frame_stamp(True)   # the loss checks read FrameNr from the opt-in pixel stamp
     print(f"bench_device: {args.reps} rep(s) x count of {args.points} points, simulated Prime BSI",
           file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench_device_") as tmp:

@@ -243,7 +243,8 @@ WORKERS = {"ours": worker_ours, "pyvcam": worker_pyvcam, "copy": worker_copy,
 def run_worker(kind: str, spec: dict, model: str) -> dict:
     from ophyd_pvcam import sim
 
-    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": model}
+    # Loss is judged from the simulator's opt-in FrameNr pixel stamp.
+    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": model, "PVCAM_SIM_FRAME_STAMP": "1"}
     env.pop("PVCAM_SIM_FAULTS", None)
     proc = subprocess.run([sys.executable, __file__, "--worker", kind, json.dumps(spec)],
                           capture_output=True, text=True, env=env, timeout=900)
@@ -262,7 +263,8 @@ def readout_seconds(model: str, port: str, roi: tuple) -> tuple[float, int]:
             "    s = c.acquisition_settings()\n"
             "    print(json.dumps([s.frame_period_s, s.frame_bytes]))")
     from ophyd_pvcam import sim
-    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": model}
+    # Loss is judged from the simulator's opt-in FrameNr pixel stamp.
+    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": model, "PVCAM_SIM_FRAME_STAMP": "1"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True, timeout=120).stdout
     period, frame_bytes = json.loads(out.strip().splitlines()[-1])

@@ -58,6 +58,7 @@ def simulator_isolation(library) -> Iterator[None]:
     assert session_count(library) == 0, "a previous test left the SDK initialised"
     sim.set_cameras("prime-bsi")
     sim.set_faults("")
+    sim.set_frame_stamp(None)
     yield
     leaked = [cam for cam in list(discovery.open_cameras.values()) if not cam.closed]
     for cam in leaked:
@@ -77,3 +78,16 @@ def configured_sink_rate(monkeypatch) -> Iterator[None]:
     """
     monkeypatch.setenv("PVCAM_SINK_RATE", "64G")
     yield
+
+
+@pytest.fixture
+def frame_stamp(library) -> Iterator[None]:
+    """The simulator's opt-in test stamp on (FrameNr in each frame's first 4 pixel bytes).
+
+    For tests that judge frames by their pixels; off again afterwards (it is off by default).
+    """
+    from ophyd_pvcam import sim
+
+    sim.set_frame_stamp(True)
+    yield
+    sim.set_frame_stamp(None)

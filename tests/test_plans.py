@@ -20,6 +20,9 @@ from ophyd_pvcam.storage.handler import read_frame_metadata
 
 ROI = (0, 0, 64, 32)
 
+# Frames are judged by the FrameNr in the simulator's opt-in pixel stamp.
+pytestmark = pytest.mark.usefixtures("frame_stamp")
+
 
 def stamps(frames: np.ndarray) -> list[int]:
     """The simulator's FrameNr stamps (first 4 bytes of each frame, uint32 LE)."""

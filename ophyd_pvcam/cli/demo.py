@@ -45,10 +45,9 @@ def register(commands: Any, add_common: Callable[[argparse.ArgumentParser], None
     parser.set_defaults(handler=run)
 
 
-def _stamped(frames: np.ndarray) -> np.ndarray:
-    """The simulator's FrameNr stamp: the first 4 bytes of each frame, uint32 little-endian."""
-    flat = frames.reshape(frames.shape[0], -1).astype(np.int64)
-    return flat[:, 0] | (flat[:, 1] << 16)
+def _frame_numbers(run: Any) -> np.ndarray:
+    """Per-frame FrameNr of a run, read back from the catalog (``cam_frame_number``)."""
+    return np.asarray(run.v3["primary"]["cam_frame_number"].read()).reshape(-1).astype(np.int64)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                                          ("fly_stream", fly_uid, args.fly_frames, fly_seconds)):
         run = client[uid]
         frames = run.v3["primary"]["cam_image"].read()
-        numbers = _stamped(frames)
+        numbers = _frame_numbers(run)
         # Each count point is a separate acquisition (FrameNr restarts at 1);
         # a fly scan is one acquisition numbered 1..N.
         in_order = bool(np.all(numbers == 1)) if plan == "count" else bool(

@@ -17,6 +17,7 @@ whose calls live in the mixins :mod:`._parameters`, :mod:`._acquisition`,
 from __future__ import annotations
 
 from . import constants, errors, types
+from ._metadata import decode_frame_metadata
 from .binding import PVCAMLibrary, buffer_address
 from .errors import (
     ArgumentError,
@@ -26,7 +27,7 @@ from .errors import (
     error_class_for_code,
 )
 from .library import find_library, load, simulator_path
-from .types import EOF_CALLBACK, FRAME_INFO, RGN_TYPE, FrameInfo
+from .types import EOF_CALLBACK, FRAME_INFO, RGN_TYPE, FrameInfo, FrameMetadata, RoiMetadata
 
 __all__ = [
     "constants",
@@ -34,6 +35,7 @@ __all__ = [
     "types",
     "PVCAMLibrary",
     "buffer_address",
+    "decode_frame_metadata",
     "ArgumentError",
     "LibraryNotFoundError",
     "PVCAMError",
@@ -46,4 +48,6 @@ __all__ = [
     "FRAME_INFO",
     "RGN_TYPE",
     "FrameInfo",
+    "FrameMetadata",
+    "RoiMetadata",
 ]

@@ -54,6 +54,8 @@ __all__ = [
     "LEGACY_CONTEXT_CALLBACK",
     "LEGACY_FRAME_INFO_CALLBACK",
     "FrameInfo",
+    "RoiMetadata",
+    "FrameMetadata",
     "RegionLike",
     "TYPE_CTYPES",
     "TYPE_SIZES",
@@ -398,6 +400,124 @@ class FrameInfo:
             timestamp_bof=info.TimeStampBOF,
             readout_time=info.ReadoutTime,
         )
+
+
+@dataclass(frozen=True)
+class RoiMetadata:
+    """One region of a metadata-carrying frame, decoded from its ``md_frame_roi_header``.
+
+    Offsets count bytes from the start of the frame (its ``md_frame_header``), so
+    the pixels of region ``r`` of a frame in ``buffer`` are
+    ``buffer[r.data_offset:r.data_offset + r.data_size]``.
+
+    Attributes
+    ----------
+    number : int
+        ``roiNr``, 1-based within the frame.
+    region : tuple of int
+        ``(s1, s2, sbin, p1, p2, pbin)`` in sensor coordinates, inclusive.
+    flags : int
+        ``PL_MD_ROI_FLAG_*`` bits.
+    timestamp_bor, timestamp_eor : int
+        Beginning/end of the region's readout, in the frame header's
+        ``roi_timestamp_resolution_ns`` units (0 when the camera does not report them).
+    data_offset, data_size : int
+        Where the region's pixels are, and how many bytes they take.
+    extended_offset, extended_size : int
+        The region's extended-metadata block (size 0 when there is none).
+    """
+
+    number: int
+    region: tuple[int, int, int, int, int, int]
+    flags: int
+    timestamp_bor: int
+    timestamp_eor: int
+    data_offset: int
+    data_size: int
+    extended_offset: int
+    extended_size: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, columns)`` of the region's image after binning."""
+        s1, s2, sbin, p1, p2, pbin = self.region
+        return (p2 - p1 + 1) // pbin, (s2 - s1 + 1) // sbin
+
+
+@dataclass(frozen=True)
+class FrameMetadata:
+    """A decoded ``md_frame_header`` (any version) and its regions.
+
+    Times are converted to picoseconds whatever the header version: version 1
+    and 2 headers count in the units their ``*ResNs`` fields give, version 3 in
+    picoseconds directly.
+
+    Attributes
+    ----------
+    version : int
+        Header version (1, 2 or 3).
+    frame_number : int
+        ``frameNr``: 1-based, reset with each acquisition.
+    timestamp_bof_ps, timestamp_eof_ps : int
+        Beginning and end of the frame on the camera's clock, in picoseconds.
+    exposure_time_ps : int
+        The frame's exposure, in picoseconds.
+    timestamp_resolution_ns : int
+        Unit of the header's timestamps in ns (versions 1 and 2); 0 for version 3,
+        whose unit is the picosecond.
+    exposure_resolution_ns : int
+        Resolution of the header's exposure time (0 for version 3).
+    roi_timestamp_resolution_ns : int
+        Unit of the regions' ``timestamp_bor``/``timestamp_eor`` (0 for version 3).
+    bit_depth : int
+        Bits per pixel the sensor delivered.
+    color_mask : int
+        ``COLOR_*`` value (0 = monochrome).
+    flags : int
+        ``PL_MD_FRAME_FLAG_*`` bits.
+    image_format, image_compression : int
+        ``PL_IMAGE_FORMAT_*`` and ``PL_IMAGE_COMPRESSION_*`` (version 2 and later;
+        version 1 implies MONO16 and no compression).
+    extended_offset, extended_size : int
+        The frame's extended-metadata block (size 0 when there is none).
+    rois : tuple of RoiMetadata
+        The valid regions, in order (those flagged ``PL_MD_ROI_FLAG_INVALID`` are
+        left out, as ``pl_md_frame_decode`` does).
+    frame_size : int
+        Bytes from the frame header to the end of the last region.
+    """
+
+    version: int
+    frame_number: int
+    timestamp_bof_ps: int
+    timestamp_eof_ps: int
+    exposure_time_ps: int
+    timestamp_resolution_ns: int
+    exposure_resolution_ns: int
+    roi_timestamp_resolution_ns: int
+    bit_depth: int
+    color_mask: int
+    flags: int
+    image_format: int
+    image_compression: int
+    extended_offset: int
+    extended_size: int
+    rois: tuple[RoiMetadata, ...]
+    frame_size: int
+
+    @property
+    def bytes_per_pixel(self) -> int:
+        """1 for 8-bit formats, 2 otherwise (the formats the binding reads)."""
+        return 1 if self.image_format in (C.PL_IMAGE_FORMAT_MONO8, C.PL_IMAGE_FORMAT_BAYER8) else 2
+
+    @property
+    def implied_region(self) -> tuple[int, int, int, int, int, int]:
+        """The smallest region holding every ROI, binning of the first (``impliedRoi``)."""
+        regions = [roi.region for roi in self.rois]
+        if not regions:
+            return (0, 0, 1, 0, 0, 1)
+        return (min(r[0] for r in regions), max(r[1] for r in regions), regions[0][2],
+                min(r[3] for r in regions), max(r[4] for r in regions), regions[0][5])
 
 
 # ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Teledyne Photometrics library (same soname and symbol versions), simulating
 Prime BSI, Prime BSI Express, Kinetix and Prime 95B cameras.  This module
 only locates the library and drives its configuration exports
 (``pvcam_sim_set_cameras``, ``pvcam_sim_set_faults``,
-``pvcam_sim_get_faults``); the ctypes binding for the PVCAM API itself lives
+``pvcam_sim_get_faults``, ``pvcam_sim_set_frame_stamp``,
+``pvcam_sim_get_frame_stamp``); the ctypes binding for the PVCAM API itself lives
 in :mod:`ophyd_pvcam.sdk`.  See ``profiles.md`` for the camera models and the
 fault grammar.
 """
@@ -17,7 +18,7 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 from ophyd_pvcam.sdk.errors import LibraryNotFoundError, PVCAMError
 
@@ -30,6 +31,8 @@ __all__ = [
     "set_cameras",
     "set_faults",
     "get_faults",
+    "set_frame_stamp",
+    "frame_stamp",
     "environment",
 ]
 
@@ -45,6 +48,7 @@ FAULTS: tuple[str, ...] = (
     "stall_after",
     "intermittent_stall",
     "drop_every",
+    "drop_callback_every",
     "unplug_after",
     "slow_readout",
     "seed",
@@ -113,6 +117,10 @@ def _library() -> ctypes.CDLL:
             lib.pvcam_sim_set_faults.restype = ctypes.c_ushort
             lib.pvcam_sim_get_faults.argtypes = [ctypes.c_char_p, ctypes.c_uint]
             lib.pvcam_sim_get_faults.restype = ctypes.c_ushort
+            lib.pvcam_sim_set_frame_stamp.argtypes = [ctypes.c_short]
+            lib.pvcam_sim_set_frame_stamp.restype = ctypes.c_ushort
+            lib.pvcam_sim_get_frame_stamp.argtypes = [ctypes.POINTER(ctypes.c_ushort)]
+            lib.pvcam_sim_get_frame_stamp.restype = ctypes.c_ushort
             lib.pl_error_code.argtypes = []
             lib.pl_error_code.restype = ctypes.c_short
             lib.pl_error_message.argtypes = [ctypes.c_short, ctypes.c_char_p]
@@ -200,6 +208,42 @@ def get_faults() -> str:
     if not lib.pvcam_sim_get_faults(buf, len(buf)):
         _raise_last_error(lib, "pvcam_sim_get_faults")
     return buf.value.decode()
+
+
+def set_frame_stamp(on: Optional[bool]) -> None:
+    """Switch the opt-in test stamp: FrameNr in the first pixel bytes of every frame.
+
+    Off by default: a real camera never writes a counter into its pixels, so
+    the simulator does not either. Tests that judge frames by their pixels
+    turn it on; the number is then the first 4 bytes of the first region's
+    pixels, uint32 little-endian (pixels 0 and 1 of a 16-bit frame).
+
+    Parameters
+    ----------
+    on : bool or None
+        ``True`` stamps, ``False`` does not, for acquisitions started
+        afterwards. ``None`` removes the override: no stamp now, and
+        ``PVCAM_SIM_FRAME_STAMP`` (``1``/``0``) applies again from the next
+        ``pl_pvcam_init``.
+    """
+    lib = _library()
+    lib.pvcam_sim_set_frame_stamp(-1 if on is None else int(bool(on)))
+    logger.debug("simulator frame stamp set to %r", on)
+
+
+def frame_stamp() -> bool:
+    """Return whether acquisitions started now carry the test stamp.
+
+    Returns
+    -------
+    bool
+        See :func:`set_frame_stamp`.
+    """
+    lib = _library()
+    value = ctypes.c_ushort()
+    if not lib.pvcam_sim_get_frame_stamp(ctypes.byref(value)):
+        _raise_last_error(lib, "pvcam_sim_get_frame_stamp")
+    return bool(value.value)
 
 
 def environment() -> dict[str, str]:

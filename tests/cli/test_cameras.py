@@ -36,7 +36,7 @@ def test_info_on_an_unknown_camera_is_a_one_line_error_listing_the_real_ones(cap
     assert "pvcamUSB_9" in err and "pvcamUSB_0" in err
 
 
-def test_snap_writes_one_stamped_frame_to_hdf5_and_a_png(in_tmp, capsys):
+def test_snap_writes_one_stamped_frame_to_hdf5_and_a_png(in_tmp, capsys, frame_stamp):
     assert main(["snap", "--sim", "prime-bsi", "--roi", "0,0,128,64", "--exposure", "0.002",
                  "-o", "one.h5"]) == 0
     with h5py.File(in_tmp / "one.h5", "r") as handle:
@@ -48,7 +48,7 @@ def test_snap_writes_one_stamped_frame_to_hdf5_and_a_png(in_tmp, capsys):
     assert "one.h5" in capsys.readouterr().out
 
 
-def test_snap_tiff_stores_the_same_pixels(in_tmp):
+def test_snap_tiff_stores_the_same_pixels(in_tmp, frame_stamp):
     assert main(["snap", "--sim", "prime-95b", "--roi", "8,8,32,16", "--tiff", "-o", "one.tif"]) == 0
     raw = (in_tmp / "one.tif").read_bytes()
     assert raw[:4] == b"II*\x00"

@@ -1,9 +1,14 @@
 """Tests of ophyd_pvcam/cli/stream.py: frames to HDF5, progress, and a stall's exit status."""
 import h5py
 import numpy as np
+import pytest
 
 from ophyd_pvcam import sim
 from ophyd_pvcam.cli import EXIT_ERROR, EXIT_FRAMES_LOST, EXIT_STALL, main
+
+
+# Frames are judged by the FrameNr in the simulator's opt-in pixel stamp.
+pytestmark = pytest.mark.usefixtures("frame_stamp")
 
 
 def stamped_numbers(frames):

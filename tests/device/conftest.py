@@ -66,7 +66,7 @@ def stamped_numbers(frames: np.ndarray) -> list[int]:
 
 
 @pytest.fixture
-def stamps() -> Callable[[np.ndarray], list[int]]:
+def stamps(frame_stamp) -> Callable[[np.ndarray], list[int]]:
     """Reader of the simulator's FrameNr stamps of a stack of frames."""
     return stamped_numbers
 

@@ -52,7 +52,7 @@ def bsi(open_model) -> Camera:
 
 @pytest.fixture
 def kinetix(open_model) -> Camera:
-    """An open Kinetix, untouched after open (its resolution quirk is under test)."""
+    """An open Kinetix, untouched after open (its exposure resolution is under test)."""
     return open_model("kinetix")
 
 
@@ -62,6 +62,6 @@ def _stamped_frame_number(frame: np.ndarray) -> int:
 
 
 @pytest.fixture
-def stamp() -> Callable[[np.ndarray], int]:
+def stamp(frame_stamp) -> Callable[[np.ndarray], int]:
     """Reader of the simulator's FrameNr stamp (first 4 bytes of a frame, uint32 LE)."""
     return _stamped_frame_number

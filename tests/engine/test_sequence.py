@@ -48,6 +48,12 @@ def test_ten_frames_arrive_in_order(bsi, stamp):
     assert [stamp(f) for f in frames] == list(range(1, 11))
 
 
+def test_two_snaps_differ_in_their_noise_and_no_pixel_is_a_counter(bsi):
+    first, second = bsi.snap(), bsi.snap()   # both FrameNr 1: only the noise can differ
+    assert not np.array_equal(first, second)
+    assert min(first.min(), second.min()) > 50   # nothing below the ~100 ADU offset
+
+
 def test_frames_carry_image_content_beyond_the_stamp(bsi):
     frame = bsi.snap()
     # The simulator's offset is ~100 ADU; the stamp only occupies pixels 0 and 1.

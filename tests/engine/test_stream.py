@@ -27,6 +27,9 @@ from ophyd_pvcam.engine.stream import Stream, StreamState, rejected_buffer_modes
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import ConfigurationInvalidError, DeviceRemovedError
 
+# Frames are judged by the FrameNr in the simulator's opt-in pixel stamp.
+pytestmark = pytest.mark.usefixtures("frame_stamp")
+
 # A run that should take well under a second may take this long on a loaded 2-core CI box.
 GENEROUS = 60.0
 

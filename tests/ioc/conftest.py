@@ -111,6 +111,8 @@ class IOCProcess:
         environment.update({"EPICS_CAS_SERVER_PORT": str(port), "EPICS_CA_SERVER_PORT": str(port),
                             "PVCAM_SIM_CAMERAS": cameras, "PYTHONUNBUFFERED": "1"})
         environment.pop("PVCAM_SIM_FAULTS", None)
+        # IOC tests judge frames by the simulator's opt-in FrameNr pixel stamp.
+        environment["PVCAM_SIM_FRAME_STAMP"] = "1"
         environment.update(env or {})
         command = [sys.executable, "-m", "ophyd_pvcam.ioc", "--simulated", "--prefix", prefix,
                    "--write-root", str(write_root), *extra_args]

@@ -14,6 +14,9 @@ import pytest
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk import errors as E
 
+# These tests read FrameNr from the simulator's opt-in pixel stamp.
+pytestmark = pytest.mark.usefixtures("frame_stamp")
+
 SMALL_ROI = (0, 63, 1, 0, 31, 1)  # 64 x 32 uint16 pixels
 FRAME_BYTES = 64 * 32 * 2
 

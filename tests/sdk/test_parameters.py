@@ -173,3 +173,18 @@ def test_read_only_parameter_refuses_writes_with_156(library, camera):
         library.set_param(camera, C.PARAM_SER_SIZE, 1024)
     assert info.value.code == 156
     assert "PL_ERR_ACCESS_DENIED" in info.value.message
+
+
+# ---------------------------------------------------------------- smart streaming
+def test_smart_stream_exposures_round_trip_through_the_binding(library, camera):
+    assert library.get_param(camera, C.PARAM_SMART_STREAM_MODE_ENABLED) is False
+    library.set_param(camera, C.PARAM_SMART_STREAM_EXP_PARAMS, (2, 5, 9))
+    assert library.get_param(camera, C.PARAM_SMART_STREAM_EXP_PARAMS) == (2, 5, 9)
+    # ATTR_MAX says how many the caller must make room for: 16, of which 15 are accepted.
+    assert len(library.get_param(camera, C.PARAM_SMART_STREAM_EXP_PARAMS, C.ATTR_MAX)) == 16
+    library.set_param(camera, C.PARAM_SMART_STREAM_EXP_PARAMS, tuple(range(15)))
+    with pytest.raises(E.ValueRejectedError) as info:
+        library.set_param(camera, C.PARAM_SMART_STREAM_EXP_PARAMS, tuple(range(16)))
+    assert info.value.code == 165
+    library.set_param(camera, C.PARAM_SMART_STREAM_MODE_ENABLED, True)
+    assert library.get_param(camera, C.PARAM_SMART_STREAM_MODE_ENABLED) is True

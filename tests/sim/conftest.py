@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 import pytest
 
@@ -29,12 +29,18 @@ def lib() -> Lib:
 
 @pytest.fixture
 def pvcam(lib: Lib) -> Iterator[Callable[..., Lib]]:
-    """Initialise the library with chosen cameras/faults; uninit and reset afterwards."""
+    """Initialise the library with chosen cameras/faults; uninit and reset afterwards.
+
+    Most tests here judge frames by their pixels, so the opt-in test stamp
+    (FrameNr in the first 4 pixel bytes) is on unless ``stamp`` says otherwise;
+    ``stamp=None`` gives the simulator's default (no stamp).
+    """
     state = {"init": False}
 
-    def start(cameras: str = "prime-bsi", faults: str = "") -> Lib:
+    def start(cameras: str = "prime-bsi", faults: str = "", stamp: Optional[bool] = True) -> Lib:
         sim.set_cameras(cameras)
         sim.set_faults(faults)
+        sim.set_frame_stamp(stamp)
         if not lib.pl_pvcam_init():
             assert lib.error_code() == 158, lib.message(lib.error_code())
             lib.call("pl_pvcam_uninit")   # left initialised by an earlier failure
@@ -47,6 +53,7 @@ def pvcam(lib: Lib) -> Iterator[Callable[..., Lib]]:
         lib.pl_pvcam_uninit()
     sim.set_cameras(None)
     sim.set_faults(None)
+    sim.set_frame_stamp(None)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 /*
  * sanitizer_client.c - drives the simulator through init, parameters,
  * sequence, continuous (both buffer modes, callbacks calling back into the
- * library), software trigger, faults, and uninit with acquisitions running.
+ * library), software trigger, faults, frame metadata with several regions,
+ * smart streaming and live settings, and uninit with acquisitions running.
  * Built with the same sanitizer as the library by test_sanitizer.py; any
  * report from the sanitizer (or a nonzero exit) fails the test.
  */
@@ -56,6 +57,10 @@ rs_bool pl_release_frame_info_struct(FRAME_INFO *);
 rs_bool pl_create_smart_stream_struct(smart_stream_type **, uns16);
 rs_bool pl_release_smart_stream_struct(smart_stream_type **);
 rs_bool pl_md_create_frame_struct_cont(void **, uns16);
+rs_bool pl_md_create_frame_struct(void **, void *, uns32);
+rs_bool pl_md_frame_decode(void *, void *, uns32);
+rs_bool pl_md_frame_recompose(void *, uns16, uns16, uns16, uns16, void *);
+rs_bool pl_md_read_extended(void *, void *, uns32);
 rs_bool pl_md_release_frame_struct(void *);
 int16 pl_error_code(void);
 rs_bool pl_error_message(int16, char *);
@@ -67,6 +72,11 @@ rs_bool pvcam_sim_set_faults(const char *);
 #define PARAM_TEMP 0x0102020Du
 #define PARAM_CHIP_NAME 0x0D020081u
 #define PARAM_FRAME_BUFFER_SIZE 0x0803012Cu
+#define PARAM_METADATA_ENABLED 0x0B0300A8u
+#define PARAM_SMART_STREAM_MODE_ENABLED 0x0B0202BCu
+#define PARAM_SMART_STREAM_EXP_PARAMS 0x0E0202BEu
+#define PARAM_EXPOSURE_TIME 0x08030008u
+#define PARAM_ROI 0x14030001u
 
 static int failures;
 
@@ -212,6 +222,71 @@ int main(void)
     void *md;
     CHECK(pl_md_create_frame_struct_cont(&md, 3));
     CHECK(pl_md_release_frame_struct(md));
+
+    /* metadata, two regions, smart streaming (Kinetix, Dynamic Range port) */
+    int32 dynamic_range = 2;
+    rs_bool on = 1;
+    CHECK(pl_set_param(h1, PARAM_READOUT_PORT, &dynamic_range));
+    CHECK(pl_set_param(h1, PARAM_METADATA_ENABLED, &on));
+    uns32 exposures[2] = {1, 2};
+    smart_stream_type smart = {2, exposures};
+    CHECK(pl_set_param(h1, PARAM_SMART_STREAM_EXP_PARAMS, &smart));
+    CHECK(pl_set_param(h1, PARAM_SMART_STREAM_MODE_ENABLED, &on));
+    uns32 readback[16];
+    smart_stream_type got = {16, readback};
+    CHECK(pl_get_param(h1, PARAM_SMART_STREAM_EXP_PARAMS, 0, &got));
+    rgn_type two[2] = {{0, 63, 1, 0, 31, 1}, {100, 131, 1, 100, 131, 1}};
+    uns32 mdbytes;
+    CHECK(pl_exp_setup_seq(h1, 4, 2, two, 1792, 1, &mdbytes));
+    unsigned char *mdseq = malloc(mdbytes);
+    CHECK(pl_exp_start_seq(h1, mdseq));
+    for (int i = 0; i < 5000; i++) {
+        int16 st;
+        uns32 arrived;
+        CHECK(pl_exp_check_status(h1, &st, &arrived));
+        if (st == 3)
+            break;
+        sleep_ms(1);
+    }
+    CHECK(pl_exp_finish_seq(h1, mdseq, 0));
+    uns32 one = mdbytes / 4;
+    unsigned short *image = calloc(132u * 132u, sizeof *image);
+    for (int i = 0; i < 4; i++) {
+        void *decoded;
+        CHECK(pl_md_create_frame_struct(&decoded, mdseq + (size_t)i * one, one));
+        CHECK(pl_md_frame_decode(decoded, mdseq + (size_t)i * one, one));
+        CHECK(pl_md_frame_recompose(image, 0, 0, 132, 132, decoded));
+        CHECK(pl_md_release_frame_struct(decoded));
+    }
+    void *short_frame;
+    CHECK(pl_md_create_frame_struct_cont(&short_frame, 2));
+    if (pl_md_frame_decode(short_frame, mdseq, one - 1))   /* must fail: cut frame */
+        failures++;
+    unsigned char ext[5] = {0, 1, 2, 3, 4};
+    unsigned char items[6128];
+    CHECK(pl_md_read_extended(items, ext, sizeof ext));
+    CHECK(pl_md_release_frame_struct(short_frame));
+    free(image);
+    free(mdseq);
+    on = 0;
+    CHECK(pl_set_param(h1, PARAM_SMART_STREAM_MODE_ENABLED, &on));
+
+    /* live exposure and live ROI during a continuous acquisition */
+    uns32 fbmd;
+    CHECK(pl_exp_setup_cont(h1, 1, &small, 1792, 1, &fbmd, 1));
+    void *bmd = malloc(fbmd * 16u);
+    CHECK(pl_exp_start_cont(h1, bmd, fbmd * 16));
+    wait_frames(h1, 3);
+    unsigned long long live_exposure = 2;
+    CHECK(pl_set_param(h1, PARAM_EXPOSURE_TIME, &live_exposure));
+    rgn_type half = {0, 63, 1, 0, 31, 1};
+    CHECK(pl_set_param(h1, PARAM_ROI, &half));
+    wait_frames(h1, 8);
+    CHECK(pl_exp_abort(h1, 1));
+    free(bmd);
+    on = 0;
+    CHECK(pl_set_param(h1, PARAM_METADATA_ENABLED, &on));   /* b1 is sized for plain 8-bit frames */
+    CHECK(pl_set_param(h1, PARAM_READOUT_PORT, &port));
 
     /* uninit with an acquisition and callbacks running */
     CHECK(pl_exp_setup_cont(h1, 1, &small, 1792, 0, &fb1, 1));

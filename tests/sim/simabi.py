@@ -19,7 +19,7 @@ ATTR_CURRENT, ATTR_COUNT, ATTR_TYPE, ATTR_MIN, ATTR_MAX = 0, 1, 2, 3, 4
 ATTR_DEFAULT, ATTR_INCREMENT, ATTR_ACCESS, ATTR_AVAIL, ATTR_LIVE = 5, 6, 7, 8, 9
 TYPE_INT16, TYPE_FLT64, TYPE_UNS16, TYPE_UNS32, TYPE_UNS64 = 1, 4, 6, 7, 8
 TYPE_ENUM, TYPE_BOOLEAN, TYPE_CHAR_PTR, TYPE_INT64, TYPE_RGN_TYPE = 9, 11, 13, 16, 20
-ACC_READ_ONLY, ACC_READ_WRITE, ACC_EXIST_CHECK_ONLY = 1, 2, 3
+ACC_READ_ONLY, ACC_READ_WRITE, ACC_EXIST_CHECK_ONLY, ACC_WRITE_ONLY = 1, 2, 3, 4
 EXT_TRIG_INTERNAL, EXT_TRIG_TRIG_FIRST, EXT_TRIG_EDGE_RISING = 1792, 2048, 2304
 EXT_TRIG_SOFTWARE_FIRST, EXT_TRIG_SOFTWARE_EDGE = 2816, 3072
 CIRC_NONE, CIRC_OVERWRITE, CIRC_NO_OVERWRITE = 0, 1, 2
@@ -85,6 +85,15 @@ PARAM = {
     "ROI_COUNT": pid(6, 3, 169),
     "ROI": pid(20, 3, 1),
     "SCAN_LINE_TIME": pid(16, 3, 254),
+    "METADATA_RESET_TIMESTAMP": pid(11, 3, 176),
+    "SCAN_MODE": pid(9, 3, 250),
+    "SCAN_DIRECTION": pid(9, 3, 251),
+    "SCAN_DIRECTION_RESET": pid(11, 3, 252),
+    "SCAN_LINE_DELAY": pid(6, 3, 253),
+    "SCAN_WIDTH": pid(6, 3, 255),
+    "SMART_STREAM_MODE_ENABLED": pid(11, 2, 700),
+    "SMART_STREAM_MODE": pid(6, 2, 701),
+    "SMART_STREAM_EXP_PARAMS": pid(14, 2, 702),
 }
 
 
@@ -99,6 +108,10 @@ class GUID(Structure):
 class FRAME_INFO(Structure):
     _fields_ = [("FrameInfoGUID", GUID), ("hCam", c_int16), ("FrameNr", c_int32), ("TimeStamp", c_int64),
                 ("ReadoutTime", c_int32), ("TimeStampBOF", c_int64)]
+
+
+class SMART_STREAM(Structure):
+    _fields_ = [("entries", c_uint16), ("params", POINTER(c_uint32))]
 
 
 EOF_CALLBACK = ctypes.CFUNCTYPE(None, POINTER(FRAME_INFO), c_void_p)
@@ -187,6 +200,24 @@ class Lib:
 
     def get(self, h: int, param: str):
         return self.attr(h, param, ATTR_CURRENT)
+
+    def set_region(self, h: int, region) -> None:
+        r = RGN(*region)
+        self.call("pl_set_param", c_int16(h), c_uint32(PARAM["ROI"]), byref(r))
+
+    def smart_exposures(self, h: int, attr: int = ATTR_CURRENT, capacity: int = 16) -> list[int]:
+        """PARAM_SMART_STREAM_EXP_PARAMS into a caller-allocated smart_stream_type."""
+        values = (c_uint32 * capacity)()
+        ss = SMART_STREAM(capacity, values)
+        self.call("pl_get_param", c_int16(h), c_uint32(PARAM["SMART_STREAM_EXP_PARAMS"]), c_int16(attr), byref(ss))
+        return [values[i] for i in range(ss.entries)] if attr == ATTR_CURRENT else [0] * ss.entries
+
+    def set_smart_exposures(self, h: int, exposures) -> int:
+        """Set PARAM_SMART_STREAM_EXP_PARAMS; returns 0 or the error code."""
+        values = (c_uint32 * max(1, len(exposures)))(*exposures)
+        ss = SMART_STREAM(len(exposures), values)
+        ok = self.raw.pl_set_param(c_int16(h), c_uint32(PARAM["SMART_STREAM_EXP_PARAMS"]), byref(ss))
+        return 0 if ok & 0xFFFF else self.error_code()
 
     def set(self, h: int, param: str, value) -> None:
         t = self.attr(h, param, ATTR_TYPE)

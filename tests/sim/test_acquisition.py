@@ -38,6 +38,36 @@ def test_pixels_are_offset_noise_plus_a_spot_with_framenr_stamped(cam):
     assert frames.max() < 2 ** 16
 
 
+def _snap(lib, h, frames=1, region=(0, 255, 1, 0, 255, 1)):
+    fb = lib.setup_seq(h, frames, region, exposure=1) // frames
+    buf = make_buffer(frames * fb)
+    lib.call("pl_exp_start_seq", c_int16(h), c_void_p(buf.ctypes.data))
+    _wait_seq_done(lib, h)
+    lib.call("pl_exp_finish_seq", c_int16(h), c_void_p(buf.ctypes.data), c_int16(0))
+    return buf.view(np.uint16).reshape(frames, region[4] - region[3] + 1, region[1] - region[0] + 1)
+
+
+def test_no_pixel_carries_the_frame_number_by_default(pvcam):
+    lib = pvcam("prime-bsi", stamp=None)
+    h = lib.open()
+    frames = _snap(lib, h, 3)
+    # Offset ~100 ADU with ~3 ADU of noise: no pixel falls to a counter's 0..3.
+    assert frames.min() > 60
+    assert [int(f[0, 0]) | (int(f[0, 1]) << 16) for f in frames] != [1, 2, 3]
+    assert 90 <= np.median(frames[:, 0, :8]) <= 110     # the first pixels are background
+
+
+def test_two_snaps_differ_in_their_noise(pvcam):
+    lib = pvcam("prime-bsi", stamp=None)
+    h = lib.open()
+    first, second = _snap(lib, h)[0], _snap(lib, h)[0]
+    # The spot moves with FrameNr only, so frame 1 of both has it in the same
+    # place: a difference anywhere comes from the noise.
+    assert not np.array_equal(first, second)
+    corner = (slice(0, 32), slice(0, 32))                # far from the spot's circle
+    assert (first[corner] != second[corner]).mean() > 0.5
+
+
 def test_eight_bit_port_delivers_uint8_frames(pvcam):
     lib = pvcam("kinetix")
     h = lib.open()

@@ -52,7 +52,8 @@ def test_every_vendor_function_is_exported_with_its_version(exported):
 def test_simulator_extras_live_in_their_own_version_node(exported):
     extras = {k: v for k, v in exported.items() if k.startswith("pvcam_sim_")}
     assert extras == {name: "PVCAM_SIM_1.0" for name in
-                      ("pvcam_sim_set_cameras", "pvcam_sim_set_faults", "pvcam_sim_get_faults")}
+                      ("pvcam_sim_set_cameras", "pvcam_sim_set_faults", "pvcam_sim_get_faults",
+                       "pvcam_sim_set_frame_stamp", "pvcam_sim_get_frame_stamp")}
 
 
 def test_nothing_else_is_exported():

@@ -207,6 +207,28 @@ def test_drop_every_leaves_framenr_gaps_and_unwritten_slots(pvcam):
     assert list(nrs) == [1, 2, 0, 4, 5, 0, 7, 8, 0, 10]
 
 
+def test_drop_callback_every_loses_callbacks_but_not_frames(pvcam):
+    lib = pvcam(faults="drop_callback_every=3")
+    h = lib.open()
+    seen = []
+    fn = EOF_CALLBACK(lambda p, c: seen.append(p.contents.FrameNr))
+    lib.call("pl_cam_register_callback_ex3", c_int16(h), c_int32(PL_CALLBACK_EOF), fn, None)
+    fb = lib.setup_seq(h, 10) // 10
+    buf = ctypes.create_string_buffer(fb * 10)
+    lib.call("pl_exp_start_seq", c_int16(h), buf)
+    deadline = time.monotonic() + 10
+    while lib.seq_status(h)[0] != 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    assert lib.seq_status(h)[1] == 10 * fb          # every frame arrived ...
+    lib.call("pl_exp_finish_seq", c_int16(h), buf, c_int16(0))
+    assert seen == [1, 2, 4, 5, 7, 8, 10]           # ... but not every callback
+    import numpy as np
+    nrs = frame_numbers(np.frombuffer(buf, np.uint8)[:fb * 10], fb)
+    assert list(nrs) == list(range(1, 11))
+    assert lib.fails("pvcam_sim_set_faults", b"drop_callback_every=1") == 164
+
+
 def test_unplug_removes_the_camera_until_reinit(pvcam):
     lib = pvcam(faults="unplug_after=3")
     h = lib.open()

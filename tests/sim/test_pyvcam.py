@@ -43,7 +43,9 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def pyvcam_run() -> dict:
-    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": "prime-bsi-express"}
+    # The script judges frames by the opt-in FrameNr stamp in their first pixels.
+    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": "prime-bsi-express",
+           "PVCAM_SIM_FRAME_STAMP": "1"}
     env.pop("PVCAM_SIM_FAULTS", None)
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -78,3 +80,53 @@ def test_pyvcam_streams_advancing_frames(pyvcam_run):
 
 def test_pyvcam_sets_trigger_modes_through_a_dummy_setup(pyvcam_run):
     assert pyvcam_run["exp_mode"] == 3072   # read back from PARAM_EXPOSURE_MODE after the dummy setup
+
+
+# ---------------------------------------------------------------- PyVCAM's own test suite
+# tests/test_camera.py of PyVCAM v2.3.2, vendored unchanged (pyvcam_examples/README.md).
+PYVCAM_FILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pyvcam_examples")
+
+FEATURES = r"""
+import json
+from pyvcam import pvc
+from pyvcam import constants as const
+from pyvcam.camera import Camera
+pvc.init_pvcam()
+cam = next(Camera.detect_camera())
+cam.open()
+h = cam.handle
+out = {name: bool(pvc.check_param(h, getattr(const, name))) for name in (
+    "PARAM_SMART_STREAM_MODE_ENABLED", "PARAM_SMART_STREAM_MODE", "PARAM_SMART_STREAM_EXP_PARAMS", "PARAM_ROI")}
+out["ROI_LIVE"] = bool(pvc.get_param(h, const.PARAM_ROI, const.ATTR_LIVE))
+cam.close()
+pvc.uninit_pvcam()
+print(json.dumps(out))
+"""
+
+
+def _simulated_env(model: str) -> dict:
+    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": model}
+    env.pop("PVCAM_SIM_FAULTS", None)
+    env.pop("PVCAM_SIM_FRAME_STAMP", None)
+    return env
+
+
+@pytest.mark.parametrize("model", sim.MODELS)
+def test_pyvcams_own_test_suite_passes_82_of_82(model):
+    proc = subprocess.run([sys.executable, "-m", "unittest", "-v", "pyvcam_test_camera"], cwd=PYVCAM_FILES,
+                          capture_output=True, text=True, env=_simulated_env(model), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Ran 82 tests" in proc.stderr and proc.stderr.rstrip().endswith("OK"), proc.stderr[-3000:]
+    assert "skipped" not in proc.stderr   # the camera was found: no test skipped itself
+
+
+@pytest.mark.parametrize("model", sim.MODELS)
+def test_pyvcams_smart_streaming_and_live_roi_tests_run_their_bodies(model):
+    # Those tests check these conditions first and pass silently when they are false.
+    proc = subprocess.run([sys.executable, "-c", FEATURES], capture_output=True, text=True,
+                          env=_simulated_env(model), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found == {"PARAM_SMART_STREAM_MODE_ENABLED": True, "PARAM_SMART_STREAM_MODE": True,
+                     "PARAM_SMART_STREAM_EXP_PARAMS": True, "PARAM_ROI": True,
+                     "ROI_LIVE": model in ("kinetix", "prime-bsi-express")}

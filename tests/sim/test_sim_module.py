@@ -48,3 +48,21 @@ def test_set_faults_mapping_leaves_out_false_flags():
     finally:
         sim.set_faults(None)
     assert sim.get_faults() == ""
+
+
+def test_frame_stamp_is_off_by_default_and_switched_through_the_api():
+    try:
+        sim.set_frame_stamp(None)
+        assert sim.frame_stamp() is False
+        sim.set_frame_stamp(True)
+        assert sim.frame_stamp() is True
+        sim.set_frame_stamp(False)
+        assert sim.frame_stamp() is False
+    finally:
+        sim.set_frame_stamp(None)
+
+
+def test_frame_stamp_environment_variable_applies_at_init(pvcam, monkeypatch):
+    monkeypatch.setenv("PVCAM_SIM_FRAME_STAMP", "1")
+    pvcam("prime-bsi", stamp=None)          # no API override: init reads the variable
+    assert sim.frame_stamp() is True

@@ -410,11 +410,12 @@ def test_unknown_compression_is_refused_before_anything_is_created(tmp_path):
 
 _STREAMING_CHILD = """
 import sys, time
-from ophyd_pvcam import sdk
+from ophyd_pvcam import sdk, sim
 from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.stream import Stream
 from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
 
+sim.set_frame_stamp(True)   # the parent judges the pixels by the FrameNr stamp
 camera = Camera.open(library=sdk.load(simulated=True))
 camera.roi = (0, 0, 64, 32)
 camera.exposure_time = 0.002
@@ -449,7 +450,7 @@ def test_killing_a_process_that_streams_a_simulated_camera_keeps_every_flushed_f
         data = h5file[DATA_PATH][:reported]
         numbers = h5file[METADATA_GROUP]["frame_number"][:reported]
         assert h5file[METADATA_GROUP].attrs["camera"] == "pvcamUSB_0"
-    # The simulator stamps FrameNr into the first 4 bytes of every frame: the
+    # The simulator stamps FrameNr into the first 4 bytes of every frame (opt-in): the
     # pixels on disk belong to the frame numbers recorded beside them.
     stamped = data[:, 0, 0].astype(np.int64) | (data[:, 0, 1].astype(np.int64) << 16)
     np.testing.assert_array_equal(stamped, numbers)

@@ -18,7 +18,6 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-#define MAX_REGIONS 16
 #define FULL_COPY_LIMIT_BPS 1.0e9   /* above this, reuse slot content (see frames.c) */
 
 /* ------------------------------------------------------------ stopping */
@@ -121,7 +120,7 @@ static int decode_mode(int16 exp_mode, int *trigger, int *expose_out, int *vtm)
 static int validate_regions(const sim_camera *cam, uns16 n, const rgn_type *r, size_t *pixels)
 {
     const sim_model *m = cam->model;
-    if (n == 0 || n > MAX_REGIONS || n > sim_cur_port(cam)->max_rois)
+    if (n == 0 || n > SIM_MAX_REGIONS || n > sim_cur_port(cam)->max_rois)
         return PL_ERR_REGION_INVALID;
     size_t total = 0;
     for (int i = 0; i < n; i++) {
@@ -171,7 +170,17 @@ static rs_bool do_setup(int16 hcam, int kind, uns16 exp_total, uns16 rgn_total, 
     else if ((double)exposure * sim_exp_unit_ns(cam->s.exp_res) > 3600e9)
         rc = PL_ERR_EXPOSURE_OUT_OF_RANGE;
     int bpp = sim_bytes_per_pixel(cam);
-    uint64_t frame_bytes = (uint64_t)pixels * (uint64_t)bpp;
+    size_t offs[SIM_MAX_REGIONS], npix[SIM_MAX_REGIONS];
+    sim_md_layout md;
+    memset(&md, 0, sizeof md);
+    md.enabled = cam->s.metadata;
+    md.version = cam->model->md_version;
+    md.epoch_ns = cam->s.md_epoch_ns;
+    md.exposure_res_ns = sim_exp_unit_ns(cam->s.exp_res);
+    uint64_t frame_bytes = 0;
+    if (rc == 0)
+        frame_bytes = sim_md_layout_frame(&md, rgns, rgn_total, bpp, sim_cur_gain(cam)->bit_depth,
+                                          sim_cur_port(cam)->image_format, offs, npix);
     if (rc == 0 && (frame_bytes > 0xFFFFFFFFULL ||
                     (kind == ACQ_KIND_SEQ && frame_bytes * exp_total > 0xFFFFFFFFULL)))
         rc = PL_ERR_TOO_MANY_FRAMES;
@@ -181,6 +190,8 @@ static rs_bool do_setup(int16 hcam, int kind, uns16 exp_total, uns16 rgn_total, 
         int offset = bpp == 1 ? 10 : cam->model->adc_offset;
         if (sim_content_prepare(&cam->content, pixels, bpp, sim_cur_gain(cam)->bit_depth, offset, roi_w, roi_h) != 0)
             rc = PL_ERR_INSUFFICIENT_RESOURCES;
+        else
+            sim_content_set_layout(&cam->content, rgn_total, offs, npix);
     }
     if (rc == 0) {
         a->kind = kind;
@@ -200,6 +211,13 @@ static rs_bool do_setup(int16 hcam, int kind, uns16 exp_total, uns16 rgn_total, 
         a->clear_frame_ns = cam->s.clear_mode == CLEAR_PRE_EXPOSURE ? clear : 0.0;
         a->overlap = cam->s.pmode == PMODE_FT;
         a->frame_bytes = (uns32)frame_bytes;
+        a->md = md;
+        a->rgn0_pixels = npix[0];
+        /* S.M.A.R.T. streaming: frame n is exposed for entry (n-1) mod count,
+         * in the resolution of this setup; the setup's own exposure is unused. */
+        a->smart = cam->model->has_smart_stream && cam->s.smart_enabled && cam->s.smart_count > 0;
+        a->smart_count = a->smart ? cam->s.smart_count : 0;
+        memcpy(a->smart_exp, cam->s.smart_exp, sizeof a->smart_exp);
         a->frame_pixels = pixels;
         a->bpp = bpp;
         a->latest_nr = 0;
@@ -246,6 +264,26 @@ static void prefault(void *buffer, size_t bytes)
         (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
 }
 
+/* Successive acquisitions (of any camera in the process) step the pool offset
+ * by an odd amount below the pool margin, so frame n of one acquisition never
+ * has the noise of frame n of the previous one.  The process-specific start
+ * keeps two processes from producing identical noise. */
+static uint64_t next_noise_seed(void)
+{
+    static uint64_t serial;
+    static int started;
+    static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mtx);
+    if (!started) {
+        serial = (sim_now_ns() ^ ((uint64_t)getpid() << 20)) % SIM_POOL_EXTRA;
+        started = 1;
+    }
+    serial += 1031;
+    uint64_t seed = serial;
+    pthread_mutex_unlock(&mtx);
+    return seed;
+}
+
 static int launch(sim_camera *cam, void *buffer, uns32 capacity)
 {
     sim_acq *a = &cam->acq;
@@ -269,6 +307,8 @@ static int launch(sim_camera *cam, void *buffer, uns32 capacity)
     memset(&a->latest_info, 0, sizeof a->latest_info);
     a->consumed = 0;
     a->produced = 0;
+    a->frame_stamp = sim_frame_stamp_enabled();
+    a->noise_seed = next_noise_seed();
     a->stalled = 0;
     a->stop = 0;
     a->pending_triggers = 0;

@@ -9,9 +9,12 @@
  *   stall_after=N                frames and callbacks stop after N frames (N >= 0)
  *   intermittent_stall=P         each acquisition stalls after 4-8 frames with probability P
  *   drop_every=N                 every Nth FrameNr is skipped (N >= 2)
+ *   drop_callback_every=N        every Nth frame is delivered without its EOF callback (N >= 2)
  *   unplug_after=N               camera removed after N frames (N >= 0)
  *   slow_readout=F               readout F times slower (F > 0)
  *   seed=S                       seed of the random generator (reproducible intermittent_stall)
+ * The test stamp (FrameNr in the first pixel bytes, off by default) is a
+ * separate switch: PVCAM_SIM_FRAME_STAMP / pvcam_sim_set_frame_stamp.
  * Values set through the API win over the environment: PVCAM_SIM_FAULTS and
  * PVCAM_SIM_CAMERAS are read at pl_pvcam_init only while no value set through
  * the corresponding pvcam_sim_set_* function is in force; passing NULL to it
@@ -26,11 +29,16 @@
 #include "sim_internal.h"
 
 static pthread_mutex_t g_cfg_mtx = PTHREAD_MUTEX_INITIALIZER;
-static sim_faults g_faults = {0, 0, -1, 0.0, 0, -1, 1.0, 0, 0};
+static sim_faults g_faults = {0, 0, -1, 0.0, 0, 0, -1, 1.0, 0, 0};
 static int g_faults_from_api;
 static uint64_t g_rng = 0x9E3779B97F4A7C15ULL;
 static char g_cameras_csv[512] = "prime-bsi";
 static int g_cameras_from_api;
+/* Test stamp: FrameNr little-endian in the first 4 pixel bytes of every frame.
+ * Off by default (a real camera never puts a counter in its pixels); on with
+ * PVCAM_SIM_FRAME_STAMP=1 at init or pvcam_sim_set_frame_stamp(1). */
+static int g_frame_stamp;
+static int g_frame_stamp_from_api;
 
 static void faults_reset(sim_faults *f)
 {
@@ -39,6 +47,7 @@ static void faults_reset(sim_faults *f)
     f->stall_after = -1;
     f->intermittent_stall = 0.0;
     f->drop_every = 0;
+    f->drop_callback_every = 0;
     f->unplug_after = -1;
     f->slow_readout = 1.0;
     f->seed = 0;
@@ -116,6 +125,8 @@ static int faults_parse(const char *spec, sim_faults *out)
                   out->intermittent_stall > 1.0;
         } else if (strcmp(item, "drop_every") == 0) {
             bad = !value || parse_long(value, 2, &out->drop_every);
+        } else if (strcmp(item, "drop_callback_every") == 0) {
+            bad = !value || parse_long(value, 2, &out->drop_callback_every);
         } else if (strcmp(item, "unplug_after") == 0) {
             bad = !value || parse_long(value, 0, &out->unplug_after);
         } else if (strcmp(item, "slow_readout") == 0) {
@@ -130,7 +141,8 @@ static int faults_parse(const char *spec, sim_faults *out)
         } else {
             sim_fail_detail(PL_ERR_VALUE_INVALID,
                             "unknown fault '%s' (known: reject_circ_overwrite, rereg_corrupts, stall_after, "
-                            "intermittent_stall, drop_every, unplug_after, slow_readout, seed)",
+                            "intermittent_stall, drop_every, drop_callback_every, unplug_after, slow_readout, "
+                            "seed)",
                             item);
             return -1;
         }
@@ -167,6 +179,8 @@ static void faults_format(const sim_faults *f, char *buf, size_t len)
         APPEND("intermittent_stall=%g", f->intermittent_stall);
     if (f->drop_every > 0)
         APPEND("drop_every=%ld", f->drop_every);
+    if (f->drop_callback_every > 0)
+        APPEND("drop_callback_every=%ld", f->drop_callback_every);
     if (f->unplug_after >= 0)
         APPEND("unplug_after=%ld", f->unplug_after);
     if (f->slow_readout != 1.0)
@@ -194,6 +208,16 @@ int sim_faults_load_env(void)
 {
     int rc = 0;
     pthread_mutex_lock(&g_cfg_mtx);
+    if (!g_frame_stamp_from_api) {
+        const char *env = getenv("PVCAM_SIM_FRAME_STAMP");
+        int on = 0;
+        if (env && *env && parse_flag(env, &on) != 0) {
+            sim_fail_detail(PL_ERR_VALUE_INVALID, "PVCAM_SIM_FRAME_STAMP must be 0/1/true/false/on/off, not '%s'",
+                            env);
+            rc = PL_ERR_VALUE_INVALID;
+        }
+        g_frame_stamp = on;
+    }
     if (!g_faults_from_api) {
         sim_faults f;
         if (faults_parse(getenv("PVCAM_SIM_FAULTS"), &f) == 0)
@@ -316,5 +340,34 @@ PV_EXPORT rs_bool pvcam_sim_get_faults(char *buf, uns32 len)
     if (strlen(tmp) + 1 > len)
         return sim_fail(PL_ERR_BUFFER_TOO_SMALL);
     memcpy(buf, tmp, strlen(tmp) + 1);
+    return PV_OK;
+}
+
+int sim_frame_stamp_enabled(void)
+{
+    pthread_mutex_lock(&g_cfg_mtx);
+    int on = g_frame_stamp;
+    pthread_mutex_unlock(&g_cfg_mtx);
+    return on;
+}
+
+/* on: 1 stamp, 0 no stamp, negative: back to PVCAM_SIM_FRAME_STAMP (read at the
+ * next init; no stamp until then).  Takes effect at the next acquisition start. */
+PV_EXPORT rs_bool pvcam_sim_set_frame_stamp(int16 on)
+{
+    sim_clear_error();
+    pthread_mutex_lock(&g_cfg_mtx);
+    g_frame_stamp = on > 0;
+    g_frame_stamp_from_api = on >= 0;
+    pthread_mutex_unlock(&g_cfg_mtx);
+    return PV_OK;
+}
+
+PV_EXPORT rs_bool pvcam_sim_get_frame_stamp(rs_bool *on)
+{
+    sim_clear_error();
+    if (on == NULL)
+        return sim_fail(PL_ERR_NULL_POINTER);
+    *on = (rs_bool)sim_frame_stamp_enabled();
     return PV_OK;
 }

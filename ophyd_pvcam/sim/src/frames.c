@@ -3,10 +3,13 @@
  * stamped per frame so even 20,000 frames/s cost little.
  *
  * Content: a background pool (ADC offset + read/shot-like noise) slightly
- * larger than a frame; frame n copies it from a pseudo-random pixel offset
- * (so noise changes frame to frame), adds a Gaussian spot that moves on a
- * circle in the first region, and stamps FrameNr little-endian into the
- * first 4 bytes.  When full copies would exceed the memory bandwidth the
+ * larger than a frame; frame n copies it from a pixel offset drawn from the
+ * acquisition's noise seed and n (so noise changes frame to frame and from
+ * one acquisition to the next), region by region into the frame layout
+ * (with metadata on, each region's pixels follow its header), adds a
+ * Gaussian spot that moves on a circle in the first region and, only when
+ * the opt-in test stamp is on, writes FrameNr little-endian into the first 4
+ * pixel bytes.  When full copies would exceed the memory bandwidth the
  * producer switches to incremental writes for slots it already filled in
  * this acquisition: restore the old spot patch, draw the new one, stamp.
  */
@@ -144,22 +147,47 @@ static void patch(const sim_content *c, uint8_t *dst, uint32_t pool_off, int32 c
     }
 }
 
+void sim_content_set_layout(sim_content *c, int nseg, const size_t *offsets, const size_t *pixels)
+{
+    c->nseg = nseg;
+    for (int i = 0; i < nseg; i++) {
+        c->seg_off[i] = offsets[i];
+        c->seg_pixels[i] = pixels[i];
+    }
+}
+
 static void stamp(const sim_content *c, uint8_t *dst, uint32_t frame_nr)
 {
-    size_t bytes = c->frame_pixels * (size_t)c->bpp;
+    size_t bytes = c->seg_pixels[0] * (size_t)c->bpp;
     uint8_t le[4] = {(uint8_t)frame_nr, (uint8_t)(frame_nr >> 8), (uint8_t)(frame_nr >> 16),
                      (uint8_t)(frame_nr >> 24)};
     memcpy(dst, le, bytes < 4 ? bytes : 4);
 }
 
-void sim_frame_write_full(const sim_content *c, uint8_t *dst, uint32_t frame_nr, sim_slot *slot)
+/* Pool offset of frame n: the seed moves every frame of an acquisition by
+ * the same amount, so frame n of two acquisitions never shares its noise
+ * when their seeds differ modulo the pool margin (see acquisition.c). */
+static uint32_t noise_offset(uint32_t frame_nr, uint64_t noise_seed)
 {
-    uint32_t off = (uint32_t)(((uint64_t)frame_nr * 2654435761ULL) % SIM_POOL_EXTRA);
-    memcpy(dst, c->pool + (size_t)off * (size_t)c->bpp, c->frame_pixels * (size_t)c->bpp);
+    return (uint32_t)(((uint64_t)frame_nr * 2654435761ULL + noise_seed) % SIM_POOL_EXTRA);
+}
+
+void sim_frame_write_full(const sim_content *c, uint8_t *frame, uint32_t frame_nr, uint64_t noise_seed,
+                          int with_stamp, sim_slot *slot)
+{
+    uint32_t off = noise_offset(frame_nr, noise_seed);
+    size_t done = 0;
+    for (int i = 0; i < c->nseg; i++) {
+        memcpy(frame + c->seg_off[i], c->pool + ((size_t)off + done) * (size_t)c->bpp,
+               c->seg_pixels[i] * (size_t)c->bpp);
+        done += c->seg_pixels[i];
+    }
+    uint8_t *dst = frame + c->seg_off[0];
     int32 x, y;
     spot_center(c, frame_nr, &x, &y);
     patch(c, dst, off, x, y, 1);
-    stamp(c, dst, frame_nr);
+    if (with_stamp)
+        stamp(c, dst, frame_nr);
     if (slot) {
         slot->spot_x = x;
         slot->spot_y = y;
@@ -167,17 +195,20 @@ void sim_frame_write_full(const sim_content *c, uint8_t *dst, uint32_t frame_nr,
     }
 }
 
-void sim_frame_write_incremental(const sim_content *c, uint8_t *dst, uint32_t frame_nr, sim_slot *slot)
+void sim_frame_write_incremental(const sim_content *c, uint8_t *frame, uint32_t frame_nr, uint64_t noise_seed,
+                                 int with_stamp, sim_slot *slot)
 {
     if (slot->spot_x < 0) {
-        sim_frame_write_full(c, dst, frame_nr, slot);
+        sim_frame_write_full(c, frame, frame_nr, noise_seed, with_stamp, slot);
         return;
     }
+    uint8_t *dst = frame + c->seg_off[0];
     int32 x, y;
     spot_center(c, frame_nr, &x, &y);
     patch(c, dst, slot->pool_off, slot->spot_x, slot->spot_y, 0);
     patch(c, dst, slot->pool_off, x, y, 1);
-    stamp(c, dst, frame_nr);
+    if (with_stamp)
+        stamp(c, dst, frame_nr);
     slot->spot_x = x;
     slot->spot_y = y;
 }

@@ -131,17 +131,25 @@ PV_EXPORT rs_bool pl_get_param(int16 hcam, uns32 param_id, int16 param_attribute
         *(uns16 *)param_value = d ? d->type : (uns16)(param_id >> 24);
         break;
     case ATTR_ACCESS:
-        *(uns16 *)param_value = avail ? d->access : (uns16)ACC_EXIST_CHECK_ONLY;
+        *(uns16 *)param_value = avail ? sim_param_access(d, cam) : (uns16)ACC_EXIST_CHECK_ONLY;
         break;
     case ATTR_LIVE:
         if (!avail)
             rc = d ? PL_ERR_PARAMETER_NOT_AVAILABLE : unknown_param_error(param_id);
         else
-            *(rs_bool *)param_value = d->live;
+            *(rs_bool *)param_value = sim_param_live(d, cam);
         break;
     default: {
         if (!avail) {
             rc = d ? PL_ERR_PARAMETER_NOT_AVAILABLE : unknown_param_error(param_id);
+            break;
+        }
+        if (sim_param_access(d, cam) == ACC_WRITE_ONLY && param_attribute != ATTR_COUNT) {
+            rc = PL_ERR_ACCESS_DENIED;   /* e.g. PARAM_METADATA_RESET_TIMESTAMP */
+            break;
+        }
+        if (d->type == TYPE_SMART_STREAM_TYPE_PTR && param_attribute != ATTR_COUNT) {
+            rc = sim_smart_get(cam, param_attribute, param_value);
             break;
         }
         pval v;
@@ -204,7 +212,7 @@ PV_EXPORT rs_bool pl_set_param(int16 hcam, uns32 param_id, void *param_value)
     int rc = 0;
     if (!is_available(d, cam)) {
         rc = d ? PL_ERR_PARAMETER_NOT_AVAILABLE : unknown_param_error(param_id);
-    } else if (d->access != ACC_READ_WRITE && d->access != ACC_WRITE_ONLY) {
+    } else if (sim_param_access(d, cam) != ACC_READ_WRITE && sim_param_access(d, cam) != ACC_WRITE_ONLY) {
         rc = PL_ERR_ACCESS_DENIED;
     } else {
         pval v;
@@ -212,7 +220,7 @@ PV_EXPORT rs_bool pl_set_param(int16 hcam, uns32 param_id, void *param_value)
         d->get(cam, &v);
         int64_t value = read_int(d->type, param_value);
         rc = sim_param_validate(d, &v, value);
-        int changed = value != v.cur;
+        int changed = d->type == TYPE_SMART_STREAM_TYPE_PTR || value != v.cur;
         if (rc == 0)
             rc = d->set(cam, value, param_value);
         /* A changed acquisition setting invalidates the generated camera

@@ -32,9 +32,25 @@ typedef struct pdesc {
     int (*avail)(const sim_camera *cam);           /* NULL = always */
     void (*get)(sim_camera *cam, pval *v);         /* fills every attribute */
     int (*set)(sim_camera *cam, int64_t value, const void *raw);   /* 0 or error code */
+    int (*is_live)(const sim_camera *cam);         /* NULL = the `live` field; else per model */
+    uns16 (*access_of)(const sim_camera *cam);     /* NULL = the `access` field; else per model */
 } pdesc;
 
 const pdesc *sim_param_find(uns32 id);
+uns16 sim_param_access(const pdesc *d, const sim_camera *cam);
+rs_bool sim_param_live(const pdesc *d, const sim_camera *cam);
+
+/* value builders shared by params.c and params_features.c */
+void sim_pval_num(pval *v, int64_t cur, int64_t min, int64_t max, int64_t def, int64_t inc);
+void sim_pval_item(pval *v, int32 value, const char *name);
+void sim_pval_enum_done(pval *v, int32 cur, int32 def);
+
+/* params_features.c: metadata, programmable scan, smart streaming, live settings */
+extern const pdesc sim_feature_params[];
+extern const size_t sim_feature_param_count;
+/* TYPE_SMART_STREAM_TYPE_PTR: attr CURRENT/MIN/MAX/DEFAULT/INCREMENT into a
+ * caller's smart_stream_type (params sized by its entries). 0 or error code. */
+int sim_smart_get(const sim_camera *cam, int16 attr, smart_stream_type *out);
 int sim_param_validate(const pdesc *d, const pval *v, int64_t value);
 
 #endif

@@ -75,6 +75,15 @@ static int in_range(const pval *v, int64_t value)
     return 1;
 }
 
+void sim_pval_num(pval *v, int64_t cur, int64_t min, int64_t max, int64_t def, int64_t inc)
+{
+    num(v, cur, min, max, def, inc);
+}
+
+void sim_pval_item(pval *v, int32 value, const char *name) { item(v, value, name); }
+
+void sim_pval_enum_done(pval *v, int32 cur, int32 def) { enum_done(v, cur, def); }
+
 /* ------------------------------------------------------------ identity */
 
 static void g_chip(sim_camera *c, pval *v) { v->str = c->model->chip_name; }
@@ -102,7 +111,6 @@ static void g_bitdepth(sim_camera *c, pval *v) { konst(v, sim_cur_gain(c)->bit_d
 static void g_pixtime(sim_camera *c, pval *v) { konst(v, sim_cur_speed(c)->pix_time_ns); }
 static void g_adc_offset(sim_camera *c, pval *v) { konst(v, c->model->adc_offset); }
 static void g_true(sim_camera *c, pval *v) { (void)c; konst(v, 1); v->min = 0; v->inc = 1; }
-static void g_false(sim_camera *c, pval *v) { (void)c; konst(v, 0); v->max = 1; v->inc = 1; }
 
 static void g_cooling(sim_camera *c, pval *v)
 {
@@ -330,13 +338,6 @@ static int s_exp_res_index(sim_camera *c, int64_t value, const void *raw)
     return 0;
 }
 
-/* Exposure limits: 0 .. 1 hour, expressed in the current resolution. */
-static void g_exposure_time(sim_camera *c, pval *v)
-{
-    int64_t max = (int64_t)(3600e9 / sim_exp_unit_ns(c->s.exp_res));
-    int64_t cur = c->acq.setup_valid ? c->acq.exposure : 0;
-    num(v, cur, 0, max, 0, 1);
-}
 
 static void g_exp_time_vtm(sim_camera *c, pval *v) { num(v, c->s.exp_time_vtm, 0, 65535, 10, 1); }
 
@@ -390,22 +391,7 @@ static void g_roi_count(sim_camera *c, pval *v)
     num(v, n, 1, sim_cur_port(c)->max_rois, 1, 1);
 }
 
-static void g_roi(sim_camera *c, pval *v)
-{
-    v->rgn = c->acq.setup_valid ? c->acq.rgns[0] : c->s.roi;
-}
 
-static int s_roi(sim_camera *c, int64_t value, const void *raw)
-{
-    (void)value;
-    const rgn_type *r = raw;
-    const sim_model *m = c->model;
-    if (r->s1 > r->s2 || r->p1 > r->p2 || r->s2 >= m->ser_size || r->p2 >= m->par_size || r->sbin == 0 ||
-        r->pbin == 0)
-        return PL_ERR_REGION_INVALID;
-    c->s.roi = *r;
-    return 0;
-}
 
 /* ------------------------------------------------- timing, buffers */
 
@@ -430,7 +416,6 @@ static void g_post_trigger(sim_camera *c, pval *v)
     konst(v, (int64_t)llround(sim_readout_ns_for(c, r, n)));
 }
 
-static void g_line_time(sim_camera *c, pval *v) { konst(v, (int64_t)llround(sim_cur_speed(c)->line_time_ns)); }
 
 static int a_after_setup(const sim_camera *c) { return c->acq.setup_valid; }
 
@@ -464,61 +449,57 @@ static void g_frame_buffer(sim_camera *c, pval *v)
 #define RW ACC_READ_WRITE
 
 static const pdesc PARAMS[] = {
-    {PARAM_DD_VERSION, "PARAM_DD_VERSION", TYPE_UNS16, RO, 0, 0, NULL, g_dd, NULL},
-    {PARAM_CAM_INTERFACE_TYPE, "PARAM_CAM_INTERFACE_TYPE", TYPE_ENUM, RO, 0, 0, NULL, g_ifc, NULL},
-    {PARAM_CHIP_NAME, "PARAM_CHIP_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_chip, NULL},
-    {PARAM_SYSTEM_NAME, "PARAM_SYSTEM_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_system, NULL},
-    {PARAM_VENDOR_NAME, "PARAM_VENDOR_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_vendor, NULL},
-    {PARAM_PRODUCT_NAME, "PARAM_PRODUCT_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_product, NULL},
-    {PARAM_CAMERA_PART_NUMBER, "PARAM_CAMERA_PART_NUMBER", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_part, NULL},
-    {PARAM_HEAD_SER_NUM_ALPHA, "PARAM_HEAD_SER_NUM_ALPHA", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_serial, NULL},
-    {PARAM_CAM_FW_VERSION, "PARAM_CAM_FW_VERSION", TYPE_UNS16, RO, 0, 0, NULL, g_fw, NULL},
-    {PARAM_SER_SIZE, "PARAM_SER_SIZE", TYPE_UNS16, RO, 0, 0, NULL, g_ser, NULL},
-    {PARAM_PAR_SIZE, "PARAM_PAR_SIZE", TYPE_UNS16, RO, 0, 0, NULL, g_par, NULL},
-    {PARAM_PIX_SER_SIZE, "PARAM_PIX_SER_SIZE", TYPE_UNS16, RO, 0, 0, NULL, g_pix, NULL},
-    {PARAM_PIX_PAR_SIZE, "PARAM_PIX_PAR_SIZE", TYPE_UNS16, RO, 0, 0, NULL, g_pix, NULL},
-    {PARAM_PIX_SER_DIST, "PARAM_PIX_SER_DIST", TYPE_UNS16, RO, 0, 0, NULL, g_pix, NULL},
-    {PARAM_PIX_PAR_DIST, "PARAM_PIX_PAR_DIST", TYPE_UNS16, RO, 0, 0, NULL, g_pix, NULL},
-    {PARAM_FWELL_CAPACITY, "PARAM_FWELL_CAPACITY", TYPE_UNS32, RO, 0, 0, NULL, g_fwell, NULL},
-    {PARAM_BIT_DEPTH, "PARAM_BIT_DEPTH", TYPE_INT16, RO, 0, 0, NULL, g_bitdepth, NULL},
-    {PARAM_BIT_DEPTH_HOST, "PARAM_BIT_DEPTH_HOST", TYPE_INT16, RO, 0, 0, NULL, g_bitdepth, NULL},
-    {PARAM_READOUT_PORT, "PARAM_READOUT_PORT", TYPE_ENUM, RW, 0, 1, NULL, g_port, s_port},
-    {PARAM_SPDTAB_INDEX, "PARAM_SPDTAB_INDEX", TYPE_INT16, RW, 0, 1, NULL, g_spdtab, s_spdtab},
-    {PARAM_SPDTAB_NAME, "PARAM_SPDTAB_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_spdname, NULL},
-    {PARAM_PIX_TIME, "PARAM_PIX_TIME", TYPE_UNS16, RO, 0, 0, NULL, g_pixtime, NULL},
-    {PARAM_GAIN_INDEX, "PARAM_GAIN_INDEX", TYPE_INT16, RW, 0, 1, NULL, g_gain, s_gain},
-    {PARAM_GAIN_NAME, "PARAM_GAIN_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_gainname, NULL},
-    {PARAM_IMAGE_FORMAT, "PARAM_IMAGE_FORMAT", TYPE_ENUM, RO, 0, 0, NULL, g_image_format, NULL},
-    {PARAM_IMAGE_FORMAT_HOST, "PARAM_IMAGE_FORMAT_HOST", TYPE_ENUM, RO, 0, 0, NULL, g_image_format, NULL},
-    {PARAM_COLOR_MODE, "PARAM_COLOR_MODE", TYPE_ENUM, RO, 0, 0, a_never, g_unavailable_enum, NULL},
-    {PARAM_COOLING_MODE, "PARAM_COOLING_MODE", TYPE_ENUM, RO, 0, 0, NULL, g_cooling, NULL},
-    {PARAM_TEMP, "PARAM_TEMP", TYPE_INT16, RO, 1, 0, NULL, g_temp, NULL},
-    {PARAM_TEMP_SETPOINT, "PARAM_TEMP_SETPOINT", TYPE_INT16, RW, 0, 0, NULL, g_setpoint, s_setpoint},
-    {PARAM_FAN_SPEED_SETPOINT, "PARAM_FAN_SPEED_SETPOINT", TYPE_ENUM, RW, 0, 0, NULL, g_fan, s_fan},
-    {PARAM_READOUT_TIME, "PARAM_READOUT_TIME", TYPE_UNS32, RO, 0, 0, NULL, g_readout_time, NULL},
-    {PARAM_CLEARING_TIME, "PARAM_CLEARING_TIME", TYPE_INT64, RO, 0, 0, NULL, g_clearing_time, NULL},
-    {PARAM_PRE_TRIGGER_DELAY, "PARAM_PRE_TRIGGER_DELAY", TYPE_INT64, RO, 0, 0, NULL, g_pre_trigger, NULL},
-    {PARAM_POST_TRIGGER_DELAY, "PARAM_POST_TRIGGER_DELAY", TYPE_INT64, RO, 0, 0, NULL, g_post_trigger, NULL},
-    {PARAM_CLEAR_CYCLES, "PARAM_CLEAR_CYCLES", TYPE_UNS16, RW, 0, 1, NULL, g_clear_cycles, s_clear_cycles},
-    {PARAM_CLEAR_MODE, "PARAM_CLEAR_MODE", TYPE_ENUM, RW, 0, 1, NULL, g_clear_mode, s_clear_mode},
-    {PARAM_FRAME_CAPABLE, "PARAM_FRAME_CAPABLE", TYPE_BOOLEAN, RO, 0, 0, NULL, g_true, NULL},
-    {PARAM_PMODE, "PARAM_PMODE", TYPE_ENUM, RW, 0, 1, NULL, g_pmode, s_pmode},
-    {PARAM_EXPOSURE_MODE, "PARAM_EXPOSURE_MODE", TYPE_ENUM, RO, 0, 0, NULL, g_exp_mode, NULL},
-    {PARAM_EXPOSE_OUT_MODE, "PARAM_EXPOSE_OUT_MODE", TYPE_ENUM, RO, 0, 0, NULL, g_expose_out, NULL},
-    {PARAM_ADC_OFFSET, "PARAM_ADC_OFFSET", TYPE_INT16, RO, 0, 0, NULL, g_adc_offset, NULL},
-    {PARAM_PP_INDEX, "PARAM_PP_INDEX", TYPE_INT16, RW, 0, 0, a_never, g_unavailable_num, NULL},
-    {PARAM_EXP_TIME, "PARAM_EXP_TIME", TYPE_UNS16, RW, 0, 0, NULL, g_exp_time_vtm, s_exp_time_vtm},
-    {PARAM_EXP_RES, "PARAM_EXP_RES", TYPE_ENUM, RW, 0, 1, NULL, g_exp_res, s_exp_res},
-    {PARAM_EXP_RES_INDEX, "PARAM_EXP_RES_INDEX", TYPE_UNS16, RW, 0, 1, NULL, g_exp_res_index, s_exp_res_index},
-    {PARAM_EXPOSURE_TIME, "PARAM_EXPOSURE_TIME", TYPE_UNS64, RO, 0, 0, NULL, g_exposure_time, NULL},
-    {PARAM_CIRC_BUFFER, "PARAM_CIRC_BUFFER", TYPE_BOOLEAN, RO, 0, 0, NULL, g_true, NULL},
-    {PARAM_FRAME_BUFFER_SIZE, "PARAM_FRAME_BUFFER_SIZE", TYPE_UNS64, RO, 0, 0, a_after_setup, g_frame_buffer, NULL},
-    {PARAM_BINNING_SER, "PARAM_BINNING_SER", TYPE_ENUM, RW, 0, 0, NULL, g_bin_ser, s_bin_ser},
-    {PARAM_BINNING_PAR, "PARAM_BINNING_PAR", TYPE_ENUM, RW, 0, 0, NULL, g_bin_par, s_bin_par},
-    {PARAM_METADATA_ENABLED, "PARAM_METADATA_ENABLED", TYPE_BOOLEAN, RO, 0, 0, NULL, g_false, NULL},
-    {PARAM_ROI_COUNT, "PARAM_ROI_COUNT", TYPE_UNS16, RO, 0, 0, NULL, g_roi_count, NULL},
-    {PARAM_ROI, "PARAM_ROI", TYPE_RGN_TYPE, RW, 0, 0, NULL, g_roi, s_roi},
-    {PARAM_SCAN_LINE_TIME, "PARAM_SCAN_LINE_TIME", TYPE_INT64, RO, 0, 0, NULL, g_line_time, NULL},
+    {PARAM_DD_VERSION, "PARAM_DD_VERSION", TYPE_UNS16, RO, 0, 0, NULL, g_dd, NULL, NULL, NULL},
+    {PARAM_CAM_INTERFACE_TYPE, "PARAM_CAM_INTERFACE_TYPE", TYPE_ENUM, RO, 0, 0, NULL, g_ifc, NULL, NULL, NULL},
+    {PARAM_CHIP_NAME, "PARAM_CHIP_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_chip, NULL, NULL, NULL},
+    {PARAM_SYSTEM_NAME, "PARAM_SYSTEM_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_system, NULL, NULL, NULL},
+    {PARAM_VENDOR_NAME, "PARAM_VENDOR_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_vendor, NULL, NULL, NULL},
+    {PARAM_PRODUCT_NAME, "PARAM_PRODUCT_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_product, NULL, NULL, NULL},
+    {PARAM_CAMERA_PART_NUMBER, "PARAM_CAMERA_PART_NUMBER", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_part, NULL, NULL, NULL},
+    {PARAM_HEAD_SER_NUM_ALPHA, "PARAM_HEAD_SER_NUM_ALPHA", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_serial, NULL, NULL, NULL},
+    {PARAM_CAM_FW_VERSION, "PARAM_CAM_FW_VERSION", TYPE_UNS16, RO, 0, 0, NULL, g_fw, NULL, NULL, NULL},
+    {PARAM_SER_SIZE, "PARAM_SER_SIZE", TYPE_UNS16, RO, 0, 0, NULL, g_ser, NULL, NULL, NULL},
+    {PARAM_PAR_SIZE, "PARAM_PAR_SIZE", TYPE_UNS16, RO, 0, 0, NULL, g_par, NULL, NULL, NULL},
+    {PARAM_PIX_SER_SIZE, "PARAM_PIX_SER_SIZE", TYPE_UNS16, RO, 0, 0, NULL, g_pix, NULL, NULL, NULL},
+    {PARAM_PIX_PAR_SIZE, "PARAM_PIX_PAR_SIZE", TYPE_UNS16, RO, 0, 0, NULL, g_pix, NULL, NULL, NULL},
+    {PARAM_PIX_SER_DIST, "PARAM_PIX_SER_DIST", TYPE_UNS16, RO, 0, 0, NULL, g_pix, NULL, NULL, NULL},
+    {PARAM_PIX_PAR_DIST, "PARAM_PIX_PAR_DIST", TYPE_UNS16, RO, 0, 0, NULL, g_pix, NULL, NULL, NULL},
+    {PARAM_FWELL_CAPACITY, "PARAM_FWELL_CAPACITY", TYPE_UNS32, RO, 0, 0, NULL, g_fwell, NULL, NULL, NULL},
+    {PARAM_BIT_DEPTH, "PARAM_BIT_DEPTH", TYPE_INT16, RO, 0, 0, NULL, g_bitdepth, NULL, NULL, NULL},
+    {PARAM_BIT_DEPTH_HOST, "PARAM_BIT_DEPTH_HOST", TYPE_INT16, RO, 0, 0, NULL, g_bitdepth, NULL, NULL, NULL},
+    {PARAM_READOUT_PORT, "PARAM_READOUT_PORT", TYPE_ENUM, RW, 0, 1, NULL, g_port, s_port, NULL, NULL},
+    {PARAM_SPDTAB_INDEX, "PARAM_SPDTAB_INDEX", TYPE_INT16, RW, 0, 1, NULL, g_spdtab, s_spdtab, NULL, NULL},
+    {PARAM_SPDTAB_NAME, "PARAM_SPDTAB_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_spdname, NULL, NULL, NULL},
+    {PARAM_PIX_TIME, "PARAM_PIX_TIME", TYPE_UNS16, RO, 0, 0, NULL, g_pixtime, NULL, NULL, NULL},
+    {PARAM_GAIN_INDEX, "PARAM_GAIN_INDEX", TYPE_INT16, RW, 0, 1, NULL, g_gain, s_gain, NULL, NULL},
+    {PARAM_GAIN_NAME, "PARAM_GAIN_NAME", TYPE_CHAR_PTR, RO, 0, 0, NULL, g_gainname, NULL, NULL, NULL},
+    {PARAM_IMAGE_FORMAT, "PARAM_IMAGE_FORMAT", TYPE_ENUM, RO, 0, 0, NULL, g_image_format, NULL, NULL, NULL},
+    {PARAM_IMAGE_FORMAT_HOST, "PARAM_IMAGE_FORMAT_HOST", TYPE_ENUM, RO, 0, 0, NULL, g_image_format, NULL, NULL, NULL},
+    {PARAM_COLOR_MODE, "PARAM_COLOR_MODE", TYPE_ENUM, RO, 0, 0, a_never, g_unavailable_enum, NULL, NULL, NULL},
+    {PARAM_COOLING_MODE, "PARAM_COOLING_MODE", TYPE_ENUM, RO, 0, 0, NULL, g_cooling, NULL, NULL, NULL},
+    {PARAM_TEMP, "PARAM_TEMP", TYPE_INT16, RO, 1, 0, NULL, g_temp, NULL, NULL, NULL},
+    {PARAM_TEMP_SETPOINT, "PARAM_TEMP_SETPOINT", TYPE_INT16, RW, 0, 0, NULL, g_setpoint, s_setpoint, NULL, NULL},
+    {PARAM_FAN_SPEED_SETPOINT, "PARAM_FAN_SPEED_SETPOINT", TYPE_ENUM, RW, 0, 0, NULL, g_fan, s_fan, NULL, NULL},
+    {PARAM_READOUT_TIME, "PARAM_READOUT_TIME", TYPE_UNS32, RO, 0, 0, NULL, g_readout_time, NULL, NULL, NULL},
+    {PARAM_CLEARING_TIME, "PARAM_CLEARING_TIME", TYPE_INT64, RO, 0, 0, NULL, g_clearing_time, NULL, NULL, NULL},
+    {PARAM_PRE_TRIGGER_DELAY, "PARAM_PRE_TRIGGER_DELAY", TYPE_INT64, RO, 0, 0, NULL, g_pre_trigger, NULL, NULL, NULL},
+    {PARAM_POST_TRIGGER_DELAY, "PARAM_POST_TRIGGER_DELAY", TYPE_INT64, RO, 0, 0, NULL, g_post_trigger, NULL, NULL, NULL},
+    {PARAM_CLEAR_CYCLES, "PARAM_CLEAR_CYCLES", TYPE_UNS16, RW, 0, 1, NULL, g_clear_cycles, s_clear_cycles, NULL, NULL},
+    {PARAM_CLEAR_MODE, "PARAM_CLEAR_MODE", TYPE_ENUM, RW, 0, 1, NULL, g_clear_mode, s_clear_mode, NULL, NULL},
+    {PARAM_FRAME_CAPABLE, "PARAM_FRAME_CAPABLE", TYPE_BOOLEAN, RO, 0, 0, NULL, g_true, NULL, NULL, NULL},
+    {PARAM_PMODE, "PARAM_PMODE", TYPE_ENUM, RW, 0, 1, NULL, g_pmode, s_pmode, NULL, NULL},
+    {PARAM_EXPOSURE_MODE, "PARAM_EXPOSURE_MODE", TYPE_ENUM, RO, 0, 0, NULL, g_exp_mode, NULL, NULL, NULL},
+    {PARAM_EXPOSE_OUT_MODE, "PARAM_EXPOSE_OUT_MODE", TYPE_ENUM, RO, 0, 0, NULL, g_expose_out, NULL, NULL, NULL},
+    {PARAM_ADC_OFFSET, "PARAM_ADC_OFFSET", TYPE_INT16, RO, 0, 0, NULL, g_adc_offset, NULL, NULL, NULL},
+    {PARAM_PP_INDEX, "PARAM_PP_INDEX", TYPE_INT16, RW, 0, 0, a_never, g_unavailable_num, NULL, NULL, NULL},
+    {PARAM_EXP_TIME, "PARAM_EXP_TIME", TYPE_UNS16, RW, 0, 0, NULL, g_exp_time_vtm, s_exp_time_vtm, NULL, NULL},
+    {PARAM_EXP_RES, "PARAM_EXP_RES", TYPE_ENUM, RW, 0, 1, NULL, g_exp_res, s_exp_res, NULL, NULL},
+    {PARAM_EXP_RES_INDEX, "PARAM_EXP_RES_INDEX", TYPE_UNS16, RW, 0, 1, NULL, g_exp_res_index, s_exp_res_index, NULL, NULL},
+    {PARAM_CIRC_BUFFER, "PARAM_CIRC_BUFFER", TYPE_BOOLEAN, RO, 0, 0, NULL, g_true, NULL, NULL, NULL},
+    {PARAM_FRAME_BUFFER_SIZE, "PARAM_FRAME_BUFFER_SIZE", TYPE_UNS64, RO, 0, 0, a_after_setup, g_frame_buffer, NULL, NULL, NULL},
+    {PARAM_BINNING_SER, "PARAM_BINNING_SER", TYPE_ENUM, RW, 0, 0, NULL, g_bin_ser, s_bin_ser, NULL, NULL},
+    {PARAM_BINNING_PAR, "PARAM_BINNING_PAR", TYPE_ENUM, RW, 0, 0, NULL, g_bin_par, s_bin_par, NULL, NULL},
+    {PARAM_ROI_COUNT, "PARAM_ROI_COUNT", TYPE_UNS16, RO, 0, 0, NULL, g_roi_count, NULL, NULL, NULL},
 };
 
 const pdesc *sim_param_find(uns32 id)
@@ -526,7 +507,20 @@ const pdesc *sim_param_find(uns32 id)
     for (size_t i = 0; i < sizeof PARAMS / sizeof PARAMS[0]; i++)
         if (PARAMS[i].id == id)
             return &PARAMS[i];
+    for (size_t i = 0; i < sim_feature_param_count; i++)
+        if (sim_feature_params[i].id == id)
+            return &sim_feature_params[i];
     return NULL;
+}
+
+uns16 sim_param_access(const pdesc *d, const sim_camera *cam)
+{
+    return d->access_of ? d->access_of(cam) : d->access;
+}
+
+rs_bool sim_param_live(const pdesc *d, const sim_camera *cam)
+{
+    return (rs_bool)(d->is_live ? d->is_live(cam) != 0 : d->live);
 }
 
 /* Range check shared by pl_set_param: enums by membership, numbers by range. */
@@ -534,7 +528,7 @@ int sim_param_validate(const pdesc *d, const pval *v, int64_t value)
 {
     if (d->type == TYPE_ENUM)
         return enum_has(v, value) ? 0 : PL_ERR_VALUE_INVALID;
-    if (d->type == TYPE_CHAR_PTR || d->type == TYPE_RGN_TYPE)
+    if (d->type == TYPE_CHAR_PTR || d->type == TYPE_RGN_TYPE || d->type == TYPE_SMART_STREAM_TYPE_PTR)
         return 0;
     return in_range(v, value) ? 0 : PL_ERR_VALUE_OUT_OF_RANGE;
 }

@@ -100,6 +100,12 @@ void *sim_producer_main(void *arg)
     const double readout_ns = a->readout_ns * a->faults.slow_readout;
     uint64_t next_start = a->t_start_ns;
     int32 n = 0;   /* last FrameNr assigned */
+    /* Free-run schedule: frame k starts at base_ns + (k - base_n) * period.
+     * A new period (smart streaming, a live exposure change, a software
+     * trigger) rebases it at the frame where it takes effect. */
+    uint64_t base_ns = a->t_start_ns;
+    int32 base_n = 0;
+    double base_period = -1.0;
     for (;;) {
         if (a->stop)
             break;
@@ -123,6 +129,8 @@ void *sim_producer_main(void *arg)
             break;
         }
         double exposure_ns = a->vtm ? cam->s.exp_time_vtm * a->exp_unit_ns : a->exposure_ns;
+        if (a->smart)
+            exposure_ns = a->smart_exp[(uint32_t)n % (uint32_t)a->smart_count] * a->exp_unit_ns;
         if (needs_trigger(a, n)) {
             a->waiting_trigger = 1;
             while (!a->stop && a->pending_triggers == 0)
@@ -134,6 +142,7 @@ void *sim_producer_main(void *arg)
             next_start = a->trigger_time_ns > a->prev_free_ns ? a->trigger_time_ns : a->prev_free_ns;
             if (a->exp_mode == EXT_TRIG_SOFTWARE_FIRST)
                 a->t_start_ns = next_start;   /* free run from the trigger on */
+            base_period = -1.0;
         }
         uint64_t exp_start = next_start + (uint64_t)a->clear_frame_ns;
         uint64_t bof = exp_start + (uint64_t)exposure_ns;
@@ -147,11 +156,16 @@ void *sim_producer_main(void *arg)
         if (period < 1.0)
             period = 1.0;
         a->period_ns = period;
+        if (period != base_period) {
+            base_ns = next_start;
+            base_n = n;
+            base_period = period;
+        }
         a->prev_free_ns = a->overlap ? bof : eof;
         if (a->exp_mode == EXT_TRIG_SOFTWARE_EDGE)
             next_start = 0;   /* set by the next trigger */
         else
-            next_start = a->t_start_ns + (uint64_t)llround((double)(n + 1) * period);
+            next_start = base_ns + (uint64_t)llround((double)(n + 1 - base_n) * period);
         if (sleep_until(cam, eof))
             break;
         n++;
@@ -170,14 +184,20 @@ void *sim_producer_main(void *arg)
         pthread_mutex_unlock(&cam->mtx);
         sim_cb_post(cam, PL_CALLBACK_BOF, &info);
         if (a->incremental)
-            sim_frame_write_incremental(&cam->content, dst, (uint32_t)n, &a->slots[slot]);
+            sim_frame_write_incremental(&cam->content, dst, (uint32_t)n, a->noise_seed, a->frame_stamp,
+                                        &a->slots[slot]);
         else
-            sim_frame_write_full(&cam->content, dst, (uint32_t)n, NULL);
+            sim_frame_write_full(&cam->content, dst, (uint32_t)n, a->noise_seed, a->frame_stamp, NULL);
         pthread_mutex_lock(&cam->mtx);
+        /* headers under the lock: a live ROI may change them meanwhile */
+        sim_md_write(&a->md, dst, (uint32_t)n, exp_start, eof, exposure_ns);
         a->latest_nr = n;
         a->latest_info = info;
         pthread_mutex_unlock(&cam->mtx);
-        sim_cb_post(cam, PL_CALLBACK_EOF, &info);
+        /* drop_callback_every: the frame is complete and published, only its
+         * EOF notification is lost (a lost callback, not a lost frame). */
+        if (!(a->faults.drop_callback_every > 0 && n % a->faults.drop_callback_every == 0))
+            sim_cb_post(cam, PL_CALLBACK_EOF, &info);
         pthread_mutex_lock(&cam->mtx);
     }
     pthread_mutex_unlock(&cam->mtx);

@@ -64,10 +64,66 @@ typedef struct smart_stream_type {
     uns32 *params;
 } smart_stream_type;
 
-/* Metadata helper structs; only sizes matter for the stubs. */
-typedef struct md_frame_header md_frame_header;
+/* Frame metadata (reference 4): packed, little-endian, in the frame buffer. */
+#define PL_MD_FRAME_SIGNATURE 5328208u   /* "PMQ\0" */
+enum { PL_MD_FRAME_FLAG_ROI_TS_SUPPORTED = 0x01 };
+enum { PL_MD_ROI_FLAG_INVALID = 0x01, PL_MD_ROI_FLAG_HEADER_ONLY = 0x02 };
+#define PL_MD_EXT_TAGS_MAX_SUPPORTED 255
+enum { PL_MD_EXT_TAG_PARTICLE_ID = 0, PL_MD_EXT_TAG_PARTICLE_M0 = 1, PL_MD_EXT_TAG_PARTICLE_M2 = 2,
+       PL_MD_EXT_TAG_MAX = 3 };
+
+#pragma pack(push, 1)
+typedef struct md_frame_header {         /* versions 1 and 2 */
+    uns32 signature;
+    uns8 version;
+    uns32 frameNr;
+    uns16 roiCount;
+    uns32 timestampBOF;
+    uns32 timestampEOF;
+    uns32 timestampResNs;
+    uns32 exposureTime;
+    uns32 exposureTimeResNs;
+    uns32 roiTimestampResNs;
+    uns8 bitDepth;
+    uns8 colorMask;
+    uns8 flags;
+    uns16 extendedMdSize;
+    uns8 imageFormat;                    /* version 2 and later */
+    uns8 imageCompression;
+    uns8 _reserved[6];
+} md_frame_header;
+
+typedef struct md_frame_header_v3 {      /* 64-bit picosecond times */
+    uns32 signature;
+    uns8 version;
+    uns32 frameNr;
+    uns16 roiCount;
+    ulong64 timestampBOF;
+    ulong64 timestampEOF;
+    ulong64 exposureTime;
+    uns8 bitDepth;
+    uns8 colorMask;
+    uns8 flags;
+    uns16 extendedMdSize;
+    uns8 imageFormat;
+    uns8 imageCompression;
+    uns8 _reserved[6];
+} md_frame_header_v3;
+
+typedef struct md_frame_roi_header {
+    uns16 roiNr;
+    uns32 timestampBOR;
+    uns32 timestampEOR;
+    rgn_type roi;
+    uns8 flags;
+    uns16 extendedMdSize;
+    uns32 roiDataSize;                   /* version 2 and later */
+    uns8 _reserved[3];
+} md_frame_roi_header;
+#pragma pack(pop)
+
 typedef struct md_frame_roi {
-    void *header;
+    md_frame_roi_header *header;
     void *data;
     uns32 dataSize;
     void *extMdData;
@@ -75,7 +131,7 @@ typedef struct md_frame_roi {
 } md_frame_roi;
 
 typedef struct md_frame {
-    void *header;
+    md_frame_header *header;
     void *extMdData;
     uns16 extMdDataSize;
     rgn_type impliedRoi;
@@ -84,7 +140,23 @@ typedef struct md_frame {
     uns16 roiCount;
 } md_frame;
 
-typedef struct md_ext_item_collection md_ext_item_collection;
+typedef struct md_ext_item_info {
+    int tag;                             /* PL_MD_EXT_TAGS */
+    uns16 type;
+    uns16 size;
+    const char *name;
+} md_ext_item_info;
+
+typedef struct md_ext_item {
+    const md_ext_item_info *tagInfo;
+    void *value;
+} md_ext_item;
+
+typedef struct md_ext_item_collection {
+    md_ext_item list[PL_MD_EXT_TAGS_MAX_SUPPORTED];
+    md_ext_item *map[PL_MD_EXT_TAGS_MAX_SUPPORTED];
+    uns16 count;
+} md_ext_item_collection;
 
 _Static_assert(sizeof(rgn_type) == 12, "rgn_type layout");
 _Static_assert(sizeof(FRAME_INFO) == 48, "FRAME_INFO layout");
@@ -93,6 +165,21 @@ _Static_assert(offsetof(FRAME_INFO, TimeStampBOF) == 40, "FRAME_INFO.TimeStampBO
 _Static_assert(sizeof(smart_stream_type) == 16, "smart_stream_type layout");
 _Static_assert(sizeof(md_frame) == 48, "md_frame layout");
 _Static_assert(sizeof(md_frame_roi) == 40, "md_frame_roi layout");
+_Static_assert(sizeof(md_frame_header) == 48, "md_frame_header layout");
+_Static_assert(offsetof(md_frame_header, frameNr) == 5, "md_frame_header.frameNr");
+_Static_assert(offsetof(md_frame_header, timestampBOF) == 11, "md_frame_header.timestampBOF");
+_Static_assert(offsetof(md_frame_header, roiTimestampResNs) == 31, "md_frame_header.roiTimestampResNs");
+_Static_assert(offsetof(md_frame_header, extendedMdSize) == 38, "md_frame_header.extendedMdSize");
+_Static_assert(offsetof(md_frame_header, imageFormat) == 40, "md_frame_header.imageFormat");
+_Static_assert(sizeof(md_frame_header_v3) == 48, "md_frame_header_v3 layout");
+_Static_assert(offsetof(md_frame_header_v3, exposureTime) == 27, "md_frame_header_v3.exposureTime");
+_Static_assert(offsetof(md_frame_header_v3, bitDepth) == 35, "md_frame_header_v3.bitDepth");
+_Static_assert(sizeof(md_frame_roi_header) == 32, "md_frame_roi_header layout");
+_Static_assert(offsetof(md_frame_roi_header, roi) == 10, "md_frame_roi_header.roi");
+_Static_assert(offsetof(md_frame_roi_header, roiDataSize) == 25, "md_frame_roi_header.roiDataSize");
+_Static_assert(offsetof(md_frame, impliedRoi) == 18, "md_frame.impliedRoi");
+_Static_assert(offsetof(md_frame, roiArray) == 32, "md_frame.roiArray");
+_Static_assert(sizeof(md_ext_item_collection) == 6128, "md_ext_item_collection layout");
 
 /* ---- parameter value types (ATTR_TYPE) ---- */
 enum {
@@ -147,6 +234,11 @@ enum { PMODE_NORMAL = 0, PMODE_FT = 1 };
 enum { FAN_SPEED_HIGH = 0, FAN_SPEED_MEDIUM = 1, FAN_SPEED_LOW = 2, FAN_SPEED_OFF = 3 };
 enum { NORMAL_COOL = 0, CRYO_COOL = 1, NO_COOL = 2 };
 enum { PL_IMAGE_FORMAT_MONO16 = 0, PL_IMAGE_FORMAT_MONO8 = 2 };
+enum { PL_IMAGE_COMPRESSION_NONE = 0 };
+enum { COLOR_NONE = 0 };
+enum { PL_SCAN_MODE_AUTO = 0, PL_SCAN_MODE_PROGRAMMABLE_LINE_DELAY = 1, PL_SCAN_MODE_PROGRAMMABLE_SCAN_WIDTH = 2 };
+enum { PL_SCAN_DIRECTION_DOWN = 0, PL_SCAN_DIRECTION_UP = 1, PL_SCAN_DIRECTION_DOWN_UP = 2 };
+enum { SMTMODE_ARBITRARY_ALL = 0 };
 enum {
     PL_CAM_IFC_TYPE_USB_3_0 = 0x203, PL_CAM_IFC_TYPE_PCIE_X4 = 0x803
 };
@@ -209,6 +301,17 @@ enum {
 #define PARAM_ROI_COUNT PV_PARAM(TYPE_UNS16, 3, 169)
 #define PARAM_ROI PV_PARAM(TYPE_RGN_TYPE, 3, 1)
 #define PARAM_SCAN_LINE_TIME PV_PARAM(TYPE_INT64, 3, 254)
+#define PARAM_METADATA_RESET_TIMESTAMP PV_PARAM(TYPE_BOOLEAN, 3, 176)
+#define PARAM_SCAN_MODE PV_PARAM(TYPE_ENUM, 3, 250)
+#define PARAM_SCAN_DIRECTION PV_PARAM(TYPE_ENUM, 3, 251)
+#define PARAM_SCAN_DIRECTION_RESET PV_PARAM(TYPE_BOOLEAN, 3, 252)
+#define PARAM_SCAN_LINE_DELAY PV_PARAM(TYPE_UNS16, 3, 253)
+#define PARAM_SCAN_WIDTH PV_PARAM(TYPE_UNS16, 3, 255)
+#define PARAM_SMART_STREAM_MODE_ENABLED PV_PARAM(TYPE_BOOLEAN, 2, 700)
+#define PARAM_SMART_STREAM_MODE PV_PARAM(TYPE_UNS16, 2, 701)
+/* The id encodes VOID_PTR but the value is really a smart_stream_type* (vendor quirk). */
+#define PARAM_SMART_STREAM_EXP_PARAMS PV_PARAM(TYPE_VOID_PTR, 2, 702)
+#define PARAM_SMART_STREAM_DLY_PARAMS PV_PARAM(TYPE_VOID_PTR, 2, 703)
 
 /* ---- exported vendor functions (61) ---- */
 PV_EXPORT rs_bool pl_pvcam_get_ver(uns16 *pvcam_version);
@@ -277,5 +380,7 @@ PV_EXPORT rs_bool pvcam_event_wait_single(void *event, uns32 timeout_ms);
 PV_EXPORT rs_bool pvcam_sim_set_cameras(const char *csv);
 PV_EXPORT rs_bool pvcam_sim_set_faults(const char *spec);
 PV_EXPORT rs_bool pvcam_sim_get_faults(char *buf, uns32 len);
+PV_EXPORT rs_bool pvcam_sim_set_frame_stamp(int16 on);
+PV_EXPORT rs_bool pvcam_sim_get_frame_stamp(rs_bool *on);
 
 #endif

@@ -63,7 +63,18 @@ double sim_readout_ns_for(const sim_camera *cam, const rgn_type *rgns, int n)
     int rows = (p2 - p1 + 1) / pbin;
     if (rows < 1)
         rows = 1;
-    return rows * sim_cur_speed(cam)->line_time_ns;
+    return rows * sim_line_time_ns(cam);
+}
+
+/* Programmable scan, line-delay mode: each unit of PARAM_SCAN_LINE_DELAY
+ * adds one native line time [infer: the public header gives no unit].  The
+ * other modes keep the native line time. */
+double sim_line_time_ns(const sim_camera *cam)
+{
+    double native = sim_cur_speed(cam)->line_time_ns;
+    if (cam->model->has_prog_scan && cam->s.scan_mode == PL_SCAN_MODE_PROGRAMMABLE_LINE_DELAY)
+        return native * (1.0 + cam->s.scan_line_delay);
+    return native;
 }
 
 /* Sensor temperature approaches the setpoint exponentially (tau 2 s), with a
@@ -98,6 +109,15 @@ void sim_settings_defaults(sim_camera *cam)
     s->binning_ser = 1;
     s->binning_par = 1;
     s->roi = (rgn_type){0, (uns16)(m->ser_size - 1), 1, 0, (uns16)(m->par_size - 1), 1};
+    s->metadata = 0;          /* cameras open with metadata off */
+    s->md_epoch_ns = sim_now_ns();
+    s->scan_mode = PL_SCAN_MODE_AUTO;
+    s->scan_direction = PL_SCAN_DIRECTION_DOWN;
+    s->scan_line_delay = 0;
+    s->scan_width = 0;
+    s->smart_enabled = 0;
+    s->smart_mode = SMTMODE_ARBITRARY_ALL;
+    s->smart_count = 0;
     s->exposure_mode = EXT_TRIG_INTERNAL;
     s->expose_out_mode = EXPOSE_OUT_FIRST_ROW;
 }

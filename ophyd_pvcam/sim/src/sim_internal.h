@@ -114,8 +114,12 @@ typedef struct sim_model {
     sim_port ports[SIM_MAX_PORTS];
     int nbinnings;
     int32 binnings[SIM_MAX_BINNINGS];         /* symmetric NxN factors */
-    int exp_res_default;                      /* Kinetix quirk: seconds */
+    int exp_res_default;                      /* EXP_RES_* the camera opens with */
     int has_exp_res_seconds;
+    int md_version;                           /* md_frame_header version (1..3) */
+    int has_prog_scan;                        /* PARAM_SCAN_MODE and friends */
+    int has_smart_stream;                     /* PARAM_SMART_STREAM_* */
+    int has_live_roi;                         /* PARAM_ROI and PARAM_EXPOSURE_TIME live */
 } sim_model;
 
 extern const sim_model *const sim_models[];
@@ -129,6 +133,7 @@ typedef struct sim_faults {
     long stall_after;          /* -1 = off */
     double intermittent_stall; /* probability, 0 = off */
     long drop_every;           /* 0 = off */
+    long drop_callback_every;  /* 0 = off: every Nth frame arrives without its EOF callback */
     long unplug_after;         /* -1 = off */
     double slow_readout;       /* 1.0 = off */
     unsigned long long seed;
@@ -139,6 +144,7 @@ void sim_faults_snapshot(sim_faults *out);
 int sim_faults_load_env(void);   /* at init; returns 0 or an error code */
 uint64_t sim_faults_next_random(void);
 int sim_cameras_load(char keys[MAX_CAM][32], int *count);  /* at init */
+int sim_frame_stamp_enabled(void);
 
 /* ---- callbacks (callbacks.c) ---- */
 enum { SIM_CB_NONE = 0, SIM_CB_PLAIN, SIM_CB_EX, SIM_CB_EX2, SIM_CB_EX3 };
@@ -180,6 +186,7 @@ int sim_cb_is_callback_thread(struct sim_camera *cam);
 int sim_cb_drained(struct sim_camera *cam);
 
 /* ---- frames (frames.c) ---- */
+#define SIM_MAX_REGIONS 16
 typedef struct sim_content {
     uint8_t *pool;            /* background pixels, frame + extra */
     size_t pool_pixels;
@@ -189,6 +196,10 @@ typedef struct sim_content {
     int spot_radius;
     float *kernel;            /* (2R+1)^2 Gaussian amplitudes */
     int roi_w, roi_h;         /* first region's image size, for the spot */
+    /* frame layout: region i's pixels start seg_off[i] bytes into the frame */
+    int nseg;
+    size_t seg_off[SIM_MAX_REGIONS];
+    size_t seg_pixels[SIM_MAX_REGIONS];
     /* key of the cached content */
     uns32 key_bytes;
     int key_bitdepth;
@@ -206,8 +217,35 @@ typedef struct sim_slot {
     int32 spot_x, spot_y;     /* -1: slot not yet written in this acquisition */
     uint32_t pool_off;
 } sim_slot;
-void sim_frame_write_full(const sim_content *c, uint8_t *dst, uint32_t frame_nr, sim_slot *slot);
-void sim_frame_write_incremental(const sim_content *c, uint8_t *dst, uint32_t frame_nr, sim_slot *slot);
+void sim_content_set_layout(sim_content *c, int nseg, const size_t *offsets, const size_t *pixels);
+void sim_frame_write_full(const sim_content *c, uint8_t *frame, uint32_t frame_nr, uint64_t noise_seed,
+                          int with_stamp, sim_slot *slot);
+void sim_frame_write_incremental(const sim_content *c, uint8_t *frame, uint32_t frame_nr, uint64_t noise_seed,
+                                 int with_stamp, sim_slot *slot);
+
+/* ---- frame metadata (metadata.c) ---- */
+#define SIM_MAX_SMART 16   /* smart-streaming exposures per cycle (ATTR_MAX) [choice] */
+
+typedef struct sim_md_layout {
+    int enabled;
+    int version;
+    int nroi;
+    size_t roi_hdr_off[SIM_MAX_REGIONS];
+    md_frame_roi_header roi_hdr[SIM_MAX_REGIONS];
+    md_frame_header frame_hdr;      /* v1/v2 template; v3 uses frame_hdr_v3 */
+    md_frame_header_v3 frame_hdr_v3;
+    uint64_t epoch_ns;              /* camera clock zero (open, or METADATA_RESET_TIMESTAMP) */
+    double exposure_res_ns;         /* v1/v2 exposureTimeResNs */
+} sim_md_layout;
+
+/* Lays out one frame: headers (if enabled) and each region's pixels.  Fills
+ * offsets[i] (bytes into the frame of region i's pixels) and returns the
+ * frame's size in bytes. */
+uint64_t sim_md_layout_frame(sim_md_layout *md, const rgn_type *rgns, int n, int bpp, int bit_depth,
+                             int image_format, size_t *offsets, size_t *pixels);
+/* Writes the headers of one frame; times on the monotonic clock in ns. */
+void sim_md_write(const sim_md_layout *md, uint8_t *frame, uint32_t frame_nr, uint64_t bof_ns, uint64_t eof_ns,
+                  double exposure_ns);
 
 /* ---- cameras and acquisitions ---- */
 enum { ACQ_NONE = 0, ACQ_SETUP, ACQ_RUNNING, ACQ_DONE, ACQ_STOPPED };
@@ -222,7 +260,7 @@ typedef struct sim_acq {
     int buffer_mode;
     uns16 exp_total;
     int rgn_total;
-    rgn_type rgns[16];
+    rgn_type rgns[SIM_MAX_REGIONS];
     int exp_mode;             /* extended trigger mode after legacy mapping */
     int expose_out;
     uns32 exposure;           /* in setup units */
@@ -266,6 +304,13 @@ typedef struct sim_acq {
     pthread_cond_t cond;      /* wakes the producer (stop, trigger) and joiners */
     sim_slot *slots;
     int incremental;
+    uint64_t noise_seed;      /* per acquisition: noise differs between acquisitions */
+    sim_md_layout md;         /* frame metadata of this setup */
+    size_t rgn0_pixels;       /* first region's pixels at setup (bound for a live ROI) */
+    int smart;                /* smart streaming: exposure of frame n from smart_exp */
+    int smart_count;
+    uns32 smart_exp[SIM_MAX_SMART];   /* in EXP_RES units at setup */
+    int frame_stamp;          /* opt-in test stamp, snapshot at start */
 } sim_acq;
 
 typedef struct sim_settings {
@@ -283,6 +328,15 @@ typedef struct sim_settings {
     rgn_type roi;             /* PARAM_ROI */
     int32 exposure_mode;      /* current (last setup) */
     int32 expose_out_mode;
+    int metadata;             /* PARAM_METADATA_ENABLED */
+    uint64_t md_epoch_ns;     /* metadata clock zero */
+    int32 scan_mode, scan_direction;
+    int scan_direction_reset;
+    uns16 scan_line_delay, scan_width;
+    int smart_enabled;        /* PARAM_SMART_STREAM_MODE_ENABLED */
+    uns16 smart_mode;
+    uns16 smart_count;        /* PARAM_SMART_STREAM_EXP_PARAMS */
+    uns32 smart_exp[SIM_MAX_SMART];
     /* temperature model */
     uint64_t temp_t0_ns;
     double temp_from;
@@ -327,6 +381,7 @@ int sim_bytes_per_pixel(const sim_camera *cam);
 double sim_exp_unit_ns(int exp_res);
 double sim_clear_time_ns(const sim_camera *cam);
 double sim_readout_ns_for(const sim_camera *cam, const rgn_type *rgns, int n);
+double sim_line_time_ns(const sim_camera *cam);
 int16 sim_temperature(sim_camera *cam);
 
 /* acquisition.c */

@@ -1,7 +1,7 @@
 /*
- * stubs.c - the rest of the export table: helper-struct allocation,
- * post-processing reset, IO scripts, metadata (never enabled on the
- * simulator, so decoding fails with 192), the undocumented internal commands
+ * stubs.c - the rest of the export table: FRAME_INFO allocation,
+ * post-processing reset, IO scripts (frame metadata is in metadata.c), the
+ * undocumented internal commands
  * (155) and a working pvcam_event_* implementation (their prototypes are not
  * public; nothing known calls them).
  */
@@ -23,37 +23,6 @@ PV_EXPORT rs_bool pl_pp_reset(int16 hcam)
 {
     sim_clear_error();
     return check_handle(hcam);   /* no post-processing features to reset */
-}
-
-PV_EXPORT rs_bool pl_create_smart_stream_struct(smart_stream_type **array, uns16 entries)
-{
-    sim_clear_error();
-    if (array == NULL)
-        return sim_fail(PL_ERR_NULL_POINTER);
-    if (entries == 0)
-        return sim_fail(PL_ERR_VALUE_INVALID);
-    smart_stream_type *s = calloc(1, sizeof *s);
-    uns32 *params = calloc(entries, sizeof *params);
-    if (!s || !params) {
-        free(s);
-        free(params);
-        return sim_fail(PL_ERR_INSUFFICIENT_RESOURCES);
-    }
-    s->entries = entries;
-    s->params = params;
-    *array = s;
-    return PV_OK;
-}
-
-PV_EXPORT rs_bool pl_release_smart_stream_struct(smart_stream_type **array)
-{
-    sim_clear_error();
-    if (array == NULL || *array == NULL)
-        return sim_fail(PL_ERR_NULL_POINTER);
-    free((*array)->params);
-    free(*array);
-    *array = NULL;
-    return PV_OK;
 }
 
 /* 3.10 simply calloc()s the struct; the GUID stays zero (reference 4). */
@@ -90,78 +59,6 @@ PV_EXPORT rs_bool pl_io_clear_script_control(int16 hcam)
 {
     sim_clear_error();
     return check_handle(hcam);
-}
-
-/* ---- metadata ---- */
-
-PV_EXPORT rs_bool pl_md_create_frame_struct_cont(md_frame **pFrame, uns16 roiCount)
-{
-    sim_clear_error();
-    if (pFrame == NULL)
-        return sim_fail(PL_ERR_NULL_POINTER);
-    if (roiCount == 0)
-        return sim_fail(PL_ERR_VALUE_INVALID);
-    md_frame *f = calloc(1, sizeof *f);
-    md_frame_roi *rois = calloc(roiCount, sizeof *rois);
-    if (!f || !rois) {
-        free(f);
-        free(rois);
-        return sim_fail(PL_ERR_INSUFFICIENT_RESOURCES);
-    }
-    f->roiArray = rois;
-    f->roiCapacity = roiCount;
-    *pFrame = f;
-    return PV_OK;
-}
-
-PV_EXPORT rs_bool pl_md_create_frame_struct(md_frame **pFrame, void *pSrcBuf, uns32 srcBufSize)
-{
-    (void)srcBufSize;
-    sim_clear_error();
-    if (pFrame == NULL || pSrcBuf == NULL)
-        return sim_fail(PL_ERR_NULL_POINTER);
-    return sim_fail(PL_ERR_METADATA_INVALID);   /* frames never carry metadata */
-}
-
-PV_EXPORT rs_bool pl_md_release_frame_struct(md_frame *pFrame)
-{
-    sim_clear_error();
-    if (pFrame == NULL)
-        return sim_fail(PL_ERR_NULL_POINTER);
-    free(pFrame->roiArray);
-    free(pFrame);
-    return PV_OK;
-}
-
-PV_EXPORT rs_bool pl_md_frame_decode(md_frame *pDstFrame, void *pSrcBuf, uns32 srcBufSize)
-{
-    (void)srcBufSize;
-    sim_clear_error();
-    if (pDstFrame == NULL || pSrcBuf == NULL)
-        return sim_fail(PL_ERR_NULL_POINTER);
-    return sim_fail(PL_ERR_METADATA_INVALID);
-}
-
-PV_EXPORT rs_bool pl_md_frame_recompose(void *pDstBuf, uns16 offX, uns16 offY, uns16 dstWidth, uns16 dstHeight,
-                                        md_frame *pSrcFrame)
-{
-    (void)offX;
-    (void)offY;
-    (void)dstWidth;
-    (void)dstHeight;
-    sim_clear_error();
-    if (pDstBuf == NULL || pSrcFrame == NULL)
-        return sim_fail(PL_ERR_NULL_POINTER);
-    return sim_fail(PL_ERR_METADATA_INVALID);
-}
-
-PV_EXPORT rs_bool pl_md_read_extended(md_ext_item_collection *pOutput, void *pExtMdPtr, uns32 extMdSize)
-{
-    (void)extMdSize;
-    sim_clear_error();
-    if (pOutput == NULL || pExtMdPtr == NULL)
-        return sim_fail(PL_ERR_NULL_POINTER);
-    return sim_fail(PL_ERR_METADATA_INVALID);
 }
 
 /* ---- undocumented internal commands ---- */
