@@ -1,0 +1,125 @@
+/*
+ * ring.c - the host frame ring: one anonymous mapping of ring_frames slots
+ * plus one mapping for the per-slot ledger columns.
+ *
+ * The mappings are MAP_NORESERVE and touched lazily, so a ring sized to the
+ * whole memory budget costs only what is written.  Slots are handed out in
+ * order (head), taken by Python in contiguous runs (taken) and freed in order
+ * once released (tail); a run released out of order waits until the runs
+ * before it are released.  Whenever the ring is empty the next frame goes to
+ * slot 0 again: a consumer that keeps up reuses the same few slots (and
+ * pages) instead of walking the whole budget.
+ *
+ * Not thread-safe by itself: the caller holds the pump's mutex, except for
+ * the frame copy into a slot that only the writer owns until publish.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "pump.h"
+
+static void *map_lazy(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int pvp_ring_open(pvp_ring *r, uint64_t frames, uint64_t frame_bytes)
+{
+    memset(r, 0, sizeof *r);
+    if (frames < 1 || frame_bytes < 1)
+        return EINVAL;
+    r->frames = frames;
+    r->frame_bytes = frame_bytes;
+    r->data_bytes = (size_t)(frames * frame_bytes);
+    r->data = map_lazy(r->data_bytes);
+    if (r->data == NULL)
+        return errno ? errno : ENOMEM;
+    /* 7 eight-byte columns and 2 one-byte columns per slot */
+    r->ledger_bytes = (size_t)frames * (7 * 8 + 2);
+    r->ledger_map = map_lazy(r->ledger_bytes);
+    if (r->ledger_map == NULL) {
+        int err = errno ? errno : ENOMEM;
+        munmap(r->data, r->data_bytes);
+        r->data = NULL;
+        return err;
+    }
+    uint8_t *p = r->ledger_map;
+    r->frame_numbers = (int64_t *)p;  p += frames * 8;
+    r->timestamp_bof = (int64_t *)p;  p += frames * 8;
+    r->timestamp_eof = (int64_t *)p;  p += frames * 8;
+    r->readout_time = (int64_t *)p;   p += frames * 8;
+    r->host_time = (double *)p;       p += frames * 8;
+    r->lost_before = (int64_t *)p;    p += frames * 8;
+    r->index = (int64_t *)p;          p += frames * 8;
+    r->reason = p;                    p += frames;
+    r->released = p;
+    return 0;
+}
+
+void pvp_ring_close(pvp_ring *r)
+{
+    if (r->data != NULL)
+        munmap(r->data, r->data_bytes);
+    if (r->ledger_map != NULL)
+        munmap(r->ledger_map, r->ledger_bytes);
+    r->data = NULL;
+    r->ledger_map = NULL;
+}
+
+int pvp_ring_full(const pvp_ring *r)
+{
+    return r->head - r->tail >= r->frames;
+}
+
+uint64_t pvp_ring_next_slot(pvp_ring *r)
+{
+    if (r->head == r->tail && r->head % r->frames != 0) {
+        /* empty: start over at slot 0 (keeps the resident set small) */
+        uint64_t next = (r->head / r->frames + 1) * r->frames;
+        r->head = r->taken = r->tail = next;
+    }
+    return r->head % r->frames;
+}
+
+void pvp_ring_publish(pvp_ring *r)
+{
+    uint64_t slot = r->head % r->frames;
+    if (slot + 1 > r->touched)
+        r->touched = slot + 1;
+    r->head++;
+    if (r->head - r->tail > r->peak)
+        r->peak = r->head - r->tail;
+}
+
+uint64_t pvp_ring_available(const pvp_ring *r, uint64_t *start)
+{
+    uint64_t count = r->head - r->taken;
+    uint64_t to_end = r->frames - r->taken % r->frames;
+    *start = r->taken;
+    return count < to_end ? count : to_end;
+}
+
+void pvp_ring_take(pvp_ring *r, uint64_t count)
+{
+    r->taken += count;
+}
+
+int pvp_ring_release(pvp_ring *r, uint64_t start, uint64_t count)
+{
+    if (start < r->tail || start + count > r->taken)
+        return -1;
+    for (uint64_t i = 0; i < count; i++)
+        if (r->released[(start + i) % r->frames])
+            return -1;  /* released twice */
+    for (uint64_t i = 0; i < count; i++)
+        r->released[(start + i) % r->frames] = 1;
+    while (r->tail < r->taken && r->released[r->tail % r->frames]) {
+        r->released[r->tail % r->frames] = 0;
+        r->tail++;
+    }
+    return 0;
+}
