@@ -118,8 +118,7 @@ class RunControl:
         camera = self.camera
         try:
             if self.use_callbacks:
-                camera.register_callback(int(C.PL_CALLBACK_EOF), self.signal.eof_callback)
-                self._registered.append(int(C.PL_CALLBACK_EOF))
+                self._register_eof()
             # Also in polling mode: it is a notification, not a frame callback, and its
             # FRAME_INFO tells which frames completed before the camera went away.
             try:
@@ -155,6 +154,18 @@ class RunControl:
                            "a frame's slot is delivered with stale contents and not counted "
                            "lost. Overwritten frames and overruns are still counted.",
                            camera.name)
+
+    def _register_eof(self) -> None:
+        """Register the EOF callback (the native loop's pump registers its own)."""
+        self.camera.register_callback(int(C.PL_CALLBACK_EOF), self.signal.eof_callback)
+        self._registered.append(int(C.PL_CALLBACK_EOF))
+
+    def _deregistered(self, event: int) -> None:
+        """The callback of ``event`` is no longer registered."""
+
+    def _release_frame_path(self) -> list[BaseException]:
+        """After the SDK stopped and before its buffer is freed: end what reads from it."""
+        return []
 
     def _provide_buffer(self, frame_bytes: int) -> tuple[int, int]:
         """Allocate the ring (once) for frames of ``frame_bytes``."""
@@ -298,8 +309,10 @@ class RunControl:
                 event = self._registered.pop()
                 try:
                     camera.deregister_callback(event)
+                    self._deregistered(event)
                 except PVCAMError as exc:
                     errors.append(exc)
+            errors.extend(self._release_frame_path())
             camera.end_acquisition()
         if self.ring is not None:
             if self._running:

@@ -6,7 +6,7 @@ simulator). :class:`~ophyd_pvcam.engine.stream.Stream` uses it as its frame
 path when it is built (``pump="auto"``, the default).
 """
 from ophyd_pvcam.engine.native.pump import (LOSS_REASONS, FramePump, PumpCounters, PumpEvents,
-                                            is_available, library_path)
+                                            check_available, is_available, library_path)
 
-__all__ = ["FramePump", "LOSS_REASONS", "PumpCounters", "PumpEvents", "is_available",
-           "library_path"]
+__all__ = ["FramePump", "LOSS_REASONS", "PumpCounters", "PumpEvents", "check_available",
+           "is_available", "library_path"]

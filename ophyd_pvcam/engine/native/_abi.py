@@ -67,12 +67,28 @@ class Counters(Structure):
         "drain_ns_total", "pending_lost")]
 
 
+HIST_BINS = 160
+#: Histogram order of ``pvp_histograms`` (names as in ``stats.TIMING_NAMES``).
+HISTOGRAMS = ("callback_to_wake", "wake_to_retrieved", "copy", "unlock")
+
+
+class Histograms(Structure):
+    """``pvp_histograms``: per-frame timings binned like ``stats.LogHistogram``."""
+
+    _fields_ = [("counts", (c_int64 * HIST_BINS) * len(HISTOGRAMS)),
+                ("total", c_int64 * len(HISTOGRAMS)), ("maximum", c_int64 * len(HISTOGRAMS))]
+
+
 _P = c_void_p
 _SIGNATURES = {
     "pvp_version": (c_int, []),
     "pvp_counters_size": (c_size_t, []),
     "pvp_config_size": (c_size_t, []),
+    "pvp_histograms_size": (c_size_t, []),
+    "pvp_get_histograms": (None, [_P, POINTER(Histograms)]),
     "pvp_create": (c_int, [POINTER(Sdk), POINTER(Config), POINTER(c_void_p)]),
+    "pvp_attach": (c_int, [_P, c_void_p, c_uint64, c_uint64, c_uint64]),
+    "pvp_mark_eof_registered": (None, [_P, c_int32]),
     "pvp_register_eof": (c_int, [_P, c_int32]),
     "pvp_deregister_eof": (c_int, [_P, c_int32]),
     "pvp_start": (c_int, [_P]),
@@ -83,6 +99,7 @@ _SIGNATURES = {
     "pvp_resume": (None, [_P]),
     "pvp_new_epoch": (None, [_P, c_int64, c_int64]),
     "pvp_note_latest": (None, [_P, c_int64]),
+    "pvp_set_overwrite_mode": (None, [_P, c_int32]),
     "pvp_salvage_frames": (c_int64, [_P, c_int64]),
     "pvp_finish": (None, [_P]),
     "pvp_take": (c_int64, [_P, c_double, c_int64, POINTER(c_uint64)]),
@@ -128,11 +145,17 @@ def load_pump_library(path: Optional[Path] = None) -> ctypes.CDLL:
             raise AcquisitionError(f"cannot load the native frame pump {target}: {exc}",
                                    None, "FramePump") from exc
         for name, (restype, argtypes) in _SIGNATURES.items():
-            function = getattr(lib, name)
+            try:
+                function = getattr(lib, name)
+            except AttributeError:
+                raise AcquisitionError(f"{target} lacks {name}: it is older than this package; "
+                                       f"rebuild it (python ophyd_pvcam/engine/native/build.py)",
+                                       None, "FramePump") from None
             function.restype = restype
             function.argtypes = argtypes
         if (lib.pvp_version() != ABI_VERSION or lib.pvp_counters_size() != ctypes.sizeof(Counters)
-                or lib.pvp_config_size() != ctypes.sizeof(Config)):
+                or lib.pvp_config_size() != ctypes.sizeof(Config)
+                or lib.pvp_histograms_size() != ctypes.sizeof(Histograms)):
             raise AcquisitionError(
                 f"{target} speaks pump ABI {lib.pvp_version()} (counters "
                 f"{lib.pvp_counters_size()} B, config {lib.pvp_config_size()} B); this package "

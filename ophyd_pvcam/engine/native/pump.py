@@ -37,13 +37,15 @@ import numpy as np
 
 from ophyd_pvcam.engine.delivery import END
 from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
+from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.engine.native import _abi
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import error_class_for_code
+from ophyd_pvcam.sdk.types import EOF_CALLBACK
 
-__all__ = ["FramePump", "PumpCounters", "PumpEvents", "LOSS_REASONS", "is_available",
-           "library_path"]
+__all__ = ["FramePump", "PumpCounters", "PumpEvents", "LOSS_REASONS", "check_available",
+           "is_available", "library_path"]
 
 #: Loss reasons of the C ledger, as the stream statistics name them.
 LOSS_REASONS = _abi.REASONS
@@ -63,6 +65,17 @@ def library_path() -> Path:
         ``ophyd_pvcam/engine/native/lib/libpvcam_pump.so``.
     """
     return _abi.default_library_path()
+
+
+def check_available() -> None:
+    """Raise the reason the pump library cannot be used, if any.
+
+    Raises
+    ------
+    AcquisitionError
+        The library is not built, does not load, or speaks another ABI.
+    """
+    _abi.load_pump_library()
 
 
 def is_available() -> bool:
@@ -172,6 +185,45 @@ def _destroy(lib: ctypes.CDLL, handle: int) -> None:
     lib.pvp_destroy(handle)
 
 
+class _SlotRef:
+    """One ring slot held by one frame view; given back on release or collection."""
+
+    __slots__ = ("memory", "lib", "ptr", "seq", "held")
+
+    def __init__(self, memory: "_PumpMemory", lib: ctypes.CDLL, ptr: int, seq: int) -> None:
+        self.memory = memory  # the C pump lives while a slot is held
+        self.lib = lib
+        self.ptr = ptr
+        self.seq = seq
+        self.held = True
+
+    def release(self) -> bool:
+        if not self.held:
+            return False
+        self.held = False
+        return self.lib.pvp_release(self.ptr, self.seq, 1) == 0
+
+    def __del__(self) -> None:
+        if self.held:
+            self.held = False
+            self.lib.pvp_release(self.ptr, self.seq, 1)
+
+
+class _PumpMemory:
+    """Owns the C pump; destroyed when neither the FramePump nor a ring view needs it.
+
+    Ring views reference this object, not the :class:`FramePump`, so no
+    reference cycle runs through ctypes objects (which the garbage collector
+    cannot break).
+    """
+
+    __slots__ = ("__weakref__", "pointer")
+
+    def __init__(self, lib: ctypes.CDLL, pointer: int) -> None:
+        self.pointer = pointer
+        weakref.finalize(self, _destroy, lib, pointer)
+
+
 class FramePump:
     """The native frame pump of one acquisition (see the module notes).
 
@@ -181,18 +233,9 @@ class FramePump:
         The loaded SDK (its ``raw`` ctypes handle gives the function addresses).
     handle : int
         The open camera's handle.
-    sdk_buffer : int
-        Address of the circular buffer given to ``pl_exp_start_cont``.
-    sdk_frames : int
-        Its capacity in frames.
-    frame_bytes : int
-        Bytes of one frame (from the setup call).
-    frame_shape : tuple of int
-        Shape of one frame's pixels (``(height, width)``, or ``(n,)`` for a raw frame).
-    dtype : numpy dtype
-        Pixel type; ``frame_shape`` x itemsize must equal ``frame_bytes``.
-    ring_frames : int
-        Host ring capacity in frames (>= 1).
+    sdk_buffer, sdk_frames, frame_bytes, frame_shape, dtype, ring_frames : optional
+        When ``sdk_buffer`` is given, :meth:`attach` is called with these;
+        otherwise call it before :meth:`start`.
     use_callbacks : bool
         Wake on EOF callbacks (the pump registers its own, :meth:`register_eof`)
         or poll ``pl_exp_check_cont_status_ex`` every ``poll_interval``.
@@ -227,9 +270,10 @@ class FramePump:
         For inconsistent sizes.
     """
 
-    def __init__(self, library: Any, handle: int, *, sdk_buffer: int, sdk_frames: int,
-                 frame_bytes: int, frame_shape: tuple[int, ...], dtype: Any, ring_frames: int,
-                 use_callbacks: bool = True, overwrite_mode: bool = True,
+    def __init__(self, library: Any, handle: int, *, sdk_buffer: Optional[int] = None,
+                 sdk_frames: int = 0, frame_bytes: int = 0,
+                 frame_shape: tuple[int, ...] = (), dtype: Any = np.uint16,
+                 ring_frames: int = 0, use_callbacks: bool = True, overwrite_mode: bool = True,
                  drop_when_full: bool = False, max_frames: Optional[int] = None,
                  poll_interval: float = 0.001, safety_interval: float = 0.05,
                  refresh_interval: float = 1e-4, lag_margin: int = 4, metadata: bool = False,
@@ -237,17 +281,10 @@ class FramePump:
         self._lib = _abi.load_pump_library(Path(path) if path is not None else None)
         self.library = library
         self.handle = int(handle)
-        self.dtype = np.dtype(dtype)
-        self.frame_shape = tuple(int(n) for n in frame_shape)
-        self.frame_bytes = int(frame_bytes)
-        if int(np.prod(self.frame_shape)) * self.dtype.itemsize != self.frame_bytes:
-            raise ValidationError(f"frame shape {self.frame_shape} of {self.dtype} is not "
-                                  f"{self.frame_bytes} bytes", None, "FramePump")
-        if int(ring_frames) < 1 or int(sdk_frames) < 1:
-            raise ValidationError(f"ring_frames and sdk_frames must be >= 1, got "
-                                  f"{ring_frames} and {sdk_frames}", None, "FramePump")
-        self.ring_frames = int(ring_frames)
         self.use_callbacks = bool(use_callbacks)
+        self.frame_bytes = 0
+        self.ring_frames = 0
+        self.sdk_buffer = 0
         raw = library.raw
         self._sdk = _abi.Sdk(
             get_oldest_frame=_address(raw.pl_exp_get_oldest_frame),
@@ -259,23 +296,90 @@ class FramePump:
         config = _abi.Config(
             hcam=self.handle, use_callbacks=int(self.use_callbacks),
             overwrite_mode=int(bool(overwrite_mode)), drop_when_full=int(bool(drop_when_full)),
-            sdk_buffer=int(sdk_buffer), sdk_frames=int(sdk_frames), frame_bytes=self.frame_bytes,
-            ring_frames=self.ring_frames, max_frames=int(max_frames or 0),
-            poll_interval_ns=_ns(poll_interval), safety_interval_ns=_ns(safety_interval),
-            refresh_ns=_ns(refresh_interval), lag_margin=int(lag_margin),
-            metadata_frame_nr=int(bool(metadata)))
+            max_frames=int(max_frames or 0), poll_interval_ns=_ns(poll_interval),
+            safety_interval_ns=_ns(safety_interval), refresh_ns=_ns(refresh_interval),
+            lag_margin=int(lag_margin), metadata_frame_nr=int(bool(metadata)))
         pointer = c_void_p()
         rc = self._lib.pvp_create(byref(self._sdk), byref(config), byref(pointer))
         if rc != 0:
-            raise AcquisitionError(f"cannot create the native frame pump ({self.ring_frames} x "
-                                   f"{self.frame_bytes} B host ring): errno {rc}", None,
+            raise AcquisitionError(f"cannot create the native frame pump: errno {rc}", None,
                                    "pvp_create")
         self._ptr = pointer.value
-        self._finalizer = weakref.finalize(self, _destroy, self._lib, self._ptr)
-        self._release_lock = threading.Lock()
+        self._memory = _PumpMemory(self._lib, self._ptr)
         self._started = False
         self._joined = False
+        self._registered_here = False
+        #: The pump's EOF callback as a ctypes function object, to register with
+        #: ``context`` (:attr:`context`) when the caller registers it itself.
+        self.eof_callback = EOF_CALLBACK(_address(self._lib.pvp_eof_callback))
+        if sdk_buffer is not None:
+            self.attach(sdk_buffer=sdk_buffer, sdk_frames=sdk_frames, frame_bytes=frame_bytes,
+                        frame_shape=frame_shape, dtype=dtype, ring_frames=ring_frames)
+
+    @property
+    def context(self) -> int:
+        """The ``void*`` context the EOF callback must be registered with (the pump)."""
+        return int(self._ptr)
+
+    def attach(self, *, sdk_buffer: int, sdk_frames: int, frame_bytes: int,
+               frame_shape: tuple[int, ...], dtype: Any, ring_frames: int) -> None:
+        """Give the pump the SDK's circular buffer and allocate the host ring.
+
+        Before :meth:`start`; may be repeated before it (e.g. after a
+        buffer-mode fallback changed the frame size).
+
+        Parameters
+        ----------
+        sdk_buffer : int
+            Address of the circular buffer given to ``pl_exp_start_cont``.
+        sdk_frames : int
+            Its capacity in frames.
+        frame_bytes : int
+            Bytes of one frame (from the setup call).
+        frame_shape : tuple of int
+            Shape of one frame's pixels (``(height, width)``, or ``(n,)``).
+        dtype : numpy dtype
+            Pixel type; ``frame_shape`` x itemsize must equal ``frame_bytes``.
+        ring_frames : int
+            Host ring capacity in frames (>= 1).
+
+        Raises
+        ------
+        ValidationError
+            For inconsistent sizes.
+        AcquisitionError
+            When the ring cannot be mapped or the pump already started.
+        """
+        dtype = np.dtype(dtype)
+        shape = tuple(int(n) for n in frame_shape)
+        if int(np.prod(shape)) * dtype.itemsize != int(frame_bytes) or not shape:
+            raise ValidationError(f"frame shape {shape} of {dtype} is not {frame_bytes} bytes",
+                                  None, "FramePump")
+        if int(ring_frames) < 1 or int(sdk_frames) < 1:
+            raise ValidationError(f"ring_frames and sdk_frames must be >= 1, got "
+                                  f"{ring_frames} and {sdk_frames}", None, "FramePump")
+        rc = self._lib.pvp_attach(self._ptr, int(sdk_buffer), int(sdk_frames), int(frame_bytes),
+                                  int(ring_frames))
+        if rc:
+            raise AcquisitionError(f"cannot attach the native frame pump ({ring_frames} x "
+                                   f"{frame_bytes} B host ring): errno {rc}", None, "pvp_attach")
+        self.dtype = dtype
+        self.frame_shape = shape
+        self.frame_bytes = int(frame_bytes)
+        self.ring_frames = int(ring_frames)
+        self.sdk_buffer = int(sdk_buffer)
         self._columns()
+
+    def mark_eof_registered(self, registered: bool) -> None:
+        """Tell the pump whether its callback is registered (when the caller registers it).
+
+        While registered, the pump's memory is never freed (the SDK may call in).
+
+        Parameters
+        ----------
+        registered : bool
+        """
+        self._lib.pvp_mark_eof_registered(self._ptr, int(bool(registered)))
 
     def _columns(self) -> None:
         lib, ptr, frames = self._lib, self._ptr, self.ring_frames
@@ -283,16 +387,17 @@ class FramePump:
         lib.pvp_ring_columns(ptr, *[byref(a) for a in addresses])
         data, numbers, bof, eof, readout, host, lost, index, reason = (
             a.value for a in addresses)
-        raw = _abi.column(data, c_uint8, frames * self.frame_bytes, self)
+        owner = self._memory
+        raw = _abi.column(data, c_uint8, frames * self.frame_bytes, owner)
         self._data = np.frombuffer(raw, dtype=self.dtype).reshape((frames,) + self.frame_shape)
-        self._frame_numbers = np.frombuffer(_abi.column(numbers, c_int64, frames, self), np.int64)
-        self._bof = np.frombuffer(_abi.column(bof, c_int64, frames, self), np.int64)
-        self._eof = np.frombuffer(_abi.column(eof, c_int64, frames, self), np.int64)
-        self._readout = np.frombuffer(_abi.column(readout, c_int64, frames, self), np.int64)
-        self._host = np.frombuffer(_abi.column(host, c_double, frames, self), np.float64)
-        self._lost = np.frombuffer(_abi.column(lost, c_int64, frames, self), np.int64)
-        self._index = np.frombuffer(_abi.column(index, c_int64, frames, self), np.int64)
-        self._reason = np.frombuffer(_abi.column(reason, c_uint8, frames, self), np.uint8)
+        self._frame_numbers = np.frombuffer(_abi.column(numbers, c_int64, frames, owner), np.int64)
+        self._bof = np.frombuffer(_abi.column(bof, c_int64, frames, owner), np.int64)
+        self._eof = np.frombuffer(_abi.column(eof, c_int64, frames, owner), np.int64)
+        self._readout = np.frombuffer(_abi.column(readout, c_int64, frames, owner), np.int64)
+        self._host = np.frombuffer(_abi.column(host, c_double, frames, owner), np.float64)
+        self._lost = np.frombuffer(_abi.column(lost, c_int64, frames, owner), np.int64)
+        self._index = np.frombuffer(_abi.column(index, c_int64, frames, owner), np.int64)
+        self._reason = np.frombuffer(_abi.column(reason, c_uint8, frames, owner), np.uint8)
 
     def __repr__(self) -> str:
         return (f"<FramePump camera {self.handle}, ring {self.ring_frames} x "
@@ -393,6 +498,16 @@ class FramePump:
         """
         self._lib.pvp_new_epoch(self._ptr, int(offset), int(lost))
 
+    def set_overwrite_mode(self, overwrite: bool) -> None:
+        """Tell the pump the buffer mode that started (before :meth:`start`).
+
+        Parameters
+        ----------
+        overwrite : bool
+            True for CIRC_OVERWRITE, False for CIRC_NO_OVERWRITE.
+        """
+        self._lib.pvp_set_overwrite_mode(self._ptr, int(bool(overwrite)))
+
     def note_latest(self, latest: int) -> None:
         """Allow draining up to SDK FrameNr ``latest`` (read from the SDK by the caller).
 
@@ -465,6 +580,21 @@ class FramePump:
         self._lib.pvp_get_counters(self._ptr, byref(raw))
         return PumpCounters(raw)
 
+    def histograms(self) -> dict[str, tuple[list[int], int, int]]:
+        """Per-frame timing histograms: name -> (counts per bin, total ns, max ns).
+
+        Binned like :class:`~ophyd_pvcam.engine.stats.LogHistogram`
+        (names of :data:`~ophyd_pvcam.engine.stats.TIMING_NAMES`).
+
+        Returns
+        -------
+        dict
+        """
+        raw = _abi.Histograms()
+        self._lib.pvp_get_histograms(self._ptr, byref(raw))
+        return {name: (list(raw.counts[i]), int(raw.total[i]), int(raw.maximum[i]))
+                for i, name in enumerate(_abi.HISTOGRAMS)}
+
     def halt_error(self) -> Optional[BaseException]:
         """The SDK error that halted the pump, as an exception (None if none).
 
@@ -505,6 +635,12 @@ class FramePump:
             :data:`~ophyd_pvcam.engine.delivery.END` once :meth:`finish` ran
             and every frame was taken.
         """
+        taken = self._take_raw(timeout, max_frames)
+        if taken is None or taken is END:
+            return taken
+        return self._block(*taken)
+
+    def _take_raw(self, timeout: Optional[float], max_frames: Optional[int]) -> Any:
         start = c_uint64()
         limit = int(max_frames) if max_frames else 0
         if timeout is None:
@@ -518,7 +654,7 @@ class FramePump:
             return None
         if count < 0:
             return END
-        return self._block(start.value, count)
+        return start.value, int(count)
 
     def _block(self, seq: int, count: int) -> FrameBlock:
         first = seq % self.ring_frames
@@ -530,11 +666,70 @@ class FramePump:
                 raise AcquisitionError(f"ring slots {seq}..{seq + count - 1} were not taken "
                                        f"or were released already", None, "pvp_release")
 
-        return FrameBlock(self._data[rows], frame_numbers=self._frame_numbers[rows],
+        block = FrameBlock(self._data[rows], frame_numbers=self._frame_numbers[rows],
                           timestamp_bof=self._bof[rows], timestamp_eof=self._eof[rows],
                           readout_time=self._readout[rows], host_time=self._host[rows],
                           lost_before=self._lost[rows], first_index=int(self._index[first]),
                           release=release)
+        return block
+
+    def take_frames(self, timeout: Optional[float] = None,
+                    max_frames: Optional[int] = None) -> Union[list[Frame], None, Any]:
+        """Like :meth:`take`, as frames that each hold their own ring slot.
+
+        Each frame's ``data`` is a view into the ring whose slot is given
+        back when nothing refers to that view any more, or on
+        :meth:`release_frame`. No pixel is copied: what a consumer keeps
+        stays in the ring (within the memory budget), what it drops is
+        reused at once.
+
+        Parameters
+        ----------
+        timeout : float, optional
+        max_frames : int, optional
+
+        Returns
+        -------
+        list of Frame, None or END
+        """
+        taken = self._take_raw(timeout, max_frames)
+        if taken is None or taken is END:
+            return taken
+        seq, count = taken
+        first = seq % self.ring_frames
+        rows = slice(first, first + count)
+        ledger = zip(self._frame_numbers[rows].tolist(), self._bof[rows].tolist(),
+                     self._eof[rows].tolist(), self._readout[rows].tolist(),
+                     self._host[rows].tolist(), self._index[rows].tolist(),
+                     self._lost[rows].tolist())
+        address = self._data.ctypes.data + first * self.frame_bytes
+        nbytes, dtype, shape = self.frame_bytes, self.dtype, self.frame_shape
+        memory, lib, ptr = self._memory, self._lib, self._ptr
+        frames = []
+        for i, (number, bof, eof, readout, host, index, lost) in enumerate(ledger):
+            raw = _abi.column(address + i * nbytes, c_uint8, nbytes,
+                              _SlotRef(memory, lib, ptr, seq + i))
+            frames.append(Frame(number, np.frombuffer(raw, dtype=dtype).reshape(shape), bof,
+                                eof, readout, host, index, lost))
+        return frames
+
+    @staticmethod
+    def release_frame(frame: Frame) -> bool:
+        """Give a frame's ring slot back now (a frame from :meth:`frame_views`).
+
+        Parameters
+        ----------
+        frame : Frame
+
+        Returns
+        -------
+        bool
+            False when the frame does not hold a slot (or gave it back already).
+        """
+        owner = getattr(getattr(frame.data, "base", None), "_owner", None)
+        if isinstance(owner, _SlotRef):
+            return owner.release()
+        return False
 
     def loss_reasons(self, block: FrameBlock) -> list[Optional[str]]:
         """The reason of each frame's ``lost_before`` in a block (None where 0).

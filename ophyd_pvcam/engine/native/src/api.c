@@ -26,6 +26,10 @@ PVP_EXPORT int pvp_version(void)
     return PVP_VERSION;
 }
 
+int pvp_attach(pvp_pump *p, uint8_t *sdk_buffer, uint64_t sdk_frames, uint64_t frame_bytes,
+               uint64_t ring_frames);
+int pvp_destroy(pvp_pump *p);
+
 PVP_EXPORT size_t pvp_counters_size(void)
 {
     return sizeof(pvp_counters);
@@ -65,9 +69,6 @@ PVP_EXPORT int pvp_create(const pvp_sdk *sdk, const pvp_config *cfg, pvp_pump **
             || sdk->unlock_oldest_frame == NULL || sdk->check_cont_status_ex == NULL
             || sdk->error_code == NULL)
         return EINVAL;
-    if (cfg->sdk_buffer == NULL || cfg->sdk_frames < 1 || cfg->frame_bytes < 1
-            || cfg->ring_frames < 1)
-        return EINVAL;
     pvp_pump *p = calloc(1, sizeof *p);
     if (p == NULL)
         return ENOMEM;
@@ -79,24 +80,55 @@ PVP_EXPORT int pvp_create(const pvp_sdk *sdk, const pvp_config *cfg, pvp_pump **
         p->cfg.safety_interval_ns = 1000000;
     if (p->cfg.refresh_ns < 1000)
         p->cfg.refresh_ns = 1000;
-    int rc = pvp_ring_open(&p->ring, cfg->ring_frames, cfg->frame_bytes);
-    if (rc) {
-        free(p);
-        return rc;
-    }
-    rc = pvp_cbinfo_open(p, cfg->sdk_frames);
-    if (rc) {
-        pvp_ring_close(&p->ring);
-        free(p);
-        return rc;
-    }
     pthread_mutex_init(&p->mtx, NULL);
     init_cond(&p->work_cond);
     init_cond(&p->data_cond);
     init_cond(&p->event_cond);
     p->pending_reason = 255;
+    if (cfg->sdk_buffer != NULL) {
+        int rc = pvp_attach(p, cfg->sdk_buffer, cfg->sdk_frames, cfg->frame_bytes,
+                            cfg->ring_frames);
+        if (rc) {
+            pvp_destroy(p);
+            return rc;
+        }
+    }
     *out = p;
     return 0;
+}
+
+/* Give the pump its SDK buffer and host ring (before pvp_start; again only
+ * while stopped, e.g. when a buffer-mode fallback changed the frame size). */
+PVP_EXPORT int pvp_attach(pvp_pump *p, uint8_t *sdk_buffer, uint64_t sdk_frames,
+                          uint64_t frame_bytes, uint64_t ring_frames)
+{
+    if (p->thread_started)
+        return EBUSY;
+    if (sdk_buffer == NULL || sdk_frames < 1 || frame_bytes < 1 || ring_frames < 1)
+        return EINVAL;
+    pvp_ring_close(&p->ring);
+    free(p->cbinfo);
+    p->cbinfo = NULL;
+    p->cfg.sdk_buffer = sdk_buffer;
+    p->cfg.sdk_frames = sdk_frames;
+    p->cfg.frame_bytes = frame_bytes;
+    p->cfg.ring_frames = ring_frames;
+    int rc = pvp_ring_open(&p->ring, ring_frames, frame_bytes);
+    if (rc)
+        return rc;
+    rc = pvp_cbinfo_open(p, sdk_frames);
+    if (rc) {
+        pvp_ring_close(&p->ring);
+        return rc;
+    }
+    return 0;
+}
+
+/* Whether the EOF callback (pvp_eof_callback with this pump as context) is
+ * registered with the SDK, when the caller registered it itself. */
+PVP_EXPORT void pvp_mark_eof_registered(pvp_pump *p, int32_t registered)
+{
+    p->eof_registered = registered ? 1 : 0;
 }
 
 /* Registers the pump's own EOF callback; returns 0 or the SDK's error code. */
@@ -130,6 +162,8 @@ PVP_EXPORT int pvp_start(pvp_pump *p)
 {
     if (p->thread_started)
         return EBUSY;
+    if (p->ring.data == NULL)
+        return EINVAL;  /* not attached */
     int rc = pthread_create(&p->thread, NULL, pvp_thread_main, p);
     if (rc == 0)
         p->thread_started = 1;
@@ -210,6 +244,14 @@ PVP_EXPORT void pvp_new_epoch(pvp_pump *p, int64_t offset, int64_t lost)
             p->pending_reason = PVP_LOST_RESTART;
         p->pending_lost += lost;
     }
+    pthread_mutex_unlock(&p->mtx);
+}
+
+/* The buffer mode that started (before pvp_start): 1 CIRC_OVERWRITE, 0 NO_OVERWRITE. */
+PVP_EXPORT void pvp_set_overwrite_mode(pvp_pump *p, int32_t overwrite)
+{
+    pthread_mutex_lock(&p->mtx);
+    p->cfg.overwrite_mode = overwrite ? 1 : 0;
     pthread_mutex_unlock(&p->mtx);
 }
 
@@ -347,6 +389,18 @@ PVP_EXPORT void pvp_get_counters(pvp_pump *p, pvp_counters *out)
     pthread_mutex_unlock(&p->mtx);
 }
 
+PVP_EXPORT size_t pvp_histograms_size(void)
+{
+    return sizeof(pvp_histograms);
+}
+
+PVP_EXPORT void pvp_get_histograms(pvp_pump *p, pvp_histograms *out)
+{
+    pthread_mutex_lock(&p->mtx);
+    *out = p->hist;
+    pthread_mutex_unlock(&p->mtx);
+}
+
 /* Addresses of the ring and its ledger columns, for zero-copy views. */
 PVP_EXPORT void pvp_ring_columns(pvp_pump *p, void **data, int64_t **frame_numbers,
                                  int64_t **timestamp_bof, int64_t **timestamp_eof,
@@ -376,6 +430,7 @@ PVP_EXPORT int pvp_destroy(pvp_pump *p)
     pvp_join(p);
     pvp_ring_close(&p->ring);
     free(p->cbinfo);
+    p->cbinfo = NULL;
     pthread_cond_destroy(&p->work_cond);
     pthread_cond_destroy(&p->data_cond);
     pthread_cond_destroy(&p->event_cond);

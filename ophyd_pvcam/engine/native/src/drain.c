@@ -190,9 +190,24 @@ static int64_t drain(pvp_pump *p)
         pthread_mutex_lock(&p->mtx);
         int full = pvp_ring_full(&p->ring);
         int queue_full = p->loss_count >= PVP_LOSS_QUEUE - 1;
+        /* No room: wait for the reader within this drain (the SDK buffer holds
+         * the frames meanwhile), so frames that piled up still go in one batch. */
+        while ((queue_full || (full && !p->cfg.drop_when_full)) && !p->stop && !p->pause) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += 10000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&p->work_cond, &p->mtx, &ts);
+            full = pvp_ring_full(&p->ring);
+            queue_full = p->loss_count >= PVP_LOSS_QUEUE - 1;
+        }
+        int interrupted = p->stop || p->pause;
         pthread_mutex_unlock(&p->mtx);
-        if (queue_full || (full && !p->cfg.drop_when_full))
-            break;  /* wait for room; the SDK buffer holds the frames meanwhile */
+        if (interrupted)
+            break;
         if (polling && pvp_now_ns() - p->status_ns > p->cfg.refresh_ns) {
             int64_t q;
             int code = sdk_latest(p, &q);
@@ -293,6 +308,7 @@ static int64_t drain(pvp_pump *p)
             halt(p, sdk_code(p), CALL_UNLOCK);
             break;
         }
+        int64_t t3 = pvp_now_ns();
         set_c(p, n);
         bump(&p->frames_retrieved, 1);
         batch++;
@@ -316,6 +332,10 @@ static int64_t drain(pvp_pump *p)
         if (!have_info && !polling)
             have_info = signalled(p, n, &info);  /* a late callback */
         pthread_mutex_lock(&p->mtx);
+        if (batch == 1)
+            pvp_hist_record(&p->hist, PVP_H_WAKE_TO_RETRIEVED, t1 - p->wake_ns);
+        pvp_hist_record(&p->hist, PVP_H_COPY, t2 - t1);
+        pvp_hist_record(&p->hist, PVP_H_UNLOCK, t3 - t2);
         int complete = publish_locked(p, slot, n, have_info ? &info : NULL, t2);
         pthread_mutex_unlock(&p->mtx);
         if (complete)
@@ -410,6 +430,12 @@ void *pvp_thread_main(void *arg)
             }
             __atomic_store_n(&p->pump_waiting, 0, __ATOMIC_SEQ_CST);
             continue;
+        }
+        p->wake_ns = pvp_now_ns();
+        int64_t last_cb = __atomic_load_n(&p->cb_last_ns, __ATOMIC_RELAXED);
+        if (p->cfg.use_callbacks && last_cb > p->cb_seen_ns) {
+            pvp_hist_record(&p->hist, PVP_H_CALLBACK_TO_WAKE, p->wake_ns - last_cb);
+            p->cb_seen_ns = last_cb;
         }
         pthread_mutex_unlock(&p->mtx);
         drain(p);

@@ -66,10 +66,13 @@ int pvp_cbinfo_lookup(pvp_pump *p, int64_t frame_nr, pvp_cbinfo *out)
     return __atomic_load_n(&e->frame_nr, __ATOMIC_ACQUIRE) == frame_nr;
 }
 
-/* Runs on the SDK's callback thread. */
-void pvp_eof_callback(const pvp_frame_info *info, void *context)
+/* Runs on the SDK's callback thread.  Exported: the caller may register it
+ * itself (pl_cam_register_callback_ex3 with the pump as context). */
+PVP_EXPORT void pvp_eof_callback(const pvp_frame_info *info, void *context)
 {
     pvp_pump *p = context;
+    if (p == NULL || p->cbinfo == NULL)
+        return;  /* not attached: no acquisition can be running */
     int64_t latest = __atomic_load_n(&p->cb_latest, __ATOMIC_SEQ_CST);
     int64_t nr = info != NULL ? info->frame_nr : latest + 1;
     if (nr > 0) {
@@ -140,4 +143,23 @@ int pvp_pop_losses_locked(pvp_pump *p, pvp_loss *out, int max)
         p->events &= ~PVP_EV_LOSS;
     pthread_cond_broadcast(&p->work_cond);  /* a pump waiting for queue room */
     return n;
+}
+
+void pvp_hist_record(pvp_histograms *h, int which, int64_t value)
+{
+    int index;
+    if (value < 8) {
+        if (value < 0)
+            value = 0;
+        index = (int)value;
+    } else {
+        int bits = 64 - __builtin_clzll((unsigned long long)value);
+        index = ((bits - 2) << 2) | (int)((value >> (bits - 3)) & 3);
+        if (index >= PVP_HIST_BINS)
+            index = PVP_HIST_BINS - 1;
+    }
+    h->counts[which][index]++;
+    h->total[which] += value;
+    if (value > h->maximum[which])
+        h->maximum[which] = value;
 }

@@ -125,6 +125,17 @@ typedef struct pvp_counters {
     int64_t pending_lost;        /* losses not yet attached to a delivered frame */
 } pvp_counters;
 
+/* Timing histograms, binned like ophyd_pvcam.engine.stats.LogHistogram:
+ * values < 8 have a bin each, above each power of two has 4 bins. */
+#define PVP_HIST_BINS 160
+enum { PVP_H_CALLBACK_TO_WAKE = 0, PVP_H_WAKE_TO_RETRIEVED = 1, PVP_H_COPY = 2, PVP_H_UNLOCK = 3,
+       PVP_HISTOGRAMS = 4 };
+typedef struct pvp_histograms {
+    int64_t counts[PVP_HISTOGRAMS][PVP_HIST_BINS];
+    int64_t total[PVP_HISTOGRAMS];
+    int64_t maximum[PVP_HISTOGRAMS];
+} pvp_histograms;
+
 /* ---- internal ---- */
 #define PVP_LOSS_QUEUE 4096
 
@@ -193,6 +204,9 @@ typedef struct pvp_pump {
     int64_t lost_by_reason[PVP_REASONS];
     int64_t wakeups, max_batch, last_frame_ns;
     int64_t copy_ns_total, drain_ns_total;
+    pvp_histograms hist;         /* written by the pump thread under mtx */
+    int64_t wake_ns;             /* when the pump thread last woke */
+    int64_t cb_seen_ns;          /* the callback time already counted in callback_to_wake */
 } pvp_pump;
 
 /* ring.c */
@@ -209,10 +223,11 @@ int pvp_ring_release(pvp_ring *r, uint64_t start_slot, uint64_t count);
 int pvp_cbinfo_open(pvp_pump *p, uint64_t sdk_frames);
 void pvp_cbinfo_reset(pvp_pump *p);
 int pvp_cbinfo_lookup(pvp_pump *p, int64_t frame_nr, pvp_cbinfo *out);
-void pvp_eof_callback(const pvp_frame_info *info, void *context);
+PVP_EXPORT void pvp_eof_callback(const pvp_frame_info *info, void *context);
 int pvp_record_loss(pvp_pump *p, int64_t first, int64_t last, int reason);  /* under mtx */
 int pvp_pop_losses_locked(pvp_pump *p, pvp_loss *out, int max);
 int64_t pvp_now_ns(void);
+void pvp_hist_record(pvp_histograms *h, int which, int64_t value);
 double pvp_wall_time(void);
 
 /* drain.c */

@@ -66,8 +66,7 @@ void pvp_ring_close(pvp_ring *r)
         munmap(r->data, r->data_bytes);
     if (r->ledger_map != NULL)
         munmap(r->ledger_map, r->ledger_bytes);
-    r->data = NULL;
-    r->ledger_map = NULL;
+    memset(r, 0, sizeof *r);
 }
 
 int pvp_ring_full(const pvp_ring *r)
@@ -97,6 +96,9 @@ void pvp_ring_publish(pvp_ring *r)
 
 uint64_t pvp_ring_available(const pvp_ring *r, uint64_t *start)
 {
+    *start = 0;
+    if (r->frames == 0)
+        return 0;  /* not attached */
     uint64_t count = r->head - r->taken;
     uint64_t to_end = r->frames - r->taken % r->frames;
     *start = r->taken;
