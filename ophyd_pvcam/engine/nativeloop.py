@@ -24,6 +24,7 @@ import time
 from typing import Any, Optional
 
 from ophyd_pvcam.engine.budget import host_memory_budget
+from ophyd_pvcam.engine.buffers import MAX_BUFFER_BYTES
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frameloop import FrameLoop, Outcome
 from ophyd_pvcam.engine.framesignal import FrameSignal
@@ -32,7 +33,7 @@ from ophyd_pvcam.engine.native import FramePump, PumpEvents
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import PVCAMError, SDKError
 
-__all__ = ["NativeFrameLoop", "NativeSignal", "plan_ring_frames"]
+__all__ = ["BURST_MIN_BYTES", "NativeFrameLoop", "NativeSignal", "plan_ring_frames"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ _monotonic = time.monotonic
 _SUPERVISOR_SLICE = 0.25
 #: Seconds to wait for the pump thread to park.
 _PAUSE_TIMEOUT = 10.0
+#: Bursts (``max_frames`` x frame size) at least this large get a zero-copy SDK buffer.
+BURST_MIN_BYTES = 256 * 1024 ** 2
 #: Pumps whose EOF callback could not be deregistered: kept forever (the SDK may call it).
 _UNRELEASED: list[FramePump] = []
 
@@ -145,11 +148,8 @@ class NativeFrameLoop(FrameLoop):
         self._retrieved_seen = 0
         self._signalled = 0
         self._eof_registered = False
-        self.pump = FramePump(self.lib, self.handle, use_callbacks=self.use_callbacks,
-                              drop_when_full=drop_when_full, max_frames=self.max_frames,
-                              poll_interval=self.poll_interval,
-                              safety_interval=self._safety_interval,
-                              refresh_interval=self._refresh_ns / 1e9, lag_margin=4)
+        self.zero_copy = False
+        self.pump = self._new_pump()
         self.signal = NativeSignal()
         self.signal.pump = self.pump
 
@@ -167,17 +167,61 @@ class NativeFrameLoop(FrameLoop):
             self.pump.mark_eof_registered(False)
             self._eof_registered = False
 
+    def _sdk_ring_frames(self, frame_bytes: int) -> int:
+        """The usual ring, or, for a burst that fits the budget, the whole burst.
+
+        A ``max_frames`` burst of at least :data:`BURST_MIN_BYTES`, larger than
+        the usual SDK buffer, that fits the host memory budget (and the 4 GiB of ``pl_exp_start_cont``) gets an
+        SDK buffer of the whole burst plus a margin: the camera never wraps
+        it, so the pump publishes frames in place (zero copy) and the burst
+        runs at the camera's full rate whatever the copy bandwidth.
+        """
+        frames = super()._sdk_ring_frames(frame_bytes)
+        burst = self.max_frames
+        if (burst is None or burst <= frames or self.queue_size is not None
+                or burst * frame_bytes < BURST_MIN_BYTES):
+            return frames
+        want = burst + max(16, burst // 10)
+        limit = min(self.host_ring_bytes or host_memory_budget(), MAX_BUFFER_BYTES)
+        if want * frame_bytes > limit:
+            return frames
+        self.zero_copy = True
+        return want
+
+    def _ring_kept_elsewhere(self) -> bool:
+        return self.zero_copy  # the pump's ring views point into it: it goes with them
+
+    def _populate_ring(self) -> bool:
+        return self.zero_copy  # the burst must not wait for page faults
+
     def _provide_buffer(self, frame_bytes: int) -> tuple[int, int]:
+        if self.ring is None or self.ring.frame_bytes != frame_bytes:
+            self.zero_copy = False  # decided again with the ring (_sdk_ring_frames)
         address, size = super()._provide_buffer(frame_bytes)
         pump, ring = self.pump, self.ring
-        if pump.frame_bytes != frame_bytes or pump.sdk_buffer != ring.address:
-            frames = plan_ring_frames(frame_bytes, sdk_ring_bytes=ring.nbytes,
-                                      queue_size=self.queue_size,
-                                      host_ring_bytes=self.host_ring_bytes)
+        if (pump.frame_bytes != frame_bytes or pump.sdk_buffer != ring.address
+                or pump.zero_copy != self.zero_copy):
+            frames = 1 if self.zero_copy else plan_ring_frames(
+                frame_bytes, sdk_ring_bytes=ring.nbytes, queue_size=self.queue_size,
+                host_ring_bytes=self.host_ring_bytes)
             pump.attach(sdk_buffer=ring.address, sdk_frames=ring.frames,
                         frame_bytes=frame_bytes, frame_shape=self._slots.shape[1:],
-                        dtype=self.settings.dtype, ring_frames=frames)
+                        dtype=self.settings.dtype, ring_frames=frames, zero_copy=self.zero_copy)
+            if self.zero_copy:
+                pump.keep(ring)
         return address, size
+
+    def _new_pump(self) -> FramePump:
+        return FramePump(self.lib, self.handle, use_callbacks=self.use_callbacks,
+                         drop_when_full=self.drop_when_full, max_frames=self.max_frames,
+                         poll_interval=self.poll_interval,
+                         # A status read is a C call of ~1 us: ask the SDK every few ms when
+                         # callbacks are late (a starved SDK thread), not every 50 ms.
+                         safety_interval=max(0.002, min(self._safety_interval,
+                                                        4 * self.settings.frame_period_s)),
+                         refresh_interval=self._refresh_ns / 1e9, lag_margin=4,
+                         zero_copy=self.zero_copy)
+
 
     def open(self) -> None:
         super().open()

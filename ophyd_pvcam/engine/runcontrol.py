@@ -167,17 +167,29 @@ class RunControl:
         """After the SDK stopped and before its buffer is freed: end what reads from it."""
         return []
 
+    def _sdk_ring_frames(self, frame_bytes: int) -> int:
+        """Frames of the SDK circular buffer (:func:`plan_buffer_frames`)."""
+        return plan_buffer_frames(frame_bytes, self.settings.frame_period_s,
+                                  buffer_seconds=self.buffer_seconds,
+                                  min_frames=self.min_buffer_frames,
+                                  memory_budget=self.memory_budget)
+
+    def _ring_kept_elsewhere(self) -> bool:
+        """True when something else owns the SDK buffer's memory after the run."""
+        return False
+
+    def _populate_ring(self) -> bool:
+        """True to fault the SDK buffer's pages in at allocation (a burst buffer)."""
+        return False
+
     def _provide_buffer(self, frame_bytes: int) -> tuple[int, int]:
         """Allocate the ring (once) for frames of ``frame_bytes``."""
         if self.ring is None or self.ring.frame_bytes != frame_bytes:
             if self.ring is not None:
                 self._slots = None
                 self.ring.close()  # never started with it: safe
-            frames = plan_buffer_frames(frame_bytes, self.settings.frame_period_s,
-                                        buffer_seconds=self.buffer_seconds,
-                                        min_frames=self.min_buffer_frames,
-                                        memory_budget=self.memory_budget)
-            self.ring = CircularBuffer(frame_bytes, frames)
+            frames = self._sdk_ring_frames(frame_bytes)
+            self.ring = CircularBuffer(frame_bytes, frames, populate=self._populate_ring())
             shape = self._frame_shape(frame_bytes)
             # One typed view over the ring, indexed by slot: copying a frame is then a
             # single np.copyto with no ctypes call (those hand the GIL to the callback).
@@ -319,7 +331,7 @@ class RunControl:
                 _UNRELEASED.append(self.ring)
                 logger.error("%s: the SDK could not be stopped; its circular buffer (%d bytes) "
                              "is kept allocated", camera.name, self.ring.nbytes)
-            else:
+            elif not self._ring_kept_elsewhere():
                 self._slots = None  # the view must not outlive the mapping
                 self.ring.close()
         removed = any(isinstance(e, DeviceRemovedError) for e in errors)

@@ -192,9 +192,9 @@ def test_holding_the_gil_300_ms_every_second_loses_nothing(camera, use_callbacks
     camera.exposure_time = 0.0002  # a few kHz on the small ROI
     stop = threading.Event()
     holder = threading.Thread(target=_gil_holder, args=(stop, 0.3, 1.0), name="gil-holder")
-    # An SDK buffer of 0.1 s cannot absorb a 0.3 s hold by itself (the Python
+    # An SDK buffer of 0.2 s cannot absorb a 0.3 s hold by itself (the Python
     # pump loses frames here); the pump keeps draining it into the host ring.
-    stream = Stream(camera, pump="native", use_callbacks=use_callbacks, buffer_seconds=0.1)
+    stream = Stream(camera, pump="native", use_callbacks=use_callbacks, buffer_seconds=0.2)
     numbers = []
     stream.start()
     holder.start()

@@ -45,7 +45,7 @@ class Config(Structure):
                 ("frame_bytes", c_uint64), ("ring_frames", c_uint64), ("max_frames", c_int64),
                 ("poll_interval_ns", c_int64), ("safety_interval_ns", c_int64),
                 ("refresh_ns", c_int64), ("lag_margin", c_int32),
-                ("metadata_frame_nr", c_int32)]
+                ("metadata_frame_nr", c_int32), ("zero_copy", c_int32)]
 
 
 class Loss(Structure):
@@ -87,7 +87,7 @@ _SIGNATURES = {
     "pvp_histograms_size": (c_size_t, []),
     "pvp_get_histograms": (None, [_P, POINTER(Histograms)]),
     "pvp_create": (c_int, [POINTER(Sdk), POINTER(Config), POINTER(c_void_p)]),
-    "pvp_attach": (c_int, [_P, c_void_p, c_uint64, c_uint64, c_uint64]),
+    "pvp_attach": (c_int, [_P, c_void_p, c_uint64, c_uint64, c_uint64, c_int32]),
     "pvp_mark_eof_registered": (None, [_P, c_int32]),
     "pvp_register_eof": (c_int, [_P, c_int32]),
     "pvp_deregister_eof": (c_int, [_P, c_int32]),

@@ -54,6 +54,7 @@ LOSS_REASONS = _abi.REASONS
 # without a timeout: short enough for Ctrl-C to be seen between waits.
 _WAIT_SLICE = 0.25
 _LOSS_BATCH = 512
+_SALVAGE_SLOTS = 16
 
 
 def library_path() -> Path:
@@ -217,10 +218,11 @@ class _PumpMemory:
     cannot break).
     """
 
-    __slots__ = ("__weakref__", "pointer")
+    __slots__ = ("__weakref__", "pointer", "kept")
 
     def __init__(self, lib: ctypes.CDLL, pointer: int) -> None:
         self.pointer = pointer
+        self.kept: Any = None  # zero copy: the SDK buffer the ring views point into
         weakref.finalize(self, _destroy, lib, pointer)
 
 
@@ -259,6 +261,12 @@ class FramePump:
     metadata : bool
         Frames start with a PVCAM ``md_frame_header``: a FrameNr without a
         callback is then checked against the frame's own number.
+    zero_copy : bool
+        The SDK's circular buffer is the ring: frames are published where the
+        camera wrote them, never copied. Only for an acquisition that never
+        wraps the buffer (a burst of at most ``sdk_frames`` frames): a held
+        frame would otherwise be overwritten by the camera. Give the buffer
+        to :meth:`keep` so it outlives the ring views.
     path : path-like, optional
         The pump library (default :func:`library_path`).
 
@@ -277,13 +285,15 @@ class FramePump:
                  drop_when_full: bool = False, max_frames: Optional[int] = None,
                  poll_interval: float = 0.001, safety_interval: float = 0.05,
                  refresh_interval: float = 1e-4, lag_margin: int = 4, metadata: bool = False,
-                 path: Optional[Union[str, Path]] = None) -> None:
+                 zero_copy: bool = False, path: Optional[Union[str, Path]] = None) -> None:
         self._lib = _abi.load_pump_library(Path(path) if path is not None else None)
+        self.zero_copy = bool(zero_copy)
         self.library = library
         self.handle = int(handle)
         self.use_callbacks = bool(use_callbacks)
         self.frame_bytes = 0
         self.ring_frames = 0
+        self._slots_mapped = 0
         self.sdk_buffer = 0
         raw = library.raw
         self._sdk = _abi.Sdk(
@@ -298,7 +308,8 @@ class FramePump:
             overwrite_mode=int(bool(overwrite_mode)), drop_when_full=int(bool(drop_when_full)),
             max_frames=int(max_frames or 0), poll_interval_ns=_ns(poll_interval),
             safety_interval_ns=_ns(safety_interval), refresh_ns=_ns(refresh_interval),
-            lag_margin=int(lag_margin), metadata_frame_nr=int(bool(metadata)))
+            lag_margin=int(lag_margin), metadata_frame_nr=int(bool(metadata)),
+            zero_copy=int(self.zero_copy))
         pointer = c_void_p()
         rc = self._lib.pvp_create(byref(self._sdk), byref(config), byref(pointer))
         if rc != 0:
@@ -322,7 +333,8 @@ class FramePump:
         return int(self._ptr)
 
     def attach(self, *, sdk_buffer: int, sdk_frames: int, frame_bytes: int,
-               frame_shape: tuple[int, ...], dtype: Any, ring_frames: int) -> None:
+               frame_shape: tuple[int, ...], dtype: Any, ring_frames: int,
+               zero_copy: Optional[bool] = None) -> None:
         """Give the pump the SDK's circular buffer and allocate the host ring.
 
         Before :meth:`start`; may be repeated before it (e.g. after a
@@ -341,7 +353,9 @@ class FramePump:
         dtype : numpy dtype
             Pixel type; ``frame_shape`` x itemsize must equal ``frame_bytes``.
         ring_frames : int
-            Host ring capacity in frames (>= 1).
+            Host ring capacity in frames (>= 1; ignored in zero copy).
+        zero_copy : bool, optional
+            Change the pump's ``zero_copy`` mode (see the class parameters).
 
         Raises
         ------
@@ -358,17 +372,30 @@ class FramePump:
         if int(ring_frames) < 1 or int(sdk_frames) < 1:
             raise ValidationError(f"ring_frames and sdk_frames must be >= 1, got "
                                   f"{ring_frames} and {sdk_frames}", None, "FramePump")
+        if zero_copy is not None:
+            self.zero_copy = bool(zero_copy)
         rc = self._lib.pvp_attach(self._ptr, int(sdk_buffer), int(sdk_frames), int(frame_bytes),
-                                  int(ring_frames))
+                                  int(ring_frames), int(self.zero_copy))
         if rc:
             raise AcquisitionError(f"cannot attach the native frame pump ({ring_frames} x "
                                    f"{frame_bytes} B host ring): errno {rc}", None, "pvp_attach")
         self.dtype = dtype
         self.frame_shape = shape
         self.frame_bytes = int(frame_bytes)
-        self.ring_frames = int(ring_frames)
+        self.ring_frames = int(sdk_frames) if self.zero_copy else int(ring_frames)
+        # slots mapped: the ring plus the salvage slots (src/pump.h PVP_SALVAGE_SLOTS)
+        self._slots_mapped = self.ring_frames + (0 if self.zero_copy else _SALVAGE_SLOTS)
         self.sdk_buffer = int(sdk_buffer)
         self._columns()
+
+    def keep(self, memory: Any) -> None:
+        """Keep ``memory`` (the SDK buffer, in zero copy) alive as long as any ring view.
+
+        Parameters
+        ----------
+        memory : object
+        """
+        self._memory.kept = memory
 
     def mark_eof_registered(self, registered: bool) -> None:
         """Tell the pump whether its callback is registered (when the caller registers it).
@@ -382,7 +409,7 @@ class FramePump:
         self._lib.pvp_mark_eof_registered(self._ptr, int(bool(registered)))
 
     def _columns(self) -> None:
-        lib, ptr, frames = self._lib, self._ptr, self.ring_frames
+        lib, ptr, frames = self._lib, self._ptr, self._slots_mapped
         addresses = [c_void_p() for _ in range(9)]
         lib.pvp_ring_columns(ptr, *[byref(a) for a in addresses])
         data, numbers, bof, eof, readout, host, lost, index, reason = (
@@ -657,7 +684,7 @@ class FramePump:
         return start.value, int(count)
 
     def _block(self, seq: int, count: int) -> FrameBlock:
-        first = seq % self.ring_frames
+        first = seq % self._slots_mapped
         rows = slice(first, first + count)
         lib, ptr = self._lib, self._ptr
 
@@ -696,7 +723,7 @@ class FramePump:
         if taken is None or taken is END:
             return taken
         seq, count = taken
-        first = seq % self.ring_frames
+        first = seq % self._slots_mapped
         rows = slice(first, first + count)
         ledger = zip(self._frame_numbers[rows].tolist(), self._bof[rows].tolist(),
                      self._eof[rows].tolist(), self._readout[rows].tolist(),

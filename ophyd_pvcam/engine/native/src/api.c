@@ -27,7 +27,7 @@ PVP_EXPORT int pvp_version(void)
 }
 
 int pvp_attach(pvp_pump *p, uint8_t *sdk_buffer, uint64_t sdk_frames, uint64_t frame_bytes,
-               uint64_t ring_frames);
+               uint64_t ring_frames, int32_t zero_copy);
 int pvp_destroy(pvp_pump *p);
 
 PVP_EXPORT size_t pvp_counters_size(void)
@@ -87,7 +87,7 @@ PVP_EXPORT int pvp_create(const pvp_sdk *sdk, const pvp_config *cfg, pvp_pump **
     p->pending_reason = 255;
     if (cfg->sdk_buffer != NULL) {
         int rc = pvp_attach(p, cfg->sdk_buffer, cfg->sdk_frames, cfg->frame_bytes,
-                            cfg->ring_frames);
+                            cfg->ring_frames, cfg->zero_copy);
         if (rc) {
             pvp_destroy(p);
             return rc;
@@ -100,7 +100,7 @@ PVP_EXPORT int pvp_create(const pvp_sdk *sdk, const pvp_config *cfg, pvp_pump **
 /* Give the pump its SDK buffer and host ring (before pvp_start; again only
  * while stopped, e.g. when a buffer-mode fallback changed the frame size). */
 PVP_EXPORT int pvp_attach(pvp_pump *p, uint8_t *sdk_buffer, uint64_t sdk_frames,
-                          uint64_t frame_bytes, uint64_t ring_frames)
+                          uint64_t frame_bytes, uint64_t ring_frames, int32_t zero_copy)
 {
     if (p->thread_started)
         return EBUSY;
@@ -113,9 +113,18 @@ PVP_EXPORT int pvp_attach(pvp_pump *p, uint8_t *sdk_buffer, uint64_t sdk_frames,
     p->cfg.sdk_frames = sdk_frames;
     p->cfg.frame_bytes = frame_bytes;
     p->cfg.ring_frames = ring_frames;
-    int rc = pvp_ring_open(&p->ring, ring_frames, frame_bytes);
+    p->cfg.zero_copy = zero_copy ? 1 : 0;
+    if (p->cfg.zero_copy)
+        ring_frames = sdk_frames;  /* the SDK buffer is the ring */
+    p->cfg.ring_frames = ring_frames;
+    /* A few slots beyond the drain's bound take the frames salvaged at stop, as the
+     * Python queue takes them beyond its bound: a stop never strands completed frames
+     * because a slow reader filled the ring. */
+    uint64_t slots = p->cfg.zero_copy ? ring_frames : ring_frames + PVP_SALVAGE_SLOTS;
+    int rc = pvp_ring_open(&p->ring, slots, frame_bytes, p->cfg.zero_copy ? sdk_buffer : NULL);
     if (rc)
         return rc;
+    p->ring.limit = ring_frames;
     rc = pvp_cbinfo_open(p, sdk_frames);
     if (rc) {
         pvp_ring_close(&p->ring);
@@ -239,6 +248,8 @@ PVP_EXPORT void pvp_new_epoch(pvp_pump *p, int64_t offset, int64_t lost)
     __atomic_store_n(&p->polled_latest, 0, __ATOMIC_RELEASE);
     p->status_ns = 0;
     p->offset = offset;
+    /* zero copy: the next epoch's FrameNr 1 is written into slot 0 again */
+    p->epoch_seq = (p->ring.head / (p->ring.frames ? p->ring.frames : 1) + 1) * p->ring.frames;
     if (lost > 0) {
         if (p->pending_lost == 0)
             p->pending_reason = PVP_LOST_RESTART;
@@ -377,7 +388,7 @@ PVP_EXPORT void pvp_get_counters(pvp_pump *p, pvp_counters *out)
     out->last_frame_ns = p->last_frame_ns;
     out->ring_used = (int64_t)(p->ring.head - p->ring.tail);
     out->ring_peak = (int64_t)p->ring.peak;
-    out->ring_frames = (int64_t)p->ring.frames;
+    out->ring_frames = (int64_t)p->ring.limit;
     out->ring_touched_bytes = (int64_t)(p->ring.touched * p->ring.frame_bytes);
     out->error_code = p->error_code;
     out->error_call = p->error_call;

@@ -128,6 +128,11 @@ static int publish_locked(pvp_pump *p, uint64_t slot, int64_t n, const pvp_cbinf
                           int64_t t_ns)
 {
     pvp_ring *r = &p->ring;
+    uint64_t seq = 0;
+    if (p->cfg.zero_copy) {
+        seq = p->epoch_seq + (uint64_t)(n - 1);
+        slot = seq % r->frames;
+    }
     r->frame_numbers[slot] = p->offset + n;
     r->timestamp_bof[slot] = info ? info->bof : 0;
     r->timestamp_eof[slot] = info ? info->eof : 0;
@@ -137,7 +142,10 @@ static int publish_locked(pvp_pump *p, uint64_t slot, int64_t n, const pvp_cbinf
     r->reason[slot] = p->pending_lost ? (uint8_t)p->pending_reason : 255;
     r->index[slot] = p->frames_delivered;
     p->pending_lost = 0;
-    pvp_ring_publish(r);
+    if (p->cfg.zero_copy)
+        pvp_ring_publish_at(r, seq);
+    else
+        pvp_ring_publish(r);
     p->frames_delivered++;
     p->last_frame_ns = t_ns;
     if (p->readers_waiting)
@@ -297,11 +305,15 @@ static int64_t drain(pvp_pump *p)
             loss(p, n, n, PVP_LOST_DROPPED);
             continue;
         }
-        pthread_mutex_lock(&p->mtx);
-        uint64_t slot = pvp_ring_next_slot(&p->ring);
-        pthread_mutex_unlock(&p->mtx);
+        uint64_t slot = 0;
+        if (!p->cfg.zero_copy) {
+            pthread_mutex_lock(&p->mtx);
+            slot = pvp_ring_next_slot(&p->ring);
+            pthread_mutex_unlock(&p->mtx);
+        }
         int64_t t1 = pvp_now_ns();
-        memcpy(p->ring.data + slot * fb, src, fb);
+        if (!p->cfg.zero_copy)
+            memcpy(p->ring.data + slot * fb, src, fb);  /* zero copy: the frame stays put */
         int64_t t2 = pvp_now_ns();
         bump(&p->copy_ns_total, t2 - t1);
         if (!p->sdk.unlock_oldest_frame(p->cfg.hcam)) {
@@ -478,10 +490,13 @@ int64_t pvp_salvage(pvp_pump *p, int64_t newest)
                 break;
             set_c(p, last);
         } else {
-            if (pvp_ring_full(&p->ring))
+            if (pvp_ring_full_hard(&p->ring))
                 break;
-            uint64_t slot = pvp_ring_next_slot(&p->ring);
-            memcpy(p->ring.data + slot * fb, src, fb);
+            uint64_t slot = 0;
+            if (!p->cfg.zero_copy) {
+                slot = pvp_ring_next_slot(&p->ring);
+                memcpy(p->ring.data + slot * fb, src, fb);
+            }
             set_c(p, n);
             bump(&p->frames_retrieved, 1);
             salvaged++;

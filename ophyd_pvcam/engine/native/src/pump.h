@@ -70,6 +70,8 @@ typedef struct pvp_config {
     int64_t refresh_ns;          /* polling: re-read status during a long drain */
     int32_t lag_margin;          /* frames before a full SDK ring where status is asked */
     int32_t metadata_frame_nr;   /* 1: frames start with a PVCAM md_frame_header */
+    int32_t zero_copy;           /* 1: the SDK buffer is the ring (a burst that never wraps):
+                                  * frame n is published in place, slot (n - 1) % sdk_frames */
 } pvp_config;
 
 /* Loss reasons (index into lost_by_reason). */
@@ -156,11 +158,13 @@ typedef struct pvp_ring {
     uint8_t *reason;          /* why lost_before > 0 (first reason seen), or 255 */
     uint8_t *released;        /* per slot: 1 once given back, until the tail passes it */
     uint64_t frames, frame_bytes;
+    uint64_t limit;           /* slots the drain may fill; the rest are for salvage at stop */
     uint64_t head;            /* slots written (monotonic) */
     uint64_t taken;           /* slots handed to Python (monotonic) */
     uint64_t tail;            /* slots free up to here (monotonic) */
     uint64_t peak;
     uint64_t touched;         /* highest slot ever written + 1 */
+    int external;             /* data is the SDK buffer (zero copy): not ours to unmap */
 } pvp_ring;
 
 typedef struct pvp_pump {
@@ -207,15 +211,19 @@ typedef struct pvp_pump {
     pvp_histograms hist;         /* written by the pump thread under mtx */
     int64_t wake_ns;             /* when the pump thread last woke */
     int64_t cb_seen_ns;          /* the callback time already counted in callback_to_wake */
+    uint64_t epoch_seq;          /* zero copy: ring sequence of FrameNr 1 in this epoch */
 } pvp_pump;
 
 /* ring.c */
-int pvp_ring_open(pvp_ring *r, uint64_t frames, uint64_t frame_bytes);
+int pvp_ring_open(pvp_ring *r, uint64_t frames, uint64_t frame_bytes, uint8_t *external);
+void pvp_ring_publish_at(pvp_ring *r, uint64_t seq);  /* zero copy: skipped slots are gaps */
 void pvp_ring_close(pvp_ring *r);
-int pvp_ring_full(const pvp_ring *r);
+int pvp_ring_full(const pvp_ring *r);       /* the drain's bound (limit) */
+int pvp_ring_full_hard(const pvp_ring *r);  /* every slot in use */
+#define PVP_SALVAGE_SLOTS 16
 uint64_t pvp_ring_next_slot(pvp_ring *r);  /* slot the next frame goes to (resets when empty) */
 void pvp_ring_publish(pvp_ring *r);
-uint64_t pvp_ring_available(const pvp_ring *r, uint64_t *start_slot);
+uint64_t pvp_ring_available(pvp_ring *r, uint64_t *start_slot);
 void pvp_ring_take(pvp_ring *r, uint64_t count);
 int pvp_ring_release(pvp_ring *r, uint64_t start_slot, uint64_t count);
 

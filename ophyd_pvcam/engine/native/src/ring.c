@@ -27,15 +27,17 @@ static void *map_lazy(size_t bytes)
     return p == MAP_FAILED ? NULL : p;
 }
 
-int pvp_ring_open(pvp_ring *r, uint64_t frames, uint64_t frame_bytes)
+int pvp_ring_open(pvp_ring *r, uint64_t frames, uint64_t frame_bytes, uint8_t *external)
 {
     memset(r, 0, sizeof *r);
     if (frames < 1 || frame_bytes < 1)
         return EINVAL;
     r->frames = frames;
+    r->limit = frames;
     r->frame_bytes = frame_bytes;
     r->data_bytes = (size_t)(frames * frame_bytes);
-    r->data = map_lazy(r->data_bytes);
+    r->external = external != NULL;
+    r->data = external != NULL ? external : map_lazy(r->data_bytes);
     if (r->data == NULL)
         return errno ? errno : ENOMEM;
     /* 7 eight-byte columns and 2 one-byte columns per slot */
@@ -43,7 +45,8 @@ int pvp_ring_open(pvp_ring *r, uint64_t frames, uint64_t frame_bytes)
     r->ledger_map = map_lazy(r->ledger_bytes);
     if (r->ledger_map == NULL) {
         int err = errno ? errno : ENOMEM;
-        munmap(r->data, r->data_bytes);
+        if (!r->external)
+            munmap(r->data, r->data_bytes);
         r->data = NULL;
         return err;
     }
@@ -62,7 +65,7 @@ int pvp_ring_open(pvp_ring *r, uint64_t frames, uint64_t frame_bytes)
 
 void pvp_ring_close(pvp_ring *r)
 {
-    if (r->data != NULL)
+    if (r->data != NULL && !r->external)
         munmap(r->data, r->data_bytes);
     if (r->ledger_map != NULL)
         munmap(r->ledger_map, r->ledger_bytes);
@@ -71,12 +74,17 @@ void pvp_ring_close(pvp_ring *r)
 
 int pvp_ring_full(const pvp_ring *r)
 {
+    return r->head - r->tail >= r->limit;
+}
+
+int pvp_ring_full_hard(const pvp_ring *r)
+{
     return r->head - r->tail >= r->frames;
 }
 
 uint64_t pvp_ring_next_slot(pvp_ring *r)
 {
-    if (r->head == r->tail && r->head % r->frames != 0) {
+    if (!r->external && r->head == r->tail && r->head % r->frames != 0) {
         /* empty: start over at slot 0 (keeps the resident set small) */
         uint64_t next = (r->head / r->frames + 1) * r->frames;
         r->head = r->taken = r->tail = next;
@@ -94,15 +102,42 @@ void pvp_ring_publish(pvp_ring *r)
         r->peak = r->head - r->tail;
 }
 
-uint64_t pvp_ring_available(const pvp_ring *r, uint64_t *start)
+void pvp_ring_publish_at(pvp_ring *r, uint64_t seq)
+{
+    /* slots before seq that no frame filled (FrameNrs lost in place): marked
+     * released and without a frame, so readers skip them and the tail passes */
+    while (r->head < seq) {
+        uint64_t slot = r->head % r->frames;
+        r->frame_numbers[slot] = -1;
+        r->released[slot] = 1;
+        r->head++;
+    }
+    pvp_ring_publish(r);
+}
+
+uint64_t pvp_ring_available(pvp_ring *r, uint64_t *start)
 {
     *start = 0;
     if (r->frames == 0)
         return 0;  /* not attached */
+    while (r->external && r->taken < r->head && r->frame_numbers[r->taken % r->frames] < 0)
+        r->taken++;  /* a gap slot (zero copy) */
+    while (r->tail < r->taken && r->released[r->tail % r->frames]) {
+        r->released[r->tail % r->frames] = 0;
+        r->tail++;
+    }
     uint64_t count = r->head - r->taken;
     uint64_t to_end = r->frames - r->taken % r->frames;
+    if (count > to_end)
+        count = to_end;
+    if (r->external)
+        for (uint64_t i = 1; i < count; i++)
+            if (r->frame_numbers[(r->taken + i) % r->frames] < 0) {
+                count = i;
+                break;
+            }
     *start = r->taken;
-    return count < to_end ? count : to_end;
+    return count;
 }
 
 void pvp_ring_take(pvp_ring *r, uint64_t count)
