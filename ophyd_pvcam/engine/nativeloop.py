@@ -181,7 +181,7 @@ class NativeFrameLoop(FrameLoop):
         if (burst is None or burst <= frames or self.queue_size is not None
                 or burst * frame_bytes < BURST_MIN_BYTES):
             return frames
-        want = burst + max(16, burst // 10)
+        want = burst + max(16, burst // 4)  # room for FrameNrs the camera skips
         limit = min(self.host_ring_bytes or host_memory_budget(), MAX_BUFFER_BYTES)
         if want * frame_bytes > limit:
             return frames
@@ -215,10 +215,7 @@ class NativeFrameLoop(FrameLoop):
         return FramePump(self.lib, self.handle, use_callbacks=self.use_callbacks,
                          drop_when_full=self.drop_when_full, max_frames=self.max_frames,
                          poll_interval=self.poll_interval,
-                         # A status read is a C call of ~1 us: ask the SDK every few ms when
-                         # callbacks are late (a starved SDK thread), not every 50 ms.
-                         safety_interval=max(0.002, min(self._safety_interval,
-                                                        4 * self.settings.frame_period_s)),
+                         safety_interval=self._safety_interval,
                          refresh_interval=self._refresh_ns / 1e9, lag_margin=4,
                          zero_copy=self.zero_copy)
 
@@ -254,6 +251,10 @@ class NativeFrameLoop(FrameLoop):
                 continue
             if events & PumpEvents.COMPLETE:
                 self._complete = True
+                if counters.exhausted:
+                    logger.warning("%s: the burst buffer is full after %d frames (FrameNrs the "
+                                   "camera skipped used slots too); the burst ends early",
+                                   self.camera.name, counters.frames_delivered)
                 return Outcome("COMPLETE")
             if events & PumpEvents.OVERRUN:
                 self.stats.overruns += 1

@@ -64,7 +64,7 @@ class Counters(Structure):
     _fields_ += [(name, c_int64) for name in (
         "wakeups", "max_batch", "last_frame_ns", "ring_used", "ring_peak", "ring_frames",
         "ring_touched_bytes", "error_code", "error_call", "halted", "ended", "copy_ns_total",
-        "drain_ns_total", "pending_lost")]
+        "drain_ns_total", "pending_lost", "exhausted")]
 
 
 HIST_BINS = 160

@@ -147,6 +147,9 @@ class PumpCounters:
         Time the pump spent copying frames / draining in total.
     pending_lost : int
         Losses not yet attached to a delivered frame's ``lost_before``.
+    exhausted : bool
+        Zero copy: the burst buffer was used up (FrameNrs the camera skipped
+        take slots too) before ``max_frames`` frames; the pump halted.
     """
 
     __slots__ = ("consumed", "signalled_latest", "polled_latest", "callbacks",
@@ -154,7 +157,7 @@ class PumpCounters:
                  "frames_retrieved", "frames_delivered", "lost_by_reason", "wakeups",
                  "max_batch", "last_frame_monotonic", "ring_used", "ring_peak", "ring_frames",
                  "ring_touched_bytes", "error_code", "error_call", "halted", "ended",
-                 "copy_seconds", "drain_seconds", "pending_lost")
+                 "copy_seconds", "drain_seconds", "pending_lost", "exhausted")
 
     def __init__(self, raw: _abi.Counters) -> None:
         for name in ("consumed", "signalled_latest", "polled_latest", "callbacks",
@@ -168,6 +171,7 @@ class PumpCounters:
         self.last_frame_monotonic = raw.last_frame_ns / 1e9 if raw.last_frame_ns else None
         self.error_call = _abi.ERROR_CALLS.get(int(raw.error_call), "")
         self.halted = bool(raw.halted)
+        self.exhausted = bool(raw.exhausted)
         self.ended = bool(raw.ended)
         self.copy_seconds = raw.copy_ns_total / 1e9
         self.drain_seconds = raw.drain_ns_total / 1e9

@@ -397,6 +397,7 @@ PVP_EXPORT void pvp_get_counters(pvp_pump *p, pvp_counters *out)
     out->copy_ns_total = __atomic_load_n(&p->copy_ns_total, __ATOMIC_RELAXED);
     out->drain_ns_total = p->drain_ns_total;
     out->pending_lost = p->pending_lost;
+    out->exhausted = p->exhausted;
     pthread_mutex_unlock(&p->mtx);
 }
 

@@ -104,7 +104,16 @@ static int64_t drain_limit(pvp_pump *p)
     if (!p->cfg.use_callbacks)
         return polled;
     int64_t signalled = cb_latest(p);
-    return signalled > polled ? signalled : polled;
+    if (polled <= signalled)
+        return signalled;
+    /* Frames the status reports beyond the last callback are drained without
+     * theirs only once callbacks have been quiet for the safety interval: a
+     * FrameNr the camera skipped must be seen as the gap its neighbour's
+     * callback reveals, not drained as a frame (the polling blind spot). */
+    int64_t last_cb = __atomic_load_n(&p->cb_last_ns, __ATOMIC_RELAXED);
+    if (pvp_now_ns() - last_cb < p->cfg.safety_interval_ns)
+        return signalled;
+    return polled;
 }
 
 static int signalled(pvp_pump *p, int64_t n, pvp_cbinfo *info)
@@ -196,7 +205,7 @@ static int64_t drain(pvp_pump *p)
     while (p->c < limit && !flag(&p->stop) && !flag(&p->pause)) {
         int64_t n = p->c + 1;
         pthread_mutex_lock(&p->mtx);
-        int full = pvp_ring_full(&p->ring);
+        int full = !p->cfg.zero_copy && pvp_ring_full(&p->ring);
         int queue_full = p->loss_count >= PVP_LOSS_QUEUE - 1;
         /* No room: wait for the reader within this drain (the SDK buffer holds
          * the frames meanwhile), so frames that piled up still go in one batch. */
@@ -209,10 +218,20 @@ static int64_t drain(pvp_pump *p)
                 ts.tv_nsec -= 1000000000L;
             }
             pthread_cond_timedwait(&p->work_cond, &p->mtx, &ts);
-            full = pvp_ring_full(&p->ring);
+            full = !p->cfg.zero_copy && pvp_ring_full(&p->ring);
             queue_full = p->loss_count >= PVP_LOSS_QUEUE - 1;
         }
         int interrupted = p->stop || p->pause;
+        /* Zero copy: frame n goes to ring sequence epoch_seq + n - 1.  Beyond the
+         * buffer the camera would write over frames still held: the burst ends here. */
+        if (!interrupted && p->cfg.zero_copy
+                && p->epoch_seq + (uint64_t)(n - 1) - p->ring.tail >= p->ring.frames) {
+            p->halted = 1;
+            p->exhausted = 1;
+            p->events |= PVP_EV_COMPLETE;
+            pthread_cond_broadcast(&p->event_cond);
+            interrupted = 1;
+        }
         pthread_mutex_unlock(&p->mtx);
         if (interrupted)
             break;

@@ -125,6 +125,7 @@ typedef struct pvp_counters {
     int64_t copy_ns_total;       /* time spent copying frames */
     int64_t drain_ns_total;      /* time spent draining (SDK calls + copies) */
     int64_t pending_lost;        /* losses not yet attached to a delivered frame */
+    int64_t exhausted;           /* zero copy: the burst buffer was used up before max_frames */
 } pvp_counters;
 
 /* Timing histograms, binned like ophyd_pvcam.engine.stats.LogHistogram:
@@ -212,6 +213,7 @@ typedef struct pvp_pump {
     int64_t wake_ns;             /* when the pump thread last woke */
     int64_t cb_seen_ns;          /* the callback time already counted in callback_to_wake */
     uint64_t epoch_seq;          /* zero copy: ring sequence of FrameNr 1 in this epoch */
+    int exhausted;               /* zero copy: the burst buffer is used up (halted) */
 } pvp_pump;
 
 /* ring.c */
