@@ -204,6 +204,10 @@ class NativeFrameLoop(FrameLoop):
             frames = 1 if self.zero_copy else plan_ring_frames(
                 frame_bytes, sdk_ring_bytes=ring.nbytes, queue_size=self.queue_size,
                 host_ring_bytes=self.host_ring_bytes)
+            # Frames larger than their pixels carry PVCAM metadata (or several regions):
+            # the pump then checks a FrameNr without a callback against the frame's own
+            # md_frame_header before counting it lost (a lost callback is no lost frame).
+            pump.set_metadata(frame_bytes != self.settings.frame_bytes)
             pump.attach(sdk_buffer=ring.address, sdk_frames=ring.frames,
                         frame_bytes=frame_bytes, frame_shape=self._slots.shape[1:],
                         dtype=self.settings.dtype, ring_frames=frames, zero_copy=self.zero_copy)

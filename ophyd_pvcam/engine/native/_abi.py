@@ -100,6 +100,7 @@ _SIGNATURES = {
     "pvp_new_epoch": (None, [_P, c_int64, c_int64]),
     "pvp_note_latest": (None, [_P, c_int64]),
     "pvp_set_overwrite_mode": (None, [_P, c_int32]),
+    "pvp_set_metadata": (None, [_P, c_int32]),
     "pvp_salvage_frames": (c_int64, [_P, c_int64]),
     "pvp_finish": (None, [_P]),
     "pvp_take": (c_int64, [_P, c_double, c_int64, POINTER(c_uint64)]),

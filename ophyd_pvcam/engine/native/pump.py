@@ -529,6 +529,15 @@ class FramePump:
         """
         self._lib.pvp_new_epoch(self._ptr, int(offset), int(lost))
 
+    def set_metadata(self, metadata: bool) -> None:
+        """Whether frames start with a PVCAM ``md_frame_header`` (before :meth:`start`).
+
+        Parameters
+        ----------
+        metadata : bool
+        """
+        self._lib.pvp_set_metadata(self._ptr, int(bool(metadata)))
+
     def set_overwrite_mode(self, overwrite: bool) -> None:
         """Tell the pump the buffer mode that started (before :meth:`start`).
 

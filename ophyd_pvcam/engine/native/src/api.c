@@ -266,6 +266,14 @@ PVP_EXPORT void pvp_set_overwrite_mode(pvp_pump *p, int32_t overwrite)
     pthread_mutex_unlock(&p->mtx);
 }
 
+/* Frames start with a PVCAM md_frame_header (before pvp_start). */
+PVP_EXPORT void pvp_set_metadata(pvp_pump *p, int32_t metadata)
+{
+    pthread_mutex_lock(&p->mtx);
+    p->cfg.metadata_frame_nr = metadata ? 1 : 0;
+    pthread_mutex_unlock(&p->mtx);
+}
+
 /* Raise the drain limit to `latest` (a FrameNr the caller read from the SDK). */
 PVP_EXPORT void pvp_note_latest(pvp_pump *p, int64_t latest)
 {
