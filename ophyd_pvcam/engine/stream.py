@@ -14,6 +14,14 @@ a FrameNr the camera skipped is delivered as a frame with stale contents
               --> get() / iteration              (no consumers)
               --> dispatcher thread -> consumers (add_consumer)
 
+That is the Python frame path (``pump="python"``). By default the native
+pump of :mod:`ophyd_pvcam.engine.native` replaces the frame loop's per-frame
+work (``pump="auto"``: when its library is built): a C thread drains the SDK
+into a host ring sized from the memory budget, the frame-loop thread only
+supervises it (:mod:`ophyd_pvcam.engine.nativeloop`), and readers take
+frames in blocks (:meth:`Stream.get_block`, :meth:`Stream.add_block_consumer`)
+or one by one as before; see docs/explanation/streaming.md.
+
 Example::
 
     with Camera.open() as camera, Stream(camera, max_frames=100) as stream:
@@ -36,12 +44,12 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 from ophyd_pvcam.engine.bufmode import REJECTED_MODES, mode_name
 from ophyd_pvcam.engine.delivery import END
+from ophyd_pvcam.engine.dispatch import dispatch_blocks, dispatch_frames, gather
 from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.engine.frameloop import Outcome
 from ophyd_pvcam.engine.native import FramePump
-from ophyd_pvcam.engine.ringsource import share_block
 from ophyd_pvcam.engine.stats import StreamStats
 from ophyd_pvcam.engine.streamopts import StreamOptions
 from ophyd_pvcam.engine.streamrun import StreamRun, StreamState, build_run, snapshot_stats
@@ -49,9 +57,6 @@ from ophyd_pvcam.engine.streamrun import StreamRun, StreamState, build_run, snap
 __all__ = ["Stream", "StreamState", "rejected_buffer_modes"]
 
 logger = logging.getLogger(__name__)
-
-# Python pump: most frames one block for a block consumer gathers.
-_BLOCK_BATCH = 256
 
 
 def rejected_buffer_modes(camera: Any) -> dict[str, str]:
@@ -316,6 +321,10 @@ class Stream:
     def release(self, frame: Frame) -> bool:
         """Return a frame's array for reuse by later frames (optional).
 
+        With the native pump a consumer's frame holds a ring slot, given back
+        here (or when the frame is dropped); a frame from :meth:`get` goes
+        back to the pool.
+
         Parameters
         ----------
         frame : Frame
@@ -324,7 +333,7 @@ class Stream:
         Returns
         -------
         bool
-            True when the array was taken back.
+            True when the array (or slot) was taken back.
         """
         run = self._run
         if run is not None and run.native and FramePump.release_frame(frame):
@@ -490,7 +499,7 @@ class Stream:
         if run.native:
             block = run.queue.get_block(timeout, max_frames)
         else:
-            block = _gather(run.queue, timeout, max_frames)
+            block = gather(run.queue, timeout, max_frames)
         if block is END:
             self._raise_error()
             return None
@@ -567,9 +576,9 @@ class Stream:
 
     def _dispatch_thread(self, run: StreamRun) -> None:
         if run.native:
-            self._dispatch_blocks(run)
+            dispatch_blocks(run, self._call)
         else:
-            self._dispatch_frames(run)
+            dispatch_frames(run, self._call)
         self._finish(run)
 
     def _call(self, run: StreamRun, consumer: Callable, item: Any) -> bool:
@@ -579,72 +588,6 @@ class Stream:
         except BaseException as exc:  # a consumer's failure ends the stream, loudly
             self._consumer_failed(run, consumer, exc)
             return False
-
-    def _dispatch_views(self, run: StreamRun, frames: list) -> None:
-        """Hand ring-view frames on, dropping each reference as soon as it was handed on."""
-        frames.reverse()
-        while frames:
-            frame = frames.pop()
-            for consumer in run.consumers:
-                self._call(run, consumer, frame)
-        # the last reference to each view went with it: its slot is back in the ring
-
-    def _dispatch_frames(self, run: StreamRun) -> None:
-        """Python pump: frames from the queue; block consumers get what is ready at once."""
-        queue = run.queue
-        ended = False
-        while not ended:
-            frame = queue.get(None)
-            if frame is END:
-                break
-            batch = [frame]
-            if run.block_consumers:
-                while len(batch) < _BLOCK_BATCH:
-                    more = queue.get(0)
-                    if more is None:
-                        break
-                    if more is END:
-                        ended = True
-                        break
-                    batch.append(more)
-            for frame in batch:
-                for consumer in run.consumers:
-                    self._call(run, consumer, frame)
-            if run.block_consumers:
-                block = FrameBlock.from_frames(batch)
-                for consumer in run.block_consumers:
-                    self._call(run, consumer, block)
-
-    def _dispatch_blocks(self, run: StreamRun) -> None:
-        """Native pump: one take per batch; frames are ring views that hold their slot."""
-        reader = run.queue
-        while True:
-            if not run.block_consumers:
-                frames = reader.get_frames(None)
-                if frames is END:
-                    break
-                self._dispatch_views(run, frames or [])
-                continue
-            block = reader.get_block(None)
-            if block is END:
-                break
-            if block is None:
-                continue
-            block_consumers = run.block_consumers
-            try:
-                # Owning copies in pooled arrays (Stream.release recycles them), as
-                # the Python pump hands out: a frame consumer may keep frame.data.
-                frames = reader.copy_frames(block) if run.consumers else ()
-            finally:
-                if not block_consumers:
-                    block.release()
-            for frame in frames:
-                for consumer in run.consumers:
-                    self._call(run, consumer, frame)
-            for consumer, share in zip(block_consumers,
-                                       share_block(block, len(block_consumers))):
-                if not self._call(run, consumer, share):
-                    share.release()  # a failed consumer cannot be trusted to
 
     def _consumer_failed(self, run: StreamRun, consumer: Callable, exc: BaseException) -> None:
         logger.error("%s: consumer %r raised %r; stopping the stream", self.camera.name,
@@ -678,22 +621,6 @@ class Stream:
         cause = f" ({outcome.error})" if outcome.state == "FAILED" and outcome.error else ""
         logger.log(level, "%s: stream %s%s. %s", self.camera.name, outcome.state.lower(), cause,
                    stats.summary())
-
-
-def _gather(queue: Any, timeout: Optional[float], max_frames: Optional[int]) -> Any:
-    """Python pump: the first frame (waiting up to ``timeout``) and every ready one after it."""
-    first = queue.get(timeout)
-    if first is None or first is END:
-        return first
-    frames = [first]
-    while max_frames is None or len(frames) < max_frames:
-        more = queue.get(0)
-        if more is None:
-            break
-        if more is END:  # END stays: the next get() sees it again
-            break
-        frames.append(more)
-    return FrameBlock.from_frames(frames)
 
 
 def _call_done(callback: Callable[[Stream], Any], stream: Stream) -> None:

@@ -27,19 +27,16 @@ from __future__ import annotations
 
 import ctypes
 import math
-import threading
-import weakref
-from ctypes import byref, c_double, c_int64, c_uint8, c_uint64, c_void_p
+from ctypes import byref, c_void_p
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import numpy as np
 
-from ophyd_pvcam.engine.delivery import END
 from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
-from ophyd_pvcam.engine.frame import Frame
-from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.engine.native import _abi
+from ophyd_pvcam.engine.native.counters import LOSS_REASONS, PumpCounters, PumpEvents
+from ophyd_pvcam.engine.native.views import RingViews, _PumpMemory
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import error_class_for_code
 from ophyd_pvcam.sdk.types import EOF_CALLBACK
@@ -47,12 +44,6 @@ from ophyd_pvcam.sdk.types import EOF_CALLBACK
 __all__ = ["FramePump", "PumpCounters", "PumpEvents", "LOSS_REASONS", "check_available",
            "is_available", "library_path"]
 
-#: Loss reasons of the C ledger, as the stream statistics name them.
-LOSS_REASONS = _abi.REASONS
-
-# How long one GIL-free wait in take()/wait_event() lasts when the caller waits
-# without a timeout: short enough for Ctrl-C to be seen between waits.
-_WAIT_SLICE = 0.25
 _LOSS_BATCH = 512
 _SALVAGE_SLOTS = 16
 
@@ -93,144 +84,11 @@ def is_available() -> bool:
     return True
 
 
-class PumpEvents:
-    """Bits returned by :meth:`FramePump.wait_event`."""
-
-    #: Loss records wait in the queue (:meth:`FramePump.pop_losses`).
-    LOSS = _abi.EV_LOSS
-    #: Error 173 (CIRC_NO_OVERWRITE overrun): the pump halted; restart, then resume.
-    OVERRUN = _abi.EV_OVERRUN
-    #: Another SDK error halted the pump (:meth:`FramePump.halt_error`).
-    ERROR = _abi.EV_ERROR
-    #: ``max_frames`` frames were delivered: the pump halted.
-    COMPLETE = _abi.EV_COMPLETE
-    #: Error 180 from a frame call: the camera is gone; the pump halted.
-    REMOVED = _abi.EV_REMOVED
-    #: :meth:`FramePump.request_stop` was called.
-    STOP = _abi.EV_STOP
-    #: :meth:`FramePump.wake` was called.
-    WOKEN = _abi.EV_WOKEN
-    #: Frames were drained since the previous :meth:`FramePump.wait_event`.
-    PROGRESS = _abi.EV_PROGRESS
-    #: Events after which the pump waits for :meth:`FramePump.resume`.
-    HALTING = OVERRUN | ERROR | COMPLETE | REMOVED
-
-
-class PumpCounters:
-    """A snapshot of the pump's counters (:meth:`FramePump.counters`).
-
-    Attributes
-    ----------
-    consumed : int
-        SDK FrameNr of the last frame taken from the SDK buffer (the SDK's
-        consumer counter, mirrored).
-    signalled_latest, polled_latest : int
-        Highest FrameNr announced by an EOF callback / by the SDK's status.
-    callbacks, callbacks_total, callback_duplicates, callbacks_missed : int
-        EOF callbacks this epoch / in the pump's life / repeated FrameNrs /
-        frames drained although their callback never came.
-    frames_retrieved, frames_delivered : int
-        Frames copied out of the SDK buffer / published into the host ring.
-    lost_by_reason : dict of str to int
-        Frames the pump counted lost, by reason (``LOSS_REASONS``).
-    wakeups, max_batch : int
-        Drains that took at least one frame, and the most frames one took.
-    last_frame_monotonic : float or None
-        ``time.monotonic()`` of the last retrieved frame.
-    ring_used, ring_peak, ring_frames, ring_touched_bytes : int
-        Host ring slots in use now / at most / in all, and the bytes of it
-        ever written (what the ring costs in resident memory at most).
-    error_code, error_call : int, str
-        The SDK error that halted the pump and the call that failed.
-    halted, ended : bool
-    copy_seconds, drain_seconds : float
-        Time the pump spent copying frames / draining in total.
-    pending_lost : int
-        Losses not yet attached to a delivered frame's ``lost_before``.
-    exhausted : bool
-        Zero copy: the burst buffer was used up (FrameNrs the camera skipped
-        take slots too) before ``max_frames`` frames; the pump halted.
-    """
-
-    __slots__ = ("consumed", "signalled_latest", "polled_latest", "callbacks",
-                 "callbacks_total", "callback_duplicates", "callbacks_missed",
-                 "frames_retrieved", "frames_delivered", "lost_by_reason", "wakeups",
-                 "max_batch", "last_frame_monotonic", "ring_used", "ring_peak", "ring_frames",
-                 "ring_touched_bytes", "error_code", "error_call", "halted", "ended",
-                 "copy_seconds", "drain_seconds", "pending_lost", "exhausted")
-
-    def __init__(self, raw: _abi.Counters) -> None:
-        for name in ("consumed", "signalled_latest", "polled_latest", "callbacks",
-                     "callbacks_total", "callback_duplicates", "callbacks_missed",
-                     "frames_retrieved", "frames_delivered", "wakeups", "max_batch",
-                     "ring_used", "ring_peak", "ring_frames", "ring_touched_bytes",
-                     "error_code", "pending_lost"):
-            setattr(self, name, int(getattr(raw, name)))
-        self.lost_by_reason = {reason: int(raw.lost_by_reason[i])
-                               for i, reason in enumerate(LOSS_REASONS)}
-        self.last_frame_monotonic = raw.last_frame_ns / 1e9 if raw.last_frame_ns else None
-        self.error_call = _abi.ERROR_CALLS.get(int(raw.error_call), "")
-        self.halted = bool(raw.halted)
-        self.exhausted = bool(raw.exhausted)
-        self.ended = bool(raw.ended)
-        self.copy_seconds = raw.copy_ns_total / 1e9
-        self.drain_seconds = raw.drain_ns_total / 1e9
-
-    def __repr__(self) -> str:
-        return (f"<PumpCounters consumed {self.consumed}, delivered {self.frames_delivered}, "
-                f"lost {self.lost_by_reason}, ring {self.ring_used}/{self.ring_frames}>")
-
-
 def _address(function: Any) -> int:
     return ctypes.cast(function, c_void_p).value or 0
 
 
-def _destroy(lib: ctypes.CDLL, handle: int) -> None:
-    # EBUSY (callback still registered) keeps the memory: safe, never a crash.
-    lib.pvp_destroy(handle)
-
-
-class _SlotRef:
-    """One ring slot held by one frame view; given back on release or collection."""
-
-    __slots__ = ("memory", "lib", "ptr", "seq", "held")
-
-    def __init__(self, memory: "_PumpMemory", lib: ctypes.CDLL, ptr: int, seq: int) -> None:
-        self.memory = memory  # the C pump lives while a slot is held
-        self.lib = lib
-        self.ptr = ptr
-        self.seq = seq
-        self.held = True
-
-    def release(self) -> bool:
-        if not self.held:
-            return False
-        self.held = False
-        return self.lib.pvp_release(self.ptr, self.seq, 1) == 0
-
-    def __del__(self) -> None:
-        if self.held:
-            self.held = False
-            self.lib.pvp_release(self.ptr, self.seq, 1)
-
-
-class _PumpMemory:
-    """Owns the C pump; destroyed when neither the FramePump nor a ring view needs it.
-
-    Ring views reference this object, not the :class:`FramePump`, so no
-    reference cycle runs through ctypes objects (which the garbage collector
-    cannot break).
-    """
-
-    __slots__ = ("__weakref__", "pointer", "kept")
-
-    def __init__(self, lib: ctypes.CDLL, pointer: int) -> None:
-        self.pointer = pointer
-        self.kept: Any = None  # zero copy: the SDK buffer the ring views point into
-        weakref.finalize(self, _destroy, lib, pointer)
-
-
-class FramePump:
+class FramePump(RingViews):
     """The native frame pump of one acquisition (see the module notes).
 
     Parameters
@@ -411,24 +269,6 @@ class FramePump:
         registered : bool
         """
         self._lib.pvp_mark_eof_registered(self._ptr, int(bool(registered)))
-
-    def _columns(self) -> None:
-        lib, ptr, frames = self._lib, self._ptr, self._slots_mapped
-        addresses = [c_void_p() for _ in range(9)]
-        lib.pvp_ring_columns(ptr, *[byref(a) for a in addresses])
-        data, numbers, bof, eof, readout, host, lost, index, reason = (
-            a.value for a in addresses)
-        owner = self._memory
-        raw = _abi.column(data, c_uint8, frames * self.frame_bytes, owner)
-        self._data = np.frombuffer(raw, dtype=self.dtype).reshape((frames,) + self.frame_shape)
-        self._frame_numbers = np.frombuffer(_abi.column(numbers, c_int64, frames, owner), np.int64)
-        self._bof = np.frombuffer(_abi.column(bof, c_int64, frames, owner), np.int64)
-        self._eof = np.frombuffer(_abi.column(eof, c_int64, frames, owner), np.int64)
-        self._readout = np.frombuffer(_abi.column(readout, c_int64, frames, owner), np.int64)
-        self._host = np.frombuffer(_abi.column(host, c_double, frames, owner), np.float64)
-        self._lost = np.frombuffer(_abi.column(lost, c_int64, frames, owner), np.int64)
-        self._index = np.frombuffer(_abi.column(index, c_int64, frames, owner), np.int64)
-        self._reason = np.frombuffer(_abi.column(reason, c_uint8, frames, owner), np.uint8)
 
     def __repr__(self) -> str:
         return (f"<FramePump camera {self.handle}, ring {self.ring_frames} x "
@@ -652,145 +492,6 @@ class FramePump:
                 f"{counters.consumed + 1}: the pump's frame numbering is out of step with "
                 f"the SDK", None, call)
         return error_class_for_code(code)(self.library.error_message(code), code, call)
-
-    # ------------------------------------------------------------------ readers
-    def take(self, timeout: Optional[float] = None,
-             max_frames: Optional[int] = None) -> Union[FrameBlock, None, Any]:
-        """Wait for >= 1 frame and take a contiguous run of them, GIL released.
-
-        Parameters
-        ----------
-        timeout : float, optional
-            Seconds; None waits until frames come or the pump finished.
-        max_frames : int, optional
-            At most this many frames (default: every contiguous ready frame).
-
-        Returns
-        -------
-        FrameBlock, None or END
-            A block whose ``data`` is a view into the host ring, valid until
-            its :meth:`~ophyd_pvcam.engine.frameblock.FrameBlock.release`
-            (which gives the slots back; a block that is never released
-            keeps its slots); None on timeout;
-            :data:`~ophyd_pvcam.engine.delivery.END` once :meth:`finish` ran
-            and every frame was taken.
-        """
-        taken = self._take_raw(timeout, max_frames)
-        if taken is None or taken is END:
-            return taken
-        return self._block(*taken)
-
-    def _take_raw(self, timeout: Optional[float], max_frames: Optional[int]) -> Any:
-        start = c_uint64()
-        limit = int(max_frames) if max_frames else 0
-        if timeout is None:
-            while True:
-                count = self._lib.pvp_take(self._ptr, _WAIT_SLICE, limit, byref(start))
-                if count:
-                    break
-        else:
-            count = self._lib.pvp_take(self._ptr, max(0.0, float(timeout)), limit, byref(start))
-        if count == 0:
-            return None
-        if count < 0:
-            return END
-        return start.value, int(count)
-
-    def _block(self, seq: int, count: int) -> FrameBlock:
-        first = seq % self._slots_mapped
-        rows = slice(first, first + count)
-        lib, ptr = self._lib, self._ptr
-
-        def release() -> None:
-            if lib.pvp_release(ptr, seq, count):
-                raise AcquisitionError(f"ring slots {seq}..{seq + count - 1} were not taken "
-                                       f"or were released already", None, "pvp_release")
-
-        block = FrameBlock(self._data[rows], frame_numbers=self._frame_numbers[rows],
-                          timestamp_bof=self._bof[rows], timestamp_eof=self._eof[rows],
-                          readout_time=self._readout[rows], host_time=self._host[rows],
-                          lost_before=self._lost[rows], first_index=int(self._index[first]),
-                          release=release)
-        return block
-
-    def take_frames(self, timeout: Optional[float] = None,
-                    max_frames: Optional[int] = None) -> Union[list[Frame], None, Any]:
-        """Like :meth:`take`, as frames that each hold their own ring slot.
-
-        Each frame's ``data`` is a view into the ring whose slot is given
-        back when nothing refers to that view any more, or on
-        :meth:`release_frame`. No pixel is copied: what a consumer keeps
-        stays in the ring (within the memory budget), what it drops is
-        reused at once.
-
-        Parameters
-        ----------
-        timeout : float, optional
-        max_frames : int, optional
-
-        Returns
-        -------
-        list of Frame, None or END
-        """
-        taken = self._take_raw(timeout, max_frames)
-        if taken is None or taken is END:
-            return taken
-        seq, count = taken
-        first = seq % self._slots_mapped
-        rows = slice(first, first + count)
-        ledger = zip(self._frame_numbers[rows].tolist(), self._bof[rows].tolist(),
-                     self._eof[rows].tolist(), self._readout[rows].tolist(),
-                     self._host[rows].tolist(), self._index[rows].tolist(),
-                     self._lost[rows].tolist())
-        address = self._data.ctypes.data + first * self.frame_bytes
-        nbytes, dtype, shape = self.frame_bytes, self.dtype, self.frame_shape
-        memory, lib, ptr = self._memory, self._lib, self._ptr
-        frames = []
-        for i, (number, bof, eof, readout, host, index, lost) in enumerate(ledger):
-            raw = _abi.column(address + i * nbytes, c_uint8, nbytes,
-                              _SlotRef(memory, lib, ptr, seq + i))
-            frames.append(Frame(number, np.frombuffer(raw, dtype=dtype).reshape(shape), bof,
-                                eof, readout, host, index, lost))
-        return frames
-
-    @staticmethod
-    def release_frame(frame: Frame) -> bool:
-        """Give a frame's ring slot back now (a frame from :meth:`frame_views`).
-
-        Parameters
-        ----------
-        frame : Frame
-
-        Returns
-        -------
-        bool
-            False when the frame does not hold a slot (or gave it back already).
-        """
-        owner = getattr(getattr(frame.data, "base", None), "_owner", None)
-        if isinstance(owner, _SlotRef):
-            return owner.release()
-        return False
-
-    def loss_reasons(self, block: FrameBlock) -> list[Optional[str]]:
-        """The reason of each frame's ``lost_before`` in a block (None where 0).
-
-        Parameters
-        ----------
-        block : FrameBlock
-            A block from :meth:`take` that was not released yet.
-
-        Returns
-        -------
-        list of str or None
-        """
-        reasons = LOSS_REASONS + ("restart",)
-        return [reasons[min(int(code), len(reasons) - 1)] if lost else None
-                for lost, code in zip(block.lost_before, self._reason_rows(block))]
-
-    def _reason_rows(self, block: FrameBlock) -> np.ndarray:
-        base = self._frame_numbers.ctypes.data
-        offset = (block.frame_numbers.ctypes.data - base) // 8
-        return self._reason[offset:offset + len(block)]
 
     def close(self) -> None:
         """Stop the thread; the memory goes once nothing refers to the pump.

@@ -82,12 +82,33 @@ int pvp_ring_full_hard(const pvp_ring *r)
     return r->head - r->tail >= r->frames;
 }
 
+/* Slots the ring fills before it may wrap early (see pvp_ring_next_slot). */
+static uint64_t grow_first(const pvp_ring *r)
+{
+    uint64_t slots = (32u << 20) / r->frame_bytes;
+    return slots < 16 ? 16 : slots;
+}
+
 uint64_t pvp_ring_next_slot(pvp_ring *r)
 {
-    if (!r->external && r->head == r->tail && r->head % r->frames != 0) {
+    if (r->external)
+        return r->head % r->frames;
+    uint64_t slot = r->head % r->frames;
+    uint64_t next = (r->head / r->frames + 1) * r->frames;  /* sequence of the next slot 0 */
+    if (r->head == r->tail && slot != 0) {
         /* empty: start over at slot 0 (keeps the resident set small) */
-        uint64_t next = (r->head / r->frames + 1) * r->frames;
         r->head = r->taken = r->tail = next;
+    } else if (slot != 0 && slot >= r->touched && slot >= grow_first(r)
+               && r->tail > next - r->frames) {
+        /* At the edge of the pages written so far, with slot 0 free again: wrap
+         * now instead of walking into untouched memory (a page fault per 4 kB
+         * costs more than the copy).  The skipped slots hold no frame. */
+        while (r->head < next) {
+            uint64_t skipped = r->head % r->frames;
+            r->frame_numbers[skipped] = -1;
+            r->released[skipped] = 1;
+            r->head++;
+        }
     }
     return r->head % r->frames;
 }
@@ -120,8 +141,8 @@ uint64_t pvp_ring_available(pvp_ring *r, uint64_t *start)
     *start = 0;
     if (r->frames == 0)
         return 0;  /* not attached */
-    while (r->external && r->taken < r->head && r->frame_numbers[r->taken % r->frames] < 0)
-        r->taken++;  /* a gap slot (zero copy) */
+    while (r->taken < r->head && r->frame_numbers[r->taken % r->frames] < 0)
+        r->taken++;  /* a slot without a frame (skipped: zero-copy gap or early wrap) */
     while (r->tail < r->taken && r->released[r->tail % r->frames]) {
         r->released[r->tail % r->frames] = 0;
         r->tail++;
@@ -130,8 +151,7 @@ uint64_t pvp_ring_available(pvp_ring *r, uint64_t *start)
     uint64_t to_end = r->frames - r->taken % r->frames;
     if (count > to_end)
         count = to_end;
-    if (r->external)
-        for (uint64_t i = 1; i < count; i++)
+    for (uint64_t i = 1; i < count; i++)
             if (r->frame_numbers[(r->taken + i) % r->frames] < 0) {
                 count = i;
                 break;
