@@ -1,9 +1,11 @@
-"""Build hook: compiles the simulated camera library ``libpvcam.so.2``.
+"""Build hook: compiles the simulated camera library ``libpvcam.so.2`` and the
+native frame pump ``libpvcam_pump.so``.
 
-Everything else about the package lives in ``setup.cfg``. The simulator is a
-plain C shared library (not a Python extension), so it is built by a
-``build_ext`` subclass that calls :mod:`ophyd_pvcam.sim.build`, loaded from its
-file so that building never imports the package itself.
+Everything else about the package lives in ``setup.cfg``. Both are plain C
+shared libraries (not Python extensions), so they are built by a ``build_ext``
+subclass that calls :mod:`ophyd_pvcam.sim.build` and
+:mod:`ophyd_pvcam.engine.native.build`, each loaded from its file so that
+building never imports the package itself.
 """
 import importlib.util
 import os
@@ -15,9 +17,9 @@ from setuptools.command.build_ext import build_ext
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _load_sim_builder():
-    path = os.path.join(HERE, "ophyd_pvcam", "sim", "build.py")
-    spec = importlib.util.spec_from_file_location("_ophyd_pvcam_sim_build", path)
+def _load_builder(name, *parts):
+    path = os.path.join(HERE, "ophyd_pvcam", *parts, "build.py")
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -25,15 +27,19 @@ def _load_sim_builder():
 
 
 class BuildSimulator(build_ext):
-    """Compile ``ophyd_pvcam/sim/src/*.c`` into ``ophyd_pvcam/sim/lib/libpvcam.so.2``."""
+    """Compile ``ophyd_pvcam/sim/src/*.c`` into ``ophyd_pvcam/sim/lib/libpvcam.so.2``
+    and ``ophyd_pvcam/engine/native/src/*.c`` into
+    ``ophyd_pvcam/engine/native/lib/libpvcam_pump.so``."""
 
     def run(self):
-        builder = _load_sim_builder()
-        if self.inplace or getattr(self, "editable_mode", False):
-            out_dir = os.path.join(HERE, "ophyd_pvcam", "sim", "lib")
-        else:
-            out_dir = os.path.join(self.build_lib, "ophyd_pvcam", "sim", "lib")
-        builder.build_library(out_dir)
+        for name, parts in (("_ophyd_pvcam_sim_build", ("sim",)),
+                            ("_ophyd_pvcam_pump_build", ("engine", "native"))):
+            builder = _load_builder(name, *parts)
+            if self.inplace or getattr(self, "editable_mode", False):
+                out_dir = os.path.join(HERE, "ophyd_pvcam", *parts, "lib")
+            else:
+                out_dir = os.path.join(self.build_lib, "ophyd_pvcam", *parts, "lib")
+            builder.build_library(out_dir)
 
 
 class BinaryDistribution(Distribution):

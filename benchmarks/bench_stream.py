@@ -1,41 +1,33 @@
-"""Streaming engine benchmark: zero-loss rate, CPU per frame, copy bandwidth, stop latency.
+"""Streaming engine benchmark: the native frame pump against PyVCAM, burst to RAM, copy, stop.
 
 Run::
 
-    python benchmarks/bench_stream.py            # full (~11 min on 2 cores)
-    python benchmarks/bench_stream.py --quick    # ~2.5 min
-    python benchmarks/bench_stream.py --only stop   # one part: rates, copy or stop
+    python benchmarks/bench_stream.py                 # everything (~15 min on 2 cores)
+    python benchmarks/bench_stream.py --quick         # 1 rep, shorter runs
+    python benchmarks/bench_stream.py --only rates    # one part: rates, burst, copy or stop
 
-What is measured (never pass/fail; ratios against baselines measured in the same run):
+What is measured (never pass/fail; ratios against a baseline measured in the same run,
+medians of ``--reps`` repetitions, the machine's load average printed with every table):
 
-1. For several ROI heights of a simulated Kinetix on its 8-bit "Speed" port
-   (0.625 us per row, so small ROIs run at tens of kHz), the highest camera
-   frame rate each consumer sustains with zero lost frames: the camera starts
-   at its fastest (exposure 0) and the rate is halved until a run loses
-   nothing. Consumers: our Stream with EOF callbacks, our Stream polling, and
-   PyVCAM's live mode (``cam.start_live(); cam.poll_frame()``), the peer
-   baseline, on the same simulated camera with the same circular-buffer size.
-   Loss is judged from the FrameNr the simulator stamps into every frame, so
-   it is measured the same way for both (PyVCAM reports none itself).
-   Both get a 0.25 s ring and every run lasts at least 4 rings, so a rate
-   that is not sustained overflows the ring rather than hiding in it.
-2. Engine CPU per frame at a rate both sustain (or the lowest rate tried): on-CPU time of the whole
-   process minus the simulator's producer thread ("pvcam-acq-*"), from
-   /proc/self/task/*/schedstat, divided by frames.
-3. Copy-out bandwidth: the median of the engine's own "copy" histogram on
-   full 2048 x 2048 16-bit frames (Prime BSI), as a fraction of numpy's
-   ``copyto`` between 8 MB arrays (cold sources) in the same process.
-4. ``Stream.stop()`` latency: median and max over N start/stop cycles with
-   frames flowing (the consumer keeping up, or paused so a backlog waits in
-   the ring and the queue), with callbacks and polling, against one frame
-   period of the camera measured in the same run from its own EOF timestamps.
-   stop() returns once the acquisition is stopped, the completed frames are
-   salvaged, the callbacks deregistered, the ring unmapped and the threads
-   joined.
+1. rates: for each ROI of a simulated Kinetix on its 8-bit "Speed" port (0.625 us per
+   row: 3200x16 runs at 100 kHz), the camera at its maximum rate (exposure 0) for
+   ``--seconds`` (10 s by default), drained by (a) our Stream with the native pump
+   (``get_block`` + ``release``, EOF callbacks) and (b) PyVCAM's live mode
+   (``start_live`` + ``poll_frame``), the peer baseline, with the same circular-buffer
+   size. Loss is judged from FRAME_INFO's FrameNr for both: our ledger's frame numbers
+   (and the stream's own loss count), PyVCAM's ``frame_count`` from ``poll_frame``
+   (never pixel stamps). Engine CPU per frame: on-CPU time of the whole process minus
+   the simulator's producer thread ("pvcam-acq-*"), from /proc/self/task/*/schedstat,
+   divided by the frames the consumer received.
+2. burst: 300 Kinetix full frames (8-bit, 10 MB each) at the camera's 500 fps into the
+   host ring while the consumer does nothing, then drained: frames lost, and the peak
+   RSS (VmHWM) against the host memory budget (PVCAM_HOST_MEMORY_BUDGET, set to 4G).
+3. copy: the pump's copy-out bandwidth on 2048x2048 16-bit frames (its "copy"
+   histogram) as a fraction of numpy's ``copyto`` in the same process.
+4. stop: ``Stream.stop()`` latency with frames flowing, against the camera's frame period.
 
-Each measurement runs in a fresh subprocess (PyVCAM loads libpvcam.so.2 through
-the dynamic loader, so its subprocess gets LD_LIBRARY_PATH=sim.library_dir());
-medians over ``--reps`` repetitions.
+Each measurement runs in a fresh subprocess (PyVCAM loads libpvcam.so.2 through the
+dynamic loader, so its subprocess gets LD_LIBRARY_PATH=sim.library_dir()).
 """
 from __future__ import annotations
 
@@ -48,11 +40,8 @@ import sys
 import time
 from typing import Any, Optional
 
-MAX_LEVELS = 6
 #: Circular buffer of every consumer, in seconds of frames at the camera's rate.
 RING_SECONDS = 0.25
-#: A run lasts at least this many times the ring.
-RING_PASSES = 4
 
 
 # ---------------------------------------------------------------------------- worker side
@@ -73,23 +62,37 @@ def _cpu_ns() -> tuple[int, int]:
     return total, producer
 
 
-def _stamp(array: Any) -> int:
-    """The FrameNr the simulator wrote into the first 4 bytes of a frame."""
-    return int.from_bytes(array.reshape(-1).view("uint8")[:4].tobytes(), "little")
+def _loadavg() -> float:
+    with open("/proc/loadavg") as fh:
+        return float(fh.read().split()[0])
 
 
-def _result(stamps: list[int], t_first: float, t_last: float, cpu0: tuple[int, int],
+def _peak_rss() -> int:
+    """VmHWM of this process in bytes."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _result(numbers: "Any", t_first: float, t_last: float, cpu0: tuple[int, int],
             cpu1: tuple[int, int], extra: dict) -> dict:
-    frames = len(stamps)
-    produced = max(stamps) if stamps else 0
-    distinct = len(set(stamps))
+    """Loss and CPU from the FrameNrs the consumer received (ledger / FRAME_INFO)."""
+    import numpy as np
+
+    numbers = np.asarray(numbers, dtype=np.int64)
+    frames = len(numbers)
+    distinct = len(np.unique(numbers)) if frames else 0
+    span = int(numbers.max() - numbers.min() + 1) if frames else 0
     engine_cpu = (cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])
     return {
         "frames": frames,
-        "lost": produced - distinct,
-        "corrupt": frames - distinct,  # duplicates: a slot read twice or overwritten
+        "lost": span - distinct,  # FrameNrs the camera produced in the run but never arrived
+        "corrupt": frames - distinct,  # a FrameNr twice: a slot read twice
         "fps": (frames - 1) / (t_last - t_first) if frames > 1 and t_last > t_first else 0.0,
         "cpu_us_per_frame": engine_cpu / 1e3 / max(1, frames),
+        "load": _loadavg(),
         **extra,
     }
 
@@ -101,43 +104,43 @@ def _configure(camera: Any, spec: dict) -> None:
 
 
 def worker_ours(spec: dict) -> dict:
-    """Stream spec["frames"] frames with our engine; report rate, loss, CPU."""
+    """Stream for spec["seconds"] with the native pump; report rate, loss, CPU."""
+    import numpy as np
+
     from ophyd_pvcam.engine.camera import Camera
     from ophyd_pvcam.engine.stream import Stream
     from ophyd_pvcam.sdk import load
 
     with Camera.open(library=load(simulated=True)) as camera:
         _configure(camera, spec)
-        stream = Stream(camera, use_callbacks=spec["callbacks"],
-                        buffer_seconds=spec["buffer_seconds"],
-                        memory_budget=spec.get("memory_budget"))
+        stream = Stream(camera, use_callbacks=spec["callbacks"], pump=spec["pump"],
+                        buffer_seconds=spec["buffer_seconds"])
         stream.start()
-        stamps: list[int] = []
-        first = stream.get(30)
+        chunks = []
+        first = stream.get_block(30)
         t_first = time.perf_counter()
         cpu0 = _cpu_ns()
-        stamps.append(_stamp(first.data))
-        stream.release(first)
+        chunks.append(first.frame_numbers.copy())
+        first.release()
         t_last = t_first
-        for _ in range(spec["frames"] - 1):
-            frame = stream.get(30)
-            if frame is None:
+        deadline = t_first + spec["seconds"]
+        while t_last < deadline:
+            block = stream.get_block(30)
+            if block is None:
                 break
             t_last = time.perf_counter()
-            stamps.append(_stamp(frame.data))
-            stream.release(frame)
+            chunks.append(block.frame_numbers.copy())
+            block.release()
         cpu1 = _cpu_ns()
         stream.stop()
         stats = stream.stats()
-        copy = stats.timings["copy"]
         extra = {"engine_lost": stats.frames_lost, "buffer_frames": stats.buffer_frames,
-                 "copy_p50_ns": copy.percentile(50), "frame_bytes": stats.frame_bytes}
-    # Frame numbers of our stream are stamps (no restart happens without faults).
-    return _result(stamps, t_first, t_last, cpu0, cpu1, extra)
+                 "frame_bytes": stats.frame_bytes, "max_batch": stats.max_batch}
+    return _result(np.concatenate(chunks), t_first, t_last, cpu0, cpu1, extra)
 
 
 def worker_pyvcam(spec: dict) -> dict:
-    """Stream spec["frames"] frames with PyVCAM's live mode on the simulator."""
+    """PyVCAM's live mode on the simulator for spec["seconds"]; FrameNr from poll_frame."""
     from pyvcam import constants as const
     from pyvcam import pvc
     from pyvcam.camera import Camera
@@ -152,22 +155,65 @@ def worker_pyvcam(spec: dict) -> dict:
         cam.set_roi(s1, p1, w, h)
         cam.start_live(exp_time=int(spec["exposure_us"]),
                        buffer_frame_count=int(spec["buffer_frames"]))
-        stamps = []
-        frame, _, _ = cam.poll_frame()
+        numbers = []
+        _, _, count = cam.poll_frame()
         t_first = time.perf_counter()
         cpu0 = _cpu_ns()
-        stamps.append(_stamp(frame["pixel_data"]))
+        numbers.append(count)
         t_last = t_first
-        for _ in range(spec["frames"] - 1):
-            frame, _, _ = cam.poll_frame(timeout_ms=30000)
+        deadline = t_first + spec["seconds"]
+        while t_last < deadline:
+            _, _, count = cam.poll_frame(timeout_ms=30000)
             t_last = time.perf_counter()
-            stamps.append(_stamp(frame["pixel_data"]))
+            numbers.append(count)
         cpu1 = _cpu_ns()
         cam.finish()
     finally:
         cam.close()
         pvc.uninit_pvcam()
-    return _result(stamps, t_first, t_last, cpu0, cpu1, {})
+    return _result(numbers, t_first, t_last, cpu0, cpu1, {})
+
+
+def worker_burst(spec: dict) -> dict:
+    """spec["frames"] full frames into the host ring with an idle consumer, then drained."""
+    import numpy as np
+
+    from ophyd_pvcam.engine.budget import host_memory_budget
+    from ophyd_pvcam.engine.camera import Camera
+    from ophyd_pvcam.engine.stream import Stream, StreamState
+    from ophyd_pvcam.sdk import load
+
+    rss_before = _peak_rss()
+    with Camera.open(library=load(simulated=True)) as camera:
+        _configure(camera, spec)
+        fps = 1.0 / camera.acquisition_settings().frame_period_s
+        stream = Stream(camera, max_frames=spec["frames"], pump="native")
+        t0 = time.perf_counter()
+        stream.start()  # allocates (and faults in) the burst buffer: the arm time
+        t_armed = time.perf_counter() - t0
+        state = stream.wait(120)  # the consumer is busy elsewhere: everything goes to RAM
+        numbers, eofs, hosts = [], [], []
+        while (block := stream.get_block(0)) is not None:
+            numbers.append(block.frame_numbers.copy())
+            eofs.append(block.timestamp_eof.copy())
+            hosts.append(block.host_time.copy())
+            block.release()
+        stats = stream.stats()
+        ring = stream._run.loop.pump.counters()  # noqa: SLF001 (a benchmark may look inside)
+    got = np.concatenate(numbers) if numbers else np.array([], np.int64)
+    eof = np.concatenate(eofs) if eofs else np.zeros(2)
+    host = np.concatenate(hosts) if hosts else np.zeros(2)
+    # the camera's own rate (EOF timestamps, 100 us units) and the rate frames reached the ring
+    cam_rate = (len(eof) - 1) / ((eof[-1] - eof[0]) * 1e-4) if eof[-1] > eof[0] else 0.0
+    ring_rate = (len(host) - 1) / (host[-1] - host[0]) if host[-1] > host[0] else 0.0
+    return {"frames": len(got), "lost": stats.frames_lost, "arm_s": t_armed,
+            "eof_fps": cam_rate, "ring_fps": ring_rate,
+            "contiguous": bool(len(got) and np.array_equal(got, np.arange(1, len(got) + 1))),
+            "complete": state is StreamState.COMPLETE, "camera_fps": fps,
+            "frame_bytes": stats.frame_bytes,
+            "budget": host_memory_budget(), "peak_rss": _peak_rss(), "rss_before": rss_before,
+            "ring_peak_frames": ring.ring_peak, "sdk_ring_bytes": stats.buffer_frames
+            * stats.frame_bytes, "load": _loadavg()}
 
 
 def worker_copy(spec: dict) -> dict:
@@ -236,15 +282,16 @@ def worker_stop(spec: dict) -> dict:
 
 
 WORKERS = {"ours": worker_ours, "pyvcam": worker_pyvcam, "copy": worker_copy,
-           "stop": worker_stop}
+           "stop": worker_stop, "burst": worker_burst}
 
 
 # ---------------------------------------------------------------------------- parent side
-def run_worker(kind: str, spec: dict, model: str) -> dict:
+def run_worker(kind: str, spec: dict, model: str, env_extra: Optional[dict] = None) -> dict:
     from ophyd_pvcam import sim
 
     # Loss is judged from the simulator's opt-in FrameNr pixel stamp.
-    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": model, "PVCAM_SIM_FRAME_STAMP": "1"}
+    env = {**os.environ, **sim.environment(), "PVCAM_SIM_CAMERAS": model,
+           "PVCAM_SIM_FRAME_STAMP": "1", **(env_extra or {})}
     env.pop("PVCAM_SIM_FAULTS", None)
     proc = subprocess.run([sys.executable, __file__, "--worker", kind, json.dumps(spec)],
                           capture_output=True, text=True, env=env, timeout=900)
@@ -272,40 +319,79 @@ def readout_seconds(model: str, port: str, roi: tuple) -> tuple[float, int]:
 
 
 def median_result(results: list[dict]) -> dict:
-    keys = [k for k, v in results[0].items() if isinstance(v, (int, float))]
+    keys = [k for k, v in results[0].items() if isinstance(v, (int, float))
+            and not isinstance(v, bool)]
     return {k: statistics.median(r[k] for r in results) for k in keys}
 
 
-def measure(kind: str, callbacks: Optional[bool], roi: tuple, level: int, base_period: float,
-            args: argparse.Namespace, cache: dict) -> dict:
-    key = (kind, callbacks, roi, level)
-    if key in cache:
-        return cache[key]
+#: The ROIs of the rates table (Kinetix sensor width, the rows that set the rate).
+RATE_ROIS = ((0, 0, 3200, 16), (0, 0, 3200, 64), (0, 0, 3200, 256), (0, 0, 3200, 3200))
+#: PyVCAM's live mode comparison: ours with the native pump (callbacks), the peer.
+CONSUMERS = (("ours", "native", True, "ours-native"), ("pyvcam", None, None, "pyvcam-live"))
+
+
+def bench_rates(args: argparse.Namespace) -> None:
+    """Zero loss at the camera's maximum and CPU per frame, native pump vs PyVCAM."""
     from ophyd_pvcam.engine.buffers import plan_buffer_frames
 
-    period = base_period * 2 ** level
-    exposure_us = round((period - base_period) * 1e6)
-    # Same ring for both consumers; a run lasts at least RING_PASSES rings, so a rate
-    # the consumer cannot sustain overflows the ring instead of hiding in it.
-    ring = plan_buffer_frames(args.frame_bytes[roi], period, buffer_seconds=RING_SECONDS)
-    frames = int(min(args.max_frames, max(args.min_frames, RING_PASSES * ring,
-                                          args.seconds / period)))
-    spec = {"port": "Speed", "roi": list(roi), "exposure_us": exposure_us, "frames": frames,
-            "callbacks": callbacks, "buffer_frames": ring, "buffer_seconds": RING_SECONDS}
-    results = [run_worker(kind, spec, "kinetix") for _ in range(args.reps)]
-    summary = median_result(results)
-    summary["camera_fps"] = 1.0 / period
-    summary["any_loss"] = any(r["lost"] or r["corrupt"] for r in results)
-    cache[key] = summary
-    return summary
+    rois = RATE_ROIS[::3] + RATE_ROIS[2:3] if args.quick else RATE_ROIS
+    print(f"\nrates: Kinetix 'Speed' port (8-bit) at its maximum rate (exposure 0), "
+          f"{args.seconds:.0f} s per run, {args.reps} rep(s) (median; the runs alternate "
+          f"consumers); loss by FrameNr; load average {_loadavg():.2f} at start")
+    print(f"{'ROI':>10} {'cam fps':>8} | {'consumer':>12} {'frames':>9} {'lost':>9} "
+          f"{'fps':>8} {'us CPU/frame':>12} {'load':>5}")
+    rows = []
+    for roi in rois:
+        period, frame_bytes = readout_seconds("kinetix", "Speed", roi)
+        ring = plan_buffer_frames(frame_bytes, period, buffer_seconds=RING_SECONDS)
+        spec = {"port": "Speed", "roi": list(roi), "exposure_us": 0, "seconds": args.seconds,
+                "buffer_frames": ring, "buffer_seconds": RING_SECONDS}
+        runs: dict[str, list[dict]] = {label: [] for *_, label in CONSUMERS}
+        for _ in range(args.reps):
+            for kind, pump, callbacks, label in CONSUMERS:
+                runs[label].append(run_worker(kind, {**spec, "pump": pump,
+                                                     "callbacks": callbacks}, "kinetix"))
+        row = {"roi": f"{roi[2]}x{roi[3]}", "camera_fps": 1 / period}
+        for *_, label in CONSUMERS:
+            m = median_result(runs[label])
+            m["worst_lost"] = max(r["lost"] + r["corrupt"] for r in runs[label])
+            row[label] = m
+            print(f"{row['roi']:>10} {row['camera_fps']:>8.0f} | {label:>12} {m['frames']:>9.0f} "
+                  f"{m['worst_lost']:>9.0f} {m['fps']:>8.0f} {m['cpu_us_per_frame']:>12.2f} "
+                  f"{m['load']:>5.2f}")
+        rows.append(row)
+    print("\nratios ours-native / pyvcam-live (CPU per frame: lower is better; delivered "
+          "fraction = frames received / frames the camera made in the run)")
+    for row in rows:
+        ours, peer = row["ours-native"], row["pyvcam-live"]
+        cpu = ours["cpu_us_per_frame"] / peer["cpu_us_per_frame"]
+        share = [r["frames"] / max(1.0, r["frames"] + r["lost"]) for r in (ours, peer)]
+        print(f"  {row['roi']:>10}: CPU/frame x{cpu:.2f}; frames lost (worst rep) ours "
+              f"{ours['worst_lost']:.0f}, peer {peer['worst_lost']:.0f}; delivered fraction "
+              f"ours {share[0]:.4f}, peer {share[1]:.4f}")
 
 
-def zero_loss_level(kind: str, callbacks: Optional[bool], roi: tuple, base_period: float,
-                    args: argparse.Namespace, cache: dict) -> int:
-    for level in range(MAX_LEVELS + 1):
-        if not measure(kind, callbacks, roi, level, base_period, args, cache)["any_loss"]:
-            return level
-    return MAX_LEVELS + 1
+def bench_burst(args: argparse.Namespace) -> None:
+    """300 Kinetix full frames at 500 fps into the host ring, then drained."""
+    budget = "4G"
+    spec = {"port": "Speed", "roi": [0, 0, 3200, 3200], "exposure_us": 0, "frames": 300}
+    runs = [run_worker("burst", spec, "kinetix", {"PVCAM_HOST_MEMORY_BUDGET": budget})
+            for _ in range(args.reps)]
+    m = median_result(runs)
+    gib = 1024 ** 3
+    print(f"\nburst: {spec['frames']} Kinetix full frames (8-bit, {m['frame_bytes'] / 1e6:.1f} "
+          f"MB) at the camera's {m['camera_fps']:.0f} fps into the host ring, consumer idle "
+          f"until the end; PVCAM_HOST_MEMORY_BUDGET={budget}; {args.reps} rep(s), median")
+    print(f"  frames lost (worst rep): {max(r['lost'] for r in runs)}; every frame 1..300 "
+          f"read back in order: {all(r['contiguous'] and r['frames'] == 300 for r in runs)}")
+    print(f"  rate by the camera's EOF timestamps {m['eof_fps']:.0f} fps, frames into the ring "
+          f"{m['ring_fps']:.0f} fps (camera {m['camera_fps']:.0f}); ring peak "
+          f"{m['ring_peak_frames']:.0f} frames; arm time (buffer allocated and faulted in) "
+          f"{m['arm_s']:.1f} s")
+    print(f"  peak RSS {m['peak_rss'] / gib:.2f} GiB vs budget {m['budget'] / gib:.2f} GiB "
+          f"(x{m['peak_rss'] / m['budget']:.2f}); of which before streaming "
+          f"{m['rss_before'] / gib:.2f} GiB (interpreter, numpy) and the SDK buffer "
+          f"{m['sdk_ring_bytes'] / gib:.2f} GiB (inside the budget); load {m['load']:.2f}")
 
 
 #: stop() latency configurations on the Prime BSI: label, ROI, exposure (s), backlog pause (s).
@@ -342,59 +428,6 @@ def bench_stop(args: argparse.Namespace) -> None:
                   f"{median / period:>13.2f} {worst / period:>10.2f} {after:>12.0f}")
 
 
-def bench_rates(args: argparse.Namespace) -> None:
-    """Print the zero-loss rate and CPU table against PyVCAM."""
-    args.seconds = 1.0 if args.quick else 2.0
-    args.min_frames, args.max_frames = 200, (120_000 if args.quick else 400_000)
-    heights = (16, 256, 3200) if args.quick else (8, 32, 128, 512, 3200)
-    rois = [(0, 0, 3200, h) for h in heights]
-    consumers = [("ours", True, "ours-callbacks"), ("ours", False, "ours-polling"),
-                 ("pyvcam", None, "pyvcam-live")]
-    cache: dict = {}
-    args.frame_bytes = {}
-    print(f"bench_stream: {args.reps} rep(s), ~{args.seconds:.0f} s per run, Kinetix 'Speed' "
-          f"port (8-bit), rate halved until zero loss\n")
-    header = (f"{'ROI':>10} {'cam max fps':>11} | " + " | ".join(
-        f"{label:>26}" for _, _, label in consumers))
-    print(header)
-    print(f"{'':>10} {'':>11} | " + " | ".join(f"{'0-loss fps':>10} {'us CPU/frame':>15}"
-                                               for _ in consumers))
-    summary_rows = []
-    for roi in rois:
-        base_period, frame_bytes = readout_seconds("kinetix", "Speed", roi)
-        args.frame_bytes[roi] = frame_bytes
-        levels = {label: zero_loss_level(kind, cb, roi, base_period, args, cache)
-                  for kind, cb, label in consumers}
-        common = max(levels.values())
-        cells = []
-        row = {"roi": f"{roi[2]}x{roi[3]}", "camera_max_fps": 1 / base_period}
-        for kind, cb, label in consumers:
-            level = levels[label]
-            zero_fps = (1 / (base_period * 2 ** level)) if level <= MAX_LEVELS else 0.0
-            at_common = measure(kind, cb, roi, min(common, MAX_LEVELS), base_period, args, cache)
-            cells.append(f"{zero_fps:>10.0f} {at_common['cpu_us_per_frame']:>15.1f}")
-            row[label] = {"zero_loss_fps": zero_fps,
-                          "cpu_us_per_frame_at_common_rate": at_common["cpu_us_per_frame"],
-                          "delivered_fps_at_common_rate": at_common["fps"],
-                          "lost_at_max_rate": measure(kind, cb, roi, 0, base_period, args,
-                                                      cache)["lost"]}
-        print(f"{row['roi']:>10} {row['camera_max_fps']:>11.0f} | " + " | ".join(cells))
-        summary_rows.append(row)
-
-    print("\nratios ours/peer (zero-loss rate: higher is better; CPU per frame: lower is better)")
-    for row in summary_rows:
-        peer = row["pyvcam-live"]
-        for label in ("ours-callbacks", "ours-polling"):
-            ours = row[label]
-            rate_ratio = (ours["zero_loss_fps"] / peer["zero_loss_fps"]
-                          if peer["zero_loss_fps"] else float("inf"))
-            cpu_ratio = (ours["cpu_us_per_frame_at_common_rate"]
-                         / peer["cpu_us_per_frame_at_common_rate"])
-            print(f"  {row['roi']:>10} {label:>15}: zero-loss rate x{rate_ratio:.2f}, "
-                  f"CPU/frame x{cpu_ratio:.2f}; lost at camera max: ours "
-                  f"{ours['lost_at_max_rate']:.0f}, peer {peer['lost_at_max_rate']:.0f}")
-
-
 def bench_copy(args: argparse.Namespace) -> None:
     """Print the copy-out bandwidth against numpy's copyto."""
     copies = [run_worker("copy", {"frames": 30 if args.quick else 60}, "prime-bsi")
@@ -410,8 +443,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer ROIs, reps and seconds")
     parser.add_argument("--reps", type=int, default=None)
-    parser.add_argument("--only", choices=("rates", "copy", "stop"), default=None,
+    parser.add_argument("--only", choices=("rates", "burst", "copy", "stop"), default=None,
                         help="run one part only")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="seconds per rates run (default 10, --quick 3)")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -420,8 +455,11 @@ def main(argv: Optional[list[str]] = None) -> None:
         return
 
     args.reps = args.reps or (1 if args.quick else 3)
+    args.seconds = args.seconds or (3.0 if args.quick else 10.0)
     if args.only in (None, "rates"):
         bench_rates(args)
+    if args.only in (None, "burst"):
+        bench_burst(args)
     if args.only in (None, "copy"):
         bench_copy(args)
     if args.only in (None, "stop"):

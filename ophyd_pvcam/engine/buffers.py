@@ -110,6 +110,9 @@ class CircularBuffer:
         Bytes of one frame.
     frames : int
         Capacity in frames (>= 1).
+    populate : bool
+        Fault every page in at allocation (``MAP_POPULATE``) instead of on first
+        write; used for a burst buffer that must take frames at the camera's rate.
 
     Attributes
     ----------
@@ -128,7 +131,7 @@ class CircularBuffer:
     :meth:`close` always succeeds; do not use :meth:`view` arrays after it.
     """
 
-    def __init__(self, frame_bytes: int, frames: int) -> None:
+    def __init__(self, frame_bytes: int, frames: int, populate: bool = False) -> None:
         if frame_bytes <= 0 or frames <= 0:
             raise ValidationError(f"invalid circular buffer {frames} x {frame_bytes} bytes",
                                   None, "CircularBuffer")
@@ -139,8 +142,12 @@ class CircularBuffer:
         self.frame_bytes = int(frame_bytes)
         self.frames = int(frames)
         self.nbytes = int(nbytes)
-        self._map: Optional[mmap.mmap] = mmap.mmap(-1, self.nbytes,
-                                                   flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+        if populate:
+            # Fault every page in now, as PVCAM does when it locks a buffer for DMA:
+            # a burst then runs at the camera's rate, not at the page-fault rate.
+            flags |= getattr(mmap, "MAP_POPULATE", 0)
+        self._map: Optional[mmap.mmap] = mmap.mmap(-1, self.nbytes, flags=flags)
         # Take the address through a temporary ctypes view and drop the view at once:
         # a live export would make mmap.close() raise BufferError.
         probe = (ctypes.c_char * self.nbytes).from_buffer(self._map)

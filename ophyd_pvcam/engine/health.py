@@ -197,6 +197,72 @@ class HealthMonitor:
         self._mark = now
         return number
 
+    def frames_retrieved_batch(self, last_sdk_frame: int, count: int, now: float) -> None:
+        """``count`` frames were retrieved by a native pump, the last with FrameNr ``last_sdk_frame``.
+
+        The pump counts its losses itself and reports them with
+        :meth:`frames_lost_reported`, so nothing between the frames is
+        counted here.
+
+        Parameters
+        ----------
+        last_sdk_frame : int
+            The SDK ``FrameNr`` of the last frame the pump took.
+        count : int
+            Frames retrieved since the previous call (>= 0).
+        now : float
+            Monotonic time of the last retrieved frame.
+        """
+        if count <= 0 and last_sdk_frame < self.next_sdk_frame:
+            return
+        self.next_sdk_frame = max(self.next_sdk_frame, last_sdk_frame + 1)
+        self.last_sdk_frame = last_sdk_frame
+        self.last_frame_number = self.offset + last_sdk_frame
+        self.frames_retrieved += max(0, count)
+        if count > 0:
+            self.consecutive_timeouts = 0
+            self.last_frame_time = now
+            self._mark = max(self._mark, now)
+
+    def frames_lost_reported(self, first_sdk: int, last_sdk: int, reason: str) -> int:
+        """SDK frames ``first_sdk..last_sdk`` were counted lost by a native pump.
+
+        Unlike :meth:`frames_lost_sdk` this trusts the range as given (the pump
+        reports each lost FrameNr exactly once, possibly after frames beyond
+        it were retrieved) and does not move the expected frame.
+
+        Parameters
+        ----------
+        first_sdk, last_sdk : int
+            SDK ``FrameNr`` range (inclusive).
+        reason : str
+            ``"gap"``, ``"overwritten"`` ...
+
+        Returns
+        -------
+        int
+            Number of frames counted.
+        """
+        if last_sdk < first_sdk:
+            return 0
+        self._record_loss(self.offset + first_sdk, self.offset + last_sdk, reason)
+        self.next_sdk_frame = max(self.next_sdk_frame, last_sdk + 1)
+        return last_sdk - first_sdk + 1
+
+    def frames_dropped_reported(self, first_number: int, last_number: int) -> None:
+        """Stream frames ``first_number..last_number`` were dropped by a native pump.
+
+        Parameters
+        ----------
+        first_number, last_number : int
+            Stream frame numbers (inclusive).
+        """
+        count = max(0, last_number - first_number + 1)
+        self.frames_dropped += count
+        room = self.lost_numbers_cap - len(self._dropped)
+        if room > 0:
+            self._dropped.extend(range(first_number, first_number + min(room, count)))
+
     def frames_lost_sdk(self, first_sdk: int, last_sdk: int, reason: str) -> int:
         """SDK frames ``first_sdk..last_sdk`` (inclusive) will never be retrieved.
 

@@ -118,8 +118,7 @@ class RunControl:
         camera = self.camera
         try:
             if self.use_callbacks:
-                camera.register_callback(int(C.PL_CALLBACK_EOF), self.signal.eof_callback)
-                self._registered.append(int(C.PL_CALLBACK_EOF))
+                self._register_eof()
             # Also in polling mode: it is a notification, not a frame callback, and its
             # FRAME_INFO tells which frames completed before the camera went away.
             try:
@@ -156,17 +155,41 @@ class RunControl:
                            "lost. Overwritten frames and overruns are still counted.",
                            camera.name)
 
+    def _register_eof(self) -> None:
+        """Register the EOF callback (the native loop's pump registers its own)."""
+        self.camera.register_callback(int(C.PL_CALLBACK_EOF), self.signal.eof_callback)
+        self._registered.append(int(C.PL_CALLBACK_EOF))
+
+    def _deregistered(self, event: int) -> None:
+        """The callback of ``event`` is no longer registered."""
+
+    def _release_frame_path(self) -> list[BaseException]:
+        """After the SDK stopped and before its buffer is freed: end what reads from it."""
+        return []
+
+    def _sdk_ring_frames(self, frame_bytes: int) -> int:
+        """Frames of the SDK circular buffer (:func:`plan_buffer_frames`)."""
+        return plan_buffer_frames(frame_bytes, self.settings.frame_period_s,
+                                  buffer_seconds=self.buffer_seconds,
+                                  min_frames=self.min_buffer_frames,
+                                  memory_budget=self.memory_budget)
+
+    def _ring_kept_elsewhere(self) -> bool:
+        """True when something else owns the SDK buffer's memory after the run."""
+        return False
+
+    def _populate_ring(self) -> bool:
+        """True to fault the SDK buffer's pages in at allocation (a burst buffer)."""
+        return False
+
     def _provide_buffer(self, frame_bytes: int) -> tuple[int, int]:
         """Allocate the ring (once) for frames of ``frame_bytes``."""
         if self.ring is None or self.ring.frame_bytes != frame_bytes:
             if self.ring is not None:
                 self._slots = None
                 self.ring.close()  # never started with it: safe
-            frames = plan_buffer_frames(frame_bytes, self.settings.frame_period_s,
-                                        buffer_seconds=self.buffer_seconds,
-                                        min_frames=self.min_buffer_frames,
-                                        memory_budget=self.memory_budget)
-            self.ring = CircularBuffer(frame_bytes, frames)
+            frames = self._sdk_ring_frames(frame_bytes)
+            self.ring = CircularBuffer(frame_bytes, frames, populate=self._populate_ring())
             shape = self._frame_shape(frame_bytes)
             # One typed view over the ring, indexed by slot: copying a frame is then a
             # single np.copyto with no ctypes call (those hand the GIL to the callback).
@@ -298,15 +321,17 @@ class RunControl:
                 event = self._registered.pop()
                 try:
                     camera.deregister_callback(event)
+                    self._deregistered(event)
                 except PVCAMError as exc:
                     errors.append(exc)
+            errors.extend(self._release_frame_path())
             camera.end_acquisition()
         if self.ring is not None:
             if self._running:
                 _UNRELEASED.append(self.ring)
                 logger.error("%s: the SDK could not be stopped; its circular buffer (%d bytes) "
                              "is kept allocated", camera.name, self.ring.nbytes)
-            else:
+            elif not self._ring_kept_elsewhere():
                 self._slots = None  # the view must not outlive the mapping
                 self.ring.close()
         removed = any(isinstance(e, DeviceRemovedError) for e in errors)

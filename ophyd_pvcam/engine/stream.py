@@ -14,6 +14,14 @@ a FrameNr the camera skipped is delivered as a frame with stale contents
               --> get() / iteration              (no consumers)
               --> dispatcher thread -> consumers (add_consumer)
 
+That is the Python frame path (``pump="python"``). By default the native
+pump of :mod:`ophyd_pvcam.engine.native` replaces the frame loop's per-frame
+work (``pump="auto"``: when its library is built): a C thread drains the SDK
+into a host ring sized from the memory budget, the frame-loop thread only
+supervises it (:mod:`ophyd_pvcam.engine.nativeloop`), and readers take
+frames in blocks (:meth:`Stream.get_block`, :meth:`Stream.add_block_consumer`)
+or one by one as before; see docs/explanation/streaming.md.
+
 Example::
 
     with Camera.open() as camera, Stream(camera, max_frames=100) as stream:
@@ -36,9 +44,12 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 from ophyd_pvcam.engine.bufmode import REJECTED_MODES, mode_name
 from ophyd_pvcam.engine.delivery import END
+from ophyd_pvcam.engine.dispatch import dispatch_blocks, dispatch_frames, gather
 from ophyd_pvcam.engine.errors import AcquisitionError, ValidationError
 from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.engine.frameloop import Outcome
+from ophyd_pvcam.engine.native import FramePump
 from ophyd_pvcam.engine.stats import StreamStats
 from ophyd_pvcam.engine.streamopts import StreamOptions
 from ophyd_pvcam.engine.streamrun import StreamRun, StreamState, build_run, snapshot_stats
@@ -100,10 +111,15 @@ class Stream:
     max_recoveries : int
         Stalls answered by restarting the acquisition (recorded in the stats)
         before a stall ends the stream.
-    queue_size : int
-        Frames held between the frame loop and the consumer.
+    queue_size : int, optional
+        Frames held between the frame loop and the consumer. Python pump:
+        the queue (default 64). Native pump: the host frame ring (default:
+        as many frames as ``host_ring_bytes`` holds).
     overflow : {"block", "drop"}
-        What happens when the queue is full (see :mod:`ophyd_pvcam.engine.delivery`).
+        What happens when the queue (host ring) is full (see
+        :mod:`ophyd_pvcam.engine.delivery`). With the native pump ``"block"``
+        pauses the drain: frames wait in the SDK buffer, and what the camera
+        then overwrites is counted lost by FrameNr.
     max_frames : int, optional
         Complete after this many delivered frames.
     poll_interval : float, optional
@@ -111,6 +127,19 @@ class Stream:
         period, within 0.5..10 ms).
     lost_numbers_cap : int
         How many lost / dropped frame numbers the stats keep.
+    pump : {"auto", "native", "python"}
+        The frame path. ``"native"``: the C pump of
+        :mod:`ophyd_pvcam.engine.native` drains the SDK into a host ring
+        without Python (no Python runs per frame; a busy interpreter, e.g. a
+        long GIL hold, loses nothing the ring can hold). ``"python"``: the
+        frame loop of :mod:`ophyd_pvcam.engine.frameloop`. ``"auto"``
+        (default): native when its library is built.
+    host_ring_bytes : int, optional
+        Native pump: bytes of the host ring when ``queue_size`` is not given;
+        default the host memory budget
+        (:func:`~ophyd_pvcam.engine.budget.host_memory_budget`,
+        ``PVCAM_HOST_MEMORY_BUDGET``) minus the SDK buffer. The ring is
+        touched lazily: a consumer that keeps up costs a few frames of RAM.
 
     Attributes
     ----------
@@ -138,9 +167,10 @@ class Stream:
     def __init__(self, camera: Any, *, buffer_mode: Union[str, int] = "auto",
                  use_callbacks: bool = True, buffer_seconds: float = 1.0, min_buffer_frames: int = 8,
                  memory_budget: Optional[int] = None, stall_timeout: Optional[float] = None,
-                 stall_count: int = 3, max_recoveries: int = 0, queue_size: int = 64,
+                 stall_count: int = 3, max_recoveries: int = 0, queue_size: Optional[int] = None,
                  overflow: str = "block", max_frames: Optional[int] = None,
-                 poll_interval: Optional[float] = None, lost_numbers_cap: int = 1000) -> None:
+                 poll_interval: Optional[float] = None, lost_numbers_cap: int = 1000,
+                 pump: str = "auto", host_ring_bytes: Optional[int] = None) -> None:
         self.camera = camera
         #: The validated options (:class:`~ophyd_pvcam.engine.streamopts.StreamOptions`).
         self.options = StreamOptions(
@@ -148,11 +178,13 @@ class Stream:
             min_buffer_frames=min_buffer_frames, memory_budget=memory_budget,
             stall_timeout=stall_timeout, stall_count=stall_count, max_recoveries=max_recoveries,
             queue_size=queue_size, overflow=overflow, max_frames=max_frames,
-            poll_interval=poll_interval, lost_numbers_cap=lost_numbers_cap)
+            poll_interval=poll_interval, lost_numbers_cap=lost_numbers_cap, pump=pump,
+            host_ring_bytes=host_ring_bytes)
         self._lock = threading.RLock()
         self._state = StreamState.IDLE
         self._error: Optional[BaseException] = None
         self._consumers: tuple[Callable[[Frame], Any], ...] = ()
+        self._block_consumers: tuple[Callable[[FrameBlock], Any], ...] = ()
         self._done_callbacks: list[Callable[["Stream"], Any]] = []
         self._run: Optional[StreamRun] = None
         self._latest: Optional[Frame] = None
@@ -211,6 +243,51 @@ class Stream:
             if run is not None and run.dispatching and not run.loop_ended:
                 run.consumers = run.consumers + (consumer,)
 
+    def add_block_consumer(self, consumer: Callable[[FrameBlock], Any]) -> None:
+        """Have ``consumer(block)`` called with every batch of frames, on the dispatcher thread.
+
+        Like :meth:`add_consumer`, for consumers that work on many frames at
+        once (a writer, statistics). With the native pump the block's
+        ``data`` is a view into the host ring: the consumer MUST call
+        ``block.release()`` when done with it (or keep ``block.retain()``),
+        since held slots stop the drain once the ring is full. Several block
+        consumers share one block; its slots are freed once all released it.
+        With the Python pump blocks own their arrays (release is harmless).
+
+        Parameters
+        ----------
+        consumer : callable
+            Receives each :class:`~ophyd_pvcam.engine.frameblock.FrameBlock`.
+
+        Raises
+        ------
+        ValidationError
+            When the stream is running with get()/iteration delivery.
+        """
+        with self._lock:
+            run = self._run
+            if self._state is StreamState.RUNNING and run is not None and not run.dispatching:
+                raise ValidationError("this stream delivers through get()/iteration; add "
+                                      "consumers before start()", None, "add_block_consumer")
+            self._block_consumers = self._block_consumers + (consumer,)
+            if run is not None and run.dispatching and not run.loop_ended:
+                run.block_consumers = run.block_consumers + (consumer,)
+
+    def remove_block_consumer(self, consumer: Callable[[FrameBlock], Any]) -> None:
+        """Stop calling a block consumer (no error if it was not registered).
+
+        Parameters
+        ----------
+        consumer : callable
+        """
+        with self._lock:
+            self._block_consumers = tuple(c for c in self._block_consumers
+                                          if c is not consumer)
+            run = self._run
+            if run is not None:
+                run.block_consumers = tuple(c for c in run.block_consumers
+                                            if c is not consumer)
+
     def remove_consumer(self, consumer: Callable[[Frame], Any]) -> None:
         """Stop calling ``consumer`` (no error if it was not registered).
 
@@ -244,6 +321,10 @@ class Stream:
     def release(self, frame: Frame) -> bool:
         """Return a frame's array for reuse by later frames (optional).
 
+        With the native pump a consumer's frame holds a ring slot, given back
+        here (or when the frame is dropped); a frame from :meth:`get` goes
+        back to the pool.
+
         Parameters
         ----------
         frame : Frame
@@ -252,9 +333,11 @@ class Stream:
         Returns
         -------
         bool
-            True when the array was taken back.
+            True when the array (or slot) was taken back.
         """
         run = self._run
+        if run is not None and run.native and FramePump.release_frame(frame):
+            return True
         if run is None or run.loop.pool is None:
             return False
         return run.loop.pool.release(frame.data)
@@ -280,7 +363,8 @@ class Stream:
         camera = self.camera
         with self._lock:
             settings = camera.acquisition_settings()
-            run = build_run(camera, settings, self.options, self._consumers, self._deliver)
+            run = build_run(camera, settings, self.options, self._consumers, self._deliver,
+                            self._note_latest, self._block_consumers)
             camera.begin_acquisition("stream")
             with camera.lock:
                 run.loop.open()  # on failure: everything undone, camera idle, error raised
@@ -379,6 +463,48 @@ class Stream:
             return None
         return item
 
+    def get_block(self, timeout: Optional[float] = None,
+                  max_frames: Optional[int] = None) -> Optional[FrameBlock]:
+        """Take the next frames as one :class:`~ophyd_pvcam.engine.frameblock.FrameBlock`.
+
+        Waits for at least one frame and returns every frame that is ready
+        (at most ``max_frames``) in one block: the batched counterpart of
+        :meth:`get` (streams without consumers). With the native pump the
+        block's ``data`` is a view into the host ring: call
+        ``block.release()`` when done (its slots are held until then). With
+        the Python pump the block owns copies.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait for the first frame; None waits for a frame or the end.
+        max_frames : int, optional
+            At most this many frames.
+
+        Returns
+        -------
+        FrameBlock or None
+            None when the timeout expired or the stream ended normally and
+            every frame was taken (check :attr:`state`).
+
+        Raises
+        ------
+        StallError, CameraRemovedError, PVCAMError
+            Once every retrieved frame was taken, when the stream ended in
+            ``STALLED`` or ``FAILED``.
+        ValidationError
+            When the stream was never started or hands frames to consumers.
+        """
+        run = self._pull_run()
+        if run.native:
+            block = run.queue.get_block(timeout, max_frames)
+        else:
+            block = gather(run.queue, timeout, max_frames)
+        if block is END:
+            self._raise_error()
+            return None
+        return block
+
     def __iter__(self) -> Iterator[Frame]:
         """Yield frames until the stream ends; then raise its error, if any."""
         run = self._pull_run()
@@ -421,6 +547,11 @@ class Stream:
         if self._state in (StreamState.STALLED, StreamState.FAILED) and self._error is not None:
             raise self._error
 
+    def _note_latest(self, run: StreamRun, frame: Frame) -> None:
+        """A recent frame from the native pump's reader (for ``latest_frame``)."""
+        if self._run is run:
+            self._latest = frame
+
     def _deliver(self, run: StreamRun, frame: Frame) -> bool:
         """Frame-loop thread: hand a frame to the queue (False: dropped)."""
         if run.queue.put(frame):
@@ -444,17 +575,19 @@ class Stream:
             self._finish(run)
 
     def _dispatch_thread(self, run: StreamRun) -> None:
-        queue = run.queue
-        while True:
-            frame = queue.get(None)
-            if frame is END:
-                break
-            for consumer in run.consumers:
-                try:
-                    consumer(frame)
-                except BaseException as exc:  # a consumer's failure ends the stream, loudly
-                    self._consumer_failed(run, consumer, exc)
+        if run.native:
+            dispatch_blocks(run, self._call)
+        else:
+            dispatch_frames(run, self._call)
         self._finish(run)
+
+    def _call(self, run: StreamRun, consumer: Callable, item: Any) -> bool:
+        try:
+            consumer(item)
+            return True
+        except BaseException as exc:  # a consumer's failure ends the stream, loudly
+            self._consumer_failed(run, consumer, exc)
+            return False
 
     def _consumer_failed(self, run: StreamRun, consumer: Callable, exc: BaseException) -> None:
         logger.error("%s: consumer %r raised %r; stopping the stream", self.camera.name,
@@ -463,6 +596,7 @@ class Stream:
         error.__cause__ = exc
         with self._lock:
             run.consumers = tuple(c for c in run.consumers if c is not consumer)
+            run.block_consumers = tuple(c for c in run.block_consumers if c is not consumer)
             if self._run is run and self._error is None:
                 self._error = error
                 if run.loop_ended:

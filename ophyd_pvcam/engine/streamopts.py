@@ -15,7 +15,13 @@ from ophyd_pvcam.engine.delivery import OVERFLOW_POLICIES
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.health import default_stall_timeout
 
-__all__ = ["StreamOptions", "MIN_POLL_INTERVAL", "MAX_POLL_INTERVAL"]
+__all__ = ["StreamOptions", "MIN_POLL_INTERVAL", "MAX_POLL_INTERVAL", "PUMPS",
+           "PYTHON_QUEUE_SIZE"]
+
+#: The accepted ``pump`` values.
+PUMPS = ("auto", "native", "python")
+#: The Python pump's queue size when ``queue_size`` is not given.
+PYTHON_QUEUE_SIZE = 64
 
 #: Polling-mode status interval bounds (seconds): half a frame period, clamped.
 MIN_POLL_INTERVAL = 0.0005
@@ -42,14 +48,18 @@ class StreamOptions:
     stall_timeout: Optional[float] = None
     stall_count: int = 3
     max_recoveries: int = 0
-    queue_size: int = 64
+    queue_size: Optional[int] = None
     overflow: str = "block"
     max_frames: Optional[int] = None
     poll_interval: Optional[float] = None
     lost_numbers_cap: int = 1000
+    pump: str = "auto"
+    host_ring_bytes: Optional[int] = None
 
     def __post_init__(self) -> None:
         parse_buffer_mode(self.buffer_mode)
+        if self.pump not in PUMPS:
+            raise ValidationError(f"pump must be one of {PUMPS}, got {self.pump!r}", None, "pump")
         if self.overflow not in OVERFLOW_POLICIES:
             raise ValidationError(f"overflow must be one of {OVERFLOW_POLICIES}, "
                                   f"got {self.overflow!r}", None, "overflow")
@@ -62,7 +72,9 @@ class StreamOptions:
                                        positive=True),
             "stall_count": _integer("stall_count", self.stall_count, minimum=1),
             "max_recoveries": _integer("max_recoveries", self.max_recoveries, minimum=0),
-            "queue_size": _integer("queue_size", self.queue_size, minimum=1),
+            "queue_size": _optional(_integer, "queue_size", self.queue_size, minimum=1),
+            "host_ring_bytes": _optional(_integer, "host_ring_bytes", self.host_ring_bytes,
+                                         minimum=1),
             "max_frames": _optional(_integer, "max_frames", self.max_frames, minimum=1),
             "poll_interval": _optional(_number, "poll_interval", self.poll_interval,
                                        positive=True),
@@ -70,6 +82,28 @@ class StreamOptions:
         }
         for name, value in normalised.items():
             object.__setattr__(self, name, value)
+
+    @property
+    def native(self) -> bool:
+        """True when the native pump is the frame path (``"auto"``: when it is built).
+
+        Raises
+        ------
+        AcquisitionError
+            ``pump="native"`` but the pump library is not built.
+        """
+        if self.pump == "python":
+            return False
+        from ophyd_pvcam.engine.native import check_available, is_available
+        if self.pump == "auto":
+            return is_available()
+        check_available()
+        return True
+
+    @property
+    def python_queue_size(self) -> int:
+        """``queue_size``, or :data:`PYTHON_QUEUE_SIZE` for the Python pump."""
+        return self.queue_size if self.queue_size is not None else PYTHON_QUEUE_SIZE
 
     @property
     def forced_mode(self) -> Optional[int]:

@@ -17,8 +17,11 @@ from typing import Any, Callable, Optional
 from ophyd_pvcam.engine.bufmode import mode_name
 from ophyd_pvcam.engine.delivery import FrameQueue
 from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.engine.frameloop import FrameLoop
 from ophyd_pvcam.engine.health import HealthMonitor
+from ophyd_pvcam.engine.nativeloop import NativeFrameLoop
+from ophyd_pvcam.engine.ringsource import RingReader
 from ophyd_pvcam.engine.stats import StatsRecorder, StreamStats
 from ophyd_pvcam.engine.streamopts import StreamOptions
 
@@ -56,15 +59,20 @@ class StreamRun:
         Frame numbers, losses and stall decisions of the run.
     stats : StatsRecorder
         Counters and timings the frame loop records.
-    queue : FrameQueue
-        Frames between the frame loop and the consumer.
+    queue : FrameQueue or RingReader
+        Frames between the frame loop and the consumer (the native pump's
+        host ring is read through a :class:`~ophyd_pvcam.engine.ringsource.RingReader`).
     consumers : tuple of callable
-        Consumers the run dispatches to (empty: get()/iteration delivery).
+        Frame consumers the run dispatches to.
+    block_consumers : tuple of callable
+        Block consumers the run dispatches to (both empty: get()/iteration delivery).
 
     Attributes
     ----------
     dispatching : bool
         True when the run hands frames to consumers on a dispatcher thread.
+    native : bool
+        True when the native pump is the frame path.
     loop_thread, dispatch_thread : threading.Thread or None
         The run's threads, once started.
     finished : threading.Event
@@ -76,13 +84,15 @@ class StreamRun:
     """
 
     def __init__(self, loop: FrameLoop, health: HealthMonitor, stats: StatsRecorder,
-                 queue: FrameQueue, consumers: tuple) -> None:
+                 queue: Any, consumers: tuple, block_consumers: tuple = ()) -> None:
         self.loop = loop
         self.health = health
         self.stats = stats
         self.queue = queue
         self.consumers = consumers
-        self.dispatching = bool(consumers)
+        self.block_consumers = block_consumers
+        self.dispatching = bool(consumers) or bool(block_consumers)
+        self.native = isinstance(loop, NativeFrameLoop)
         self.loop_thread: Optional[threading.Thread] = None
         self.dispatch_thread: Optional[threading.Thread] = None
         self.finished = threading.Event()
@@ -92,7 +102,9 @@ class StreamRun:
 
 def build_run(camera: Any, settings: Any, options: StreamOptions,
               consumers: tuple[Callable[[Frame], Any], ...],
-              deliver: Callable[[StreamRun, Frame], bool]) -> StreamRun:
+              deliver: Callable[[StreamRun, Frame], bool],
+              latest: Callable[[StreamRun, Frame], None] = lambda run, frame: None,
+              block_consumers: tuple[Callable[[FrameBlock], Any], ...] = ()) -> StreamRun:
     """Create the parts of one run (nothing is opened or started).
 
     Parameters
@@ -107,7 +119,11 @@ def build_run(camera: Any, settings: Any, options: StreamOptions,
         The stream's consumers at start.
     deliver : callable
         ``deliver(run, frame)`` hands a frame on from the frame loop; False
-        when it was dropped.
+        when it was dropped (the Python pump).
+    latest : callable
+        ``latest(run, frame)``: a recent frame, for ``latest_frame`` (native pump).
+    block_consumers : tuple of callable
+        The stream's block consumers at start.
 
     Returns
     -------
@@ -118,19 +134,29 @@ def build_run(camera: Any, settings: Any, options: StreamOptions,
                            max_recoveries=options.max_recoveries,
                            lost_numbers_cap=options.lost_numbers_cap, camera=camera.name)
     stats = StatsRecorder()
-    queue = FrameQueue(options.queue_size, options.overflow)
     run_ref: list[StreamRun] = []
-    loop = FrameLoop(camera, settings, health=health, stats=stats,
-                     deliver=lambda frame: deliver(run_ref[0], frame),
-                     forced_mode=options.forced_mode, use_callbacks=options.use_callbacks,
-                     buffer_seconds=options.buffer_seconds,
-                     min_buffer_frames=options.min_buffer_frames,
-                     memory_budget=options.memory_budget, pool_capacity=options.queue_size + 4,
-                     max_frames=options.max_frames,
-                     poll_interval=options.poll_interval_for(settings.frame_period_s))
-    run = StreamRun(loop, health, stats, queue, consumers)
+    common = dict(health=health, stats=stats, forced_mode=options.forced_mode,
+                  use_callbacks=options.use_callbacks, buffer_seconds=options.buffer_seconds,
+                  min_buffer_frames=options.min_buffer_frames,
+                  memory_budget=options.memory_budget, max_frames=options.max_frames,
+                  poll_interval=options.poll_interval_for(settings.frame_period_s))
+    if options.native:
+        loop: FrameLoop = NativeFrameLoop(
+            camera, settings, deliver=_never, pool_capacity=8, queue_size=options.queue_size,
+            host_ring_bytes=options.host_ring_bytes, drop_when_full=options.overflow == "drop",
+            **common)
+        queue: Any = RingReader(loop, on_frames=lambda frame: latest(run_ref[0], frame))
+    else:
+        queue = FrameQueue(options.python_queue_size, options.overflow)
+        loop = FrameLoop(camera, settings, deliver=lambda frame: deliver(run_ref[0], frame),
+                         pool_capacity=options.python_queue_size + 4, **common)
+    run = StreamRun(loop, health, stats, queue, consumers, block_consumers)
     run_ref.append(run)
     return run
+
+
+def _never(frame: Frame) -> bool:
+    raise AssertionError("the native pump delivers through its ring, never frame by frame")
 
 
 def snapshot_stats(run: Optional[StreamRun], *, camera: str, state: StreamState,
@@ -155,6 +181,8 @@ def snapshot_stats(run: Optional[StreamRun], *, camera: str, state: StreamState,
     if run is None:
         return StreamStats(camera=camera, state=state.name, use_callbacks=use_callbacks,
                            gaps_detectable=use_callbacks)
+    if run.native and run.loop.pump is not None:
+        run.loop.sync()
     loop, health, rec = run.loop, run.health, run.stats
     started = rec.started_monotonic
     end = run.ended_monotonic if run.ended_monotonic is not None else time.monotonic()

@@ -11,7 +11,20 @@ def test_defaults_follow_the_contract():
     assert opts.forced_mode is None and opts.use_callbacks is True
     assert opts.buffer_seconds == 1.0 and opts.min_buffer_frames == 8
     assert opts.stall_count == 3 and opts.max_recoveries == 0
-    assert opts.queue_size == 64 and opts.overflow == "block" and opts.max_frames is None
+    # queue_size: issue 9 sizes the native pump's host ring from the memory budget, so
+    # the default is None; the Python pump's queue keeps its 64 frames.
+    assert opts.queue_size is None and opts.python_queue_size == 64
+    assert opts.overflow == "block" and opts.max_frames is None
+    assert opts.pump == "auto" and opts.host_ring_bytes is None
+
+
+def test_pump_choice_is_validated_and_auto_means_native_when_built():
+    from ophyd_pvcam.engine.native import is_available
+    assert StreamOptions(pump="python").native is False
+    assert StreamOptions(pump="auto").native is is_available()
+    assert StreamOptions(pump="native").native is True  # built in this checkout
+    with pytest.raises(ValidationError):
+        StreamOptions(pump="cython")
 
 
 def test_stall_timeout_defaults_to_two_seconds_or_ten_frame_periods():
@@ -36,7 +49,7 @@ def test_forced_mode_is_parsed():
     dict(min_buffer_frames=1), dict(memory_budget=0), dict(stall_timeout=0),
     dict(stall_count=0), dict(max_recoveries=-1), dict(queue_size=0), dict(overflow="oldest"),
     dict(max_frames=0), dict(max_frames=2.5), dict(poll_interval=-1), dict(stall_count=True),
-    dict(lost_numbers_cap=-1),
+    dict(lost_numbers_cap=-1), dict(host_ring_bytes=0),
 ])
 def test_invalid_options_are_refused(kwargs):
     with pytest.raises(ValidationError):

@@ -1,0 +1,182 @@
+/*
+ * ring.c - the host frame ring: one anonymous mapping of ring_frames slots
+ * plus one mapping for the per-slot ledger columns.
+ *
+ * The mappings are MAP_NORESERVE and touched lazily, so a ring sized to the
+ * whole memory budget costs only what is written.  Slots are handed out in
+ * order (head), taken by Python in contiguous runs (taken) and freed in order
+ * once released (tail); a run released out of order waits until the runs
+ * before it are released.  Whenever the ring is empty the next frame goes to
+ * slot 0 again: a consumer that keeps up reuses the same few slots (and
+ * pages) instead of walking the whole budget.
+ *
+ * Not thread-safe by itself: the caller holds the pump's mutex, except for
+ * the frame copy into a slot that only the writer owns until publish.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "pump.h"
+
+static void *map_lazy(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int pvp_ring_open(pvp_ring *r, uint64_t frames, uint64_t frame_bytes, uint8_t *external)
+{
+    memset(r, 0, sizeof *r);
+    if (frames < 1 || frame_bytes < 1)
+        return EINVAL;
+    r->frames = frames;
+    r->limit = frames;
+    r->frame_bytes = frame_bytes;
+    r->data_bytes = (size_t)(frames * frame_bytes);
+    r->external = external != NULL;
+    r->data = external != NULL ? external : map_lazy(r->data_bytes);
+    if (r->data == NULL)
+        return errno ? errno : ENOMEM;
+    /* 7 eight-byte columns and 2 one-byte columns per slot */
+    r->ledger_bytes = (size_t)frames * (7 * 8 + 2);
+    r->ledger_map = map_lazy(r->ledger_bytes);
+    if (r->ledger_map == NULL) {
+        int err = errno ? errno : ENOMEM;
+        if (!r->external)
+            munmap(r->data, r->data_bytes);
+        r->data = NULL;
+        return err;
+    }
+    uint8_t *p = r->ledger_map;
+    r->frame_numbers = (int64_t *)p;  p += frames * 8;
+    r->timestamp_bof = (int64_t *)p;  p += frames * 8;
+    r->timestamp_eof = (int64_t *)p;  p += frames * 8;
+    r->readout_time = (int64_t *)p;   p += frames * 8;
+    r->host_time = (double *)p;       p += frames * 8;
+    r->lost_before = (int64_t *)p;    p += frames * 8;
+    r->index = (int64_t *)p;          p += frames * 8;
+    r->reason = p;                    p += frames;
+    r->released = p;
+    return 0;
+}
+
+void pvp_ring_close(pvp_ring *r)
+{
+    if (r->data != NULL && !r->external)
+        munmap(r->data, r->data_bytes);
+    if (r->ledger_map != NULL)
+        munmap(r->ledger_map, r->ledger_bytes);
+    memset(r, 0, sizeof *r);
+}
+
+int pvp_ring_full(const pvp_ring *r)
+{
+    return r->head - r->tail >= r->limit;
+}
+
+int pvp_ring_full_hard(const pvp_ring *r)
+{
+    return r->head - r->tail >= r->frames;
+}
+
+/* Slots the ring fills before it may wrap early (see pvp_ring_next_slot). */
+static uint64_t grow_first(const pvp_ring *r)
+{
+    uint64_t slots = (32u << 20) / r->frame_bytes;
+    return slots < 16 ? 16 : slots;
+}
+
+uint64_t pvp_ring_next_slot(pvp_ring *r)
+{
+    if (r->external)
+        return r->head % r->frames;
+    uint64_t slot = r->head % r->frames;
+    uint64_t next = (r->head / r->frames + 1) * r->frames;  /* sequence of the next slot 0 */
+    if (r->head == r->tail && slot != 0) {
+        /* empty: start over at slot 0 (keeps the resident set small) */
+        r->head = r->taken = r->tail = next;
+    } else if (slot != 0 && slot >= r->touched && slot >= grow_first(r)
+               && r->tail > next - r->frames) {
+        /* At the edge of the pages written so far, with slot 0 free again: wrap
+         * now instead of walking into untouched memory (a page fault per 4 kB
+         * costs more than the copy).  The skipped slots hold no frame. */
+        while (r->head < next) {
+            uint64_t skipped = r->head % r->frames;
+            r->frame_numbers[skipped] = -1;
+            r->released[skipped] = 1;
+            r->head++;
+        }
+    }
+    return r->head % r->frames;
+}
+
+void pvp_ring_publish(pvp_ring *r)
+{
+    uint64_t slot = r->head % r->frames;
+    if (slot + 1 > r->touched)
+        r->touched = slot + 1;
+    r->head++;
+    if (r->head - r->tail > r->peak)
+        r->peak = r->head - r->tail;
+}
+
+void pvp_ring_publish_at(pvp_ring *r, uint64_t seq)
+{
+    /* slots before seq that no frame filled (FrameNrs lost in place): marked
+     * released and without a frame, so readers skip them and the tail passes */
+    while (r->head < seq) {
+        uint64_t slot = r->head % r->frames;
+        r->frame_numbers[slot] = -1;
+        r->released[slot] = 1;
+        r->head++;
+    }
+    pvp_ring_publish(r);
+}
+
+uint64_t pvp_ring_available(pvp_ring *r, uint64_t *start)
+{
+    *start = 0;
+    if (r->frames == 0)
+        return 0;  /* not attached */
+    while (r->taken < r->head && r->frame_numbers[r->taken % r->frames] < 0)
+        r->taken++;  /* a slot without a frame (skipped: zero-copy gap or early wrap) */
+    while (r->tail < r->taken && r->released[r->tail % r->frames]) {
+        r->released[r->tail % r->frames] = 0;
+        r->tail++;
+    }
+    uint64_t count = r->head - r->taken;
+    uint64_t to_end = r->frames - r->taken % r->frames;
+    if (count > to_end)
+        count = to_end;
+    for (uint64_t i = 1; i < count; i++)
+            if (r->frame_numbers[(r->taken + i) % r->frames] < 0) {
+                count = i;
+                break;
+            }
+    *start = r->taken;
+    return count;
+}
+
+void pvp_ring_take(pvp_ring *r, uint64_t count)
+{
+    r->taken += count;
+}
+
+int pvp_ring_release(pvp_ring *r, uint64_t start, uint64_t count)
+{
+    if (start < r->tail || start + count > r->taken)
+        return -1;
+    for (uint64_t i = 0; i < count; i++)
+        if (r->released[(start + i) % r->frames])
+            return -1;  /* released twice */
+    for (uint64_t i = 0; i < count; i++)
+        r->released[(start + i) % r->frames] = 1;
+    while (r->tail < r->taken && r->released[r->tail % r->frames]) {
+        r->released[r->tail % r->frames] = 0;
+        r->tail++;
+    }
+    return 0;
+}
