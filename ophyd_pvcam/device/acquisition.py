@@ -68,8 +68,10 @@ import logging
 import threading
 from typing import Any, Callable, Optional
 
+import numpy as np
+
 from ophyd_pvcam.engine.errors import AcquisitionError, FramesLostError
-from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.engine.stream import Stream, StreamState
 
 from .status import FrameProgressStatus
@@ -226,7 +228,7 @@ class Acquisition:
             done.set()
             self._wake.set()
 
-        stream.add_consumer(self._consume)
+        stream.add_block_consumer(self._consume_block)
         stream.add_done_callback(on_done)
         self._lost_this_run = 0
         stream.start()
@@ -333,17 +335,24 @@ class Acquisition:
                 logger.error("%s: acquisition monitor did not end within %s s", self.name, timeout)
 
     # -- engine dispatcher thread --------------------------------------------
-    def _consume(self, frame: Frame) -> None:
-        # Runs on the engine's dispatcher thread: queue and count, nothing more.
-        self._writer.submit(frame)
-        if frame.lost_before:
-            self._lost_this_run += int(frame.lost_before)
+    def _consume_block(self, block: FrameBlock) -> None:
+        # Runs on the engine's dispatcher thread, once per batch of frames: queue the
+        # block (the writer gives its ring slots back once it is in the file) and count.
+        if not len(block):
+            block.release()
+            return
+        self._writer.submit_block(block, on_written=block.release)
+        lost = block.lost
+        if lost:
+            self._lost_this_run += lost
             if self._first_lost_frame is None:
-                self._first_lost_frame = int(frame.frame_number) - int(frame.lost_before)
+                first = int(np.flatnonzero(block.lost_before)[0])
+                self._first_lost_frame = (int(block.frame_numbers[first])
+                                          - int(block.lost_before[first]))
             if self.on_loss == "fail":
                 self._wake.set()   # the monitor fails the status now, not at the next poll
-        self._delivered += 1
-        if self.target is not None and self._delivered == self.target:
+        self._delivered += len(block)
+        if self.target is not None and self._delivered >= self.target:
             self._wake.set()  # the monitor finishes the status without waiting for the stop
 
     # -- monitor thread ----------------------------------------------------

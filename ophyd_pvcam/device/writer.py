@@ -302,6 +302,13 @@ class AssetWriter:
             raise RuntimeError(f"{self.device_name}: no file is open (not staged)")
         # Read before queueing: on_written may release the block at any time after.
         times = block.host_time.tolist()
+        # The point's numbers (frame_sum/mean/max) are made of its last frame: one
+        # copy per block, since the block's pixels go back to the ring once written.
+        last = len(block) - 1
+        self.last_frame = Frame(frame_number=int(block.frame_numbers[last]),
+                                data=block.data[last].copy(), host_time=times[last],
+                                index=block.first_index + last,
+                                lost_before=int(block.lost_before[last]))
         writer.submit_block(block, on_written=on_written)
         self._frame_times.extend(times)
 
