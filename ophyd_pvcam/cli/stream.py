@@ -17,6 +17,7 @@ import argparse
 import datetime
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
@@ -81,19 +82,23 @@ class ProgressLine:
         self.out = out if out is not None else sys.stderr
         self.started = time.monotonic()
         self._last_draw = 0.0
-        # A log record written while the line is open would be glued to its end:
-        # the handlers writing where the line is drawn end the line first.
+        # A log record written while the line is open would be glued to its end: the
+        # handlers writing where the line is drawn write through _LineEndingStream,
+        # which ends the line first. One lock orders drawing and logging (the
+        # engine's threads log while the main thread draws).
         self._open = False
+        self._lock = threading.Lock()
         self._handlers = [h for h in logging.getLogger().handlers
-                          if getattr(h, "stream", None) is self.out]
+                          if _same_stream(getattr(h, "stream", None), self.out)]
         for handler in self._handlers:
-            handler.addFilter(self._end_line)
+            handler.setStream(_LineEndingStream(self))
 
-    def _end_line(self, record: logging.LogRecord) -> bool:
-        if self._open:
-            self.out.write("\n")
-            self._open = False
-        return True
+    def _write_record(self, text: str) -> None:
+        with self._lock:
+            if self._open:
+                self.out.write("\n")
+                self._open = False
+            self.out.write(text)
 
     def update(self, done: int, lost: int, timeouts: int, force: bool = False) -> None:
         """Redraw if the last redraw is older than the redraw period (or ``force``)."""
@@ -105,18 +110,45 @@ class ProgressLine:
         width = 30
         filled = int(width * done / self.target) if self.target else width
         bar = "#" * filled + "-" * (width - filled)
-        self.out.write(f"\r[{bar}] {done}/{self.target} frames  {done / elapsed:8.1f} fps  "
-                       f"lost {lost}  stall timeouts {timeouts}")
-        self.out.flush()
-        self._open = True
+        with self._lock:
+            self.out.write(f"\r[{bar}] {done}/{self.target} frames  {done / elapsed:8.1f} fps  "
+                           f"lost {lost}  stall timeouts {timeouts}")
+            self.out.flush()
+            self._open = True
 
     def finish(self) -> None:
         """End the line."""
         for handler in self._handlers:
-            handler.removeFilter(self._end_line)
-        self.out.write("\n")
-        self.out.flush()
-        self._open = False
+            handler.setStream(self.out)
+        with self._lock:
+            self.out.write("\n")
+            self.out.flush()
+            self._open = False
+
+
+def _same_stream(a: Any, b: Any) -> bool:
+    """Whether two text streams write to the same file (a wrapper such as colorama's counts)."""
+    if a is None or b is None:
+        return False
+    if a is b:
+        return True
+    try:
+        return a.fileno() == b.fileno()
+    except (AttributeError, OSError, ValueError):   # not backed by a file: only identity
+        return False
+
+
+class _LineEndingStream:
+    """What log handlers write to while a progress line is drawn (see ``_Progress``)."""
+
+    def __init__(self, progress: Any) -> None:
+        self._progress = progress
+
+    def write(self, text: str) -> None:
+        self._progress._write_record(text)
+
+    def flush(self) -> None:
+        self._progress.out.flush()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -71,7 +71,7 @@ def fitted_ring_frames(max_frames: Optional[int], frame_bytes: int, frame_period
 
 
 def stream_factory(camera: Any, *, buffer_mode: str = "auto", stall_timeout: Optional[float] = None,
-                   stall_count: int = 3, queue_size: int = 64,
+                   stall_count: int = 3, queue_size: Optional[int] = None,
                    fit_buffer: bool = True) -> StreamFactory:
     """Return a factory of engine streams with the detector's options.
 
@@ -85,8 +85,11 @@ def stream_factory(camera: Any, *, buffer_mode: str = "auto", stall_timeout: Opt
         Seconds without a frame that count as one timeout (engine default when None).
     stall_count : int
         Consecutive timeouts that make a stall.
-    queue_size : int
-        Frames between the engine's frame loop and the file writer.
+    queue_size : int, optional
+        Frames between the engine's frame loop and the file writer. None (the
+        default): the native pump's host ring is sized from the host memory
+        budget (:func:`~ophyd_pvcam.engine.budget.host_memory_budget`), the
+        Python pump keeps its own default.
     fit_buffer : bool
         True: a bounded stream's circular buffer holds its frames plus
         headroom (:func:`fitted_ring_frames`). False: the engine's default

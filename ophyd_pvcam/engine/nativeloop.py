@@ -294,7 +294,7 @@ class NativeFrameLoop(FrameLoop):
                 self._restart("stall")
             elif decision is Decision.STALL:
                 error = health.stall_error(now, **self.context())
-                logger.error("%s", error)
+                logger.debug("%s", error)   # raised to the caller: said once, by it
                 raise error
 
     def sync(self) -> Any:
