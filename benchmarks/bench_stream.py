@@ -14,9 +14,10 @@ medians of ``--reps`` repetitions, the machine's load average printed with every
    ``--seconds`` (10 s by default), drained by (a) our Stream with the native pump
    (``get_block`` + ``release``, EOF callbacks) and (b) PyVCAM's live mode
    (``start_live`` + ``poll_frame``), the peer baseline, with the same circular-buffer
-   size. Loss is judged from FRAME_INFO's FrameNr for both: our ledger's frame numbers
-   (and the stream's own loss count), PyVCAM's ``frame_count`` from ``poll_frame``
-   (never pixel stamps). Engine CPU per frame: on-CPU time of the whole process minus
+   size. Loss is judged by FrameNr: ours from the ledger's frame numbers (FRAME_INFO,
+   and the stream's own loss count); PyVCAM's ``poll_frame`` gives no FrameNr (its
+   ``frame_count`` is its own counter), so its frames are identified by the FrameNr
+   the simulator stamps into their first bytes (``PVCAM_SIM_FRAME_STAMP=1``). Engine CPU per frame: on-CPU time of the whole process minus
    the simulator's producer thread ("pvcam-acq-*"), from /proc/self/task/*/schedstat,
    divided by the frames the consumer received.
 2. burst: 300 Kinetix full frames (8-bit, 10 MB each) at the camera's 500 fps into the
@@ -139,8 +140,18 @@ def worker_ours(spec: dict) -> dict:
     return _result(np.concatenate(chunks), t_first, t_last, cpu0, cpu1, extra)
 
 
+def _stamp(array: Any) -> int:
+    """The FrameNr the simulator stamps into a frame's first 4 bytes.
+
+    Only for PyVCAM: ``poll_frame`` gives no FrameNr (its ``frame_count`` is its
+    own counter), so its frames are identified by the simulator's stamp
+    (``PVCAM_SIM_FRAME_STAMP=1`` where the stamp is opt-in).
+    """
+    return int.from_bytes(array.reshape(-1).view("uint8")[:4].tobytes(), "little")
+
+
 def worker_pyvcam(spec: dict) -> dict:
-    """PyVCAM's live mode on the simulator for spec["seconds"]; FrameNr from poll_frame."""
+    """PyVCAM's live mode on the simulator for spec["seconds"]; FrameNr from the stamp."""
     from pyvcam import constants as const
     from pyvcam import pvc
     from pyvcam.camera import Camera
@@ -156,16 +167,16 @@ def worker_pyvcam(spec: dict) -> dict:
         cam.start_live(exp_time=int(spec["exposure_us"]),
                        buffer_frame_count=int(spec["buffer_frames"]))
         numbers = []
-        _, _, count = cam.poll_frame()
+        frame, _, _ = cam.poll_frame()
         t_first = time.perf_counter()
         cpu0 = _cpu_ns()
-        numbers.append(count)
+        numbers.append(_stamp(frame["pixel_data"]))
         t_last = t_first
         deadline = t_first + spec["seconds"]
         while t_last < deadline:
-            _, _, count = cam.poll_frame(timeout_ms=30000)
+            frame, _, _ = cam.poll_frame(timeout_ms=30000)
             t_last = time.perf_counter()
-            numbers.append(count)
+            numbers.append(_stamp(frame["pixel_data"]))
         cpu1 = _cpu_ns()
         cam.finish()
     finally:

@@ -29,7 +29,7 @@ __all__ = ["BLOCK_BATCH", "dispatch_blocks", "dispatch_frames", "gather"]
 #: Python pump: most frames one block for a block consumer gathers.
 BLOCK_BATCH = 256
 
-Call = Callable[[Any, Callable, Any], bool]
+_Call = Callable[[Any, Callable, Any], bool]
 
 
 def gather(queue: Any, timeout: Optional[float], max_frames: Optional[int]) -> Any:
@@ -59,7 +59,7 @@ def gather(queue: Any, timeout: Optional[float], max_frames: Optional[int]) -> A
     return FrameBlock.from_frames(frames)
 
 
-def dispatch_frames(run: Any, call: Call) -> None:
+def dispatch_frames(run: Any, call: _Call) -> None:
     """Python pump: until the queue ends, hand frames (and blocks) to the run's consumers.
 
     Parameters
@@ -93,7 +93,7 @@ def dispatch_frames(run: Any, call: Call) -> None:
                 call(run, consumer, block)
 
 
-def _dispatch_views(run: Any, call: Call, frames: list) -> None:
+def _dispatch_views(run: Any, call: _Call, frames: list) -> None:
     """Hand ring-view frames on, dropping each reference as soon as it was handed on."""
     frames.reverse()
     while frames:
@@ -103,7 +103,7 @@ def _dispatch_views(run: Any, call: Call, frames: list) -> None:
     # the last reference to each view went with it: its slot is back in the ring
 
 
-def dispatch_blocks(run: Any, call: Call) -> None:
+def dispatch_blocks(run: Any, call: _Call) -> None:
     """Native pump: until the ring ends, hand blocks and frames to the run's consumers.
 
     Parameters

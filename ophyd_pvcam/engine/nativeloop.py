@@ -127,7 +127,7 @@ class NativeFrameLoop(FrameLoop):
 
     Parameters
     ----------
-    *args, **kwargs
+    args, kwargs
         As for :class:`~ophyd_pvcam.engine.runcontrol.RunControl`, plus:
     queue_size : int or None
         Host ring capacity in frames (None: from the memory budget).

@@ -161,3 +161,20 @@ def test_stall_before_any_frame_says_so():
 def test_invalid_settings_are_refused(kwargs):
     with pytest.raises(ValidationError):
         HealthMonitor(**kwargs)
+
+
+def test_a_native_pump_reports_batches_and_exact_loss_ranges():
+    mon = HealthMonitor(stall_timeout=1.0)
+    mon.start(0.0)
+    mon.frames_retrieved_batch(4, 4, 0.5)  # frames 1..4
+    mon.frames_lost_reported(5, 6, "gap")
+    mon.frames_retrieved_batch(9, 3, 0.6)  # 7..9
+    mon.frames_lost_reported(10, 10, "overwritten")  # reported after frame 11 was retrieved
+    mon.frames_retrieved_batch(11, 1, 0.7)
+    assert mon.frames_retrieved == 8 and mon.frames_lost == 3
+    assert mon.lost_frame_numbers == (5, 6, 10)
+    assert mon.lost_by_reason == {"gap": 2, "overwritten": 1}
+    assert mon.last_frame_number == 11 and mon.next_sdk_frame == 12
+    assert mon.deadline == 1.7  # the last frame reset the stall clock
+    mon.frames_dropped_reported(12, 14)
+    assert mon.frames_dropped == 3 and mon.dropped_frame_numbers == (12, 13, 14)

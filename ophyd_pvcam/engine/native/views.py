@@ -223,9 +223,14 @@ class RingViews:
         bool
             False when the frame does not hold a slot (or gave it back already).
         """
-        owner = getattr(getattr(frame.data, "base", None), "_owner", None)
-        if isinstance(owner, _SlotRef):
-            return owner.release()
+        base = getattr(frame.data, "base", None)
+        for _ in range(8):  # ndarray views chain up to the ctypes buffer that holds the slot
+            if base is None:
+                break
+            owner = getattr(base, "_owner", None)
+            if isinstance(owner, _SlotRef):
+                return owner.release()
+            base = getattr(base, "base", None)
         return False
 
     def loss_reasons(self, block: FrameBlock) -> list[Optional[str]]:

@@ -66,7 +66,7 @@ static void sleep_ms(int ms)
 
 /* One acquisition drained by a pump; returns frames taken. */
 static int64_t run(int16_t h, int mode, int callbacks, uint64_t sdk_frames, uint64_t ring_frames,
-                   int hold_ms, int restart)
+                   int hold_ms, int restart, int zero_copy)
 {
     rgn_type roi = {0, 63, 1, 0, 31, 1};
     uint32_t fb = 0;
@@ -88,6 +88,8 @@ static int64_t run(int16_t h, int mode, int callbacks, uint64_t sdk_frames, uint
     cfg.safety_interval_ns = 50000000;
     cfg.refresh_ns = 100000;
     cfg.lag_margin = 4;
+    cfg.zero_copy = zero_copy;
+    cfg.max_frames = zero_copy ? (int64_t)sdk_frames / 2 : 0;  /* a burst that fits */
     pvp_pump *p = NULL;
     CHECK(pvp_create(&sdk, &cfg, &p) == 0);
     if (p == NULL)
@@ -155,13 +157,16 @@ int main(void)
     CHECK(pl_pvcam_init());
     CHECK(pl_cam_get_name(0, name));
     CHECK(pl_cam_open(name, &h, 0));
-    CHECK(run(h, 1, 1, 64, 256, 0, 0) > 0);
-    CHECK(run(h, 1, 0, 64, 256, 0, 0) > 0);
-    CHECK(run(h, 1, 1, 16, 4, 100, 0) > 0);   /* full ring, overwritten frames */
-    CHECK(run(h, 2, 1, 8, 2, 100, 1) > 0);    /* overrun and restart */
-    CHECK(run(h, 2, 0, 8, 2, 100, 1) > 0);
+    CHECK(run(h, 1, 1, 64, 256, 0, 0, 0) > 0);
+    CHECK(run(h, 1, 0, 64, 256, 0, 0, 0) > 0);
+    CHECK(run(h, 1, 1, 16, 4, 100, 0, 0) > 0);   /* full ring, overwritten frames */
+    CHECK(run(h, 2, 1, 8, 2, 100, 1, 0) > 0);    /* overrun and restart */
+    CHECK(run(h, 2, 0, 8, 2, 100, 1, 0) > 0);
+    CHECK(run(h, 1, 1, 4096, 1, 0, 0, 1) > 0);   /* zero-copy burst */
+    CHECK(run(h, 1, 1, 64, 4096, 0, 0, 0) > 0);  /* a ring that wraps early */
     CHECK(pvcam_sim_set_faults("drop_every=3"));
-    CHECK(run(h, 1, 1, 64, 256, 0, 0) > 0);   /* gaps */
+    CHECK(run(h, 1, 1, 64, 256, 0, 0, 0) > 0);   /* gaps */
+    CHECK(run(h, 1, 1, 4096, 1, 0, 0, 1) > 0);   /* gaps in a zero-copy burst */
     CHECK(pvcam_sim_set_faults(""));
     CHECK(pl_cam_close(h));
     CHECK(pl_pvcam_uninit());

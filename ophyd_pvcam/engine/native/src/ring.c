@@ -85,8 +85,9 @@ int pvp_ring_full_hard(const pvp_ring *r)
 /* Slots the ring fills before it may wrap early (see pvp_ring_next_slot). */
 static uint64_t grow_first(const pvp_ring *r)
 {
-    uint64_t slots = (32u << 20) / r->frame_bytes;
-    return slots < 16 ? 16 : slots;
+    /* small enough that a consumer keeping up cycles through cache-warm memory */
+    uint64_t slots = (2u << 20) / r->frame_bytes;
+    return slots < 4 ? 4 : slots;
 }
 
 uint64_t pvp_ring_next_slot(pvp_ring *r)
