@@ -63,7 +63,7 @@ def test_every_frame_arrives_in_order_with_its_ledger(acquisition, use_callbacks
     assert counters.callbacks_total > 0 if use_callbacks else counters.callbacks_total == 0
 
 
-def test_pixels_are_the_frames_the_sdk_wrote(acquisition, camera):
+def test_pixels_are_the_frames_the_sdk_wrote(frame_stamp, acquisition, camera):
     acq = acquisition()
     acq.start()
     blocks = take_all(acq.pump, 20)
