@@ -137,9 +137,16 @@ def test_lost_frames_are_recorded_in_the_file_and_the_summary(cam, RE, local_cat
     assert int((np.diff(numbers) - 1).sum()) == int(metadata["lost_before"][1:].sum())
 
 
-def _pause_soon(RE, delay: float = 0.3) -> threading.Thread:
+def _pause_soon(RE, cam, frames: int = 5, timeout: float = 60.0) -> threading.Thread:
+    """Request a pause once ``cam`` delivered ``frames`` frames (not after a fixed delay:
+    on a loaded machine the first frames may come late)."""
     def pause():
-        time.sleep(delay)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            acquisition = getattr(cam, "acquisition", None)
+            if acquisition is not None and acquisition.frames_delivered >= frames:
+                break
+            time.sleep(0.01)
         RE.request_pause()
     thread = threading.Thread(target=pause, name="test-pauser")
     thread.start()
@@ -148,7 +155,7 @@ def _pause_soon(RE, delay: float = 0.3) -> threading.Thread:
 
 def test_pause_and_resume_mid_fly_keep_every_frame_in_one_run(cam, RE, local_catalog):
     cam.exposure_time.put(0.005)
-    pauser = _pause_soon(RE)
+    pauser = _pause_soon(RE, cam)
     with pytest.raises(RunEngineInterrupted):
         RE(fly_stream([cam], 150))
     pauser.join()
@@ -166,7 +173,7 @@ def test_pause_and_resume_mid_fly_keep_every_frame_in_one_run(cam, RE, local_cat
 
 def test_abort_mid_fly_registers_the_frames_captured_and_closes_the_file(cam, RE, local_catalog):
     cam.exposure_time.put(0.005)
-    pauser = _pause_soon(RE)
+    pauser = _pause_soon(RE, cam)
     with pytest.raises(RunEngineInterrupted):
         RE(fly_stream([cam], 500))
     pauser.join()
@@ -182,7 +189,7 @@ def test_abort_mid_fly_registers_the_frames_captured_and_closes_the_file(cam, RE
 
 def test_halt_mid_fly_ends_quietly_and_leaves_the_detector_ready(cam, RE, local_catalog):
     cam.exposure_time.put(0.005)
-    pauser = _pause_soon(RE)
+    pauser = _pause_soon(RE, cam)
     with pytest.raises(RunEngineInterrupted):
         RE(fly_stream([cam], 500))
     pauser.join()
@@ -236,7 +243,7 @@ def test_legacy_fly_reads_back_from_the_tiled_catalog(cam, RE, local_catalog):
 def test_pause_and_resume_mid_count_keep_points_and_frames_aligned(cam, RE, local_catalog):
     cam.exposure_time.put(0.005)
     cam.frames_per_trigger.put(20)
-    pauser = _pause_soon(RE, delay=0.25)
+    pauser = _pause_soon(RE, cam)
     with pytest.raises(RunEngineInterrupted):
         RE(bp.count([cam], 5))
     pauser.join()
