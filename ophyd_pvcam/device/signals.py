@@ -33,6 +33,7 @@ from ophyd.signal import Signal
 from ophyd.status import Status
 from ophyd.utils.errors import ReadOnlyError
 
+from ophyd_pvcam.engine.framestats import frame_statistics
 from ophyd_pvcam.engine.bufmode import BUFFER_MODE_NAMES
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.health import STALL_COUNT_RANGE, STALL_TIMEOUT_RANGE
@@ -512,25 +513,6 @@ class FrameStatistic(Signal):
         ReadOnlyError
         """
         raise ReadOnlyError(f"{self.name} is read-only")
-
-
-def frame_statistics(pixels: np.ndarray, timestamp: float) -> dict[str, float]:
-    """Sum, mean and max of one frame, and when it was taken.
-
-    Parameters
-    ----------
-    pixels : numpy.ndarray
-    timestamp : float
-        ``time.time()`` of the frame.
-
-    Returns
-    -------
-    dict
-        ``{"sum", "mean", "max", "timestamp"}``, floats.
-    """
-    total = float(pixels.sum(dtype=np.float64))
-    return {"sum": total, "mean": total / pixels.size if pixels.size else 0.0,
-            "max": float(pixels.max()) if pixels.size else 0.0, "timestamp": float(timestamp)}
 
 
 class DetectorSignals(Device):

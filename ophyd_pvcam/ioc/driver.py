@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 
-from ophyd_pvcam.device.signals import frame_statistics
 from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.errors import (
     AcquisitionError,
@@ -38,6 +37,7 @@ from ophyd_pvcam.engine.errors import (
     StallError,
 )
 from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.framestats import frame_statistics
 from ophyd_pvcam.engine.stream import Stream, StreamState
 from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError
 

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from caproto.server import PVGroup
-
-from .records import readback, update
+from .records import DriverGroup, readback, update
 
 __all__ = ["StatsGroup"]
 
 
-class StatsGroup(PVGroup):
+class StatsGroup(DriverGroup):
     """``Stats1:`` records of one camera (see the module notes)."""
 
     total = readback("Total_RBV", 0.0, doc="sum of the pixels of the last frame")

@@ -79,6 +79,21 @@ def _shape_of_documents(docs, name):
     return out
 
 
+def test_each_points_frame_statistics_are_those_of_its_last_frame_in_the_file(RE, det):
+    # Stats1: records: computed by the server once per acquisition, read by the client.
+    det.frames_per_trigger.put(2)
+    assert det.hints == {"fields": ["rcam_frame_sum", "rcam_frame_mean", "rcam_frame_max"]}
+    RE(bp.count([det], 3))
+    events = [doc for name, doc in RE.docs if name == "event"]
+    frames = frames_in(det.file_path)
+    assert len(events) == 3 and frames.shape[0] == 6
+    for point, event in enumerate(events):
+        last = frames[2 * point + 1]
+        assert event["data"]["rcam_frame_sum"] == float(last.sum(dtype=np.float64))
+        assert event["data"]["rcam_frame_max"] == float(last.max())
+        assert event["data"]["rcam_frame_mean"] == pytest.approx(float(last.mean()))
+
+
 def test_documents_are_those_of_the_in_process_detector(RE, det, tmp_path):
     from ophyd_pvcam.device.detector import PVCAMDetector
 
