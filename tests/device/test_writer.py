@@ -98,3 +98,13 @@ def test_per_frame_keys_are_refused_for_unknown_fields_and_while_a_file_is_open(
         writer.close(10)
     writer.set_per_frame_keys({"lost_before": "cam_lost_before"})
     assert writer.per_frame_keys == {"lost_before": "cam_lost_before"}
+
+
+def test_close_moves_the_frames_of_no_event_and_counts_them(tmp_path):
+    writer = _writer(tmp_path)
+    writer.open(SHAPE, np.uint16)
+    writer.set_frames_per_event(2)
+    _write(writer, 5)
+    list(writer.collect_stream_docs())        # two events documented
+    assert writer.close(10) == 4
+    assert writer.frames_set_aside == 1 and writer.get_index() == 2
