@@ -43,6 +43,7 @@ from ophyd_pvcam.storage.documents import (
     data_key,
     per_frame_data_key,
 )
+from ophyd_pvcam.storage.errors import StorageError
 from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
 from ophyd_pvcam.storage.layout import set_aside_frames
 from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE, make_file_path
@@ -387,7 +388,15 @@ class AssetWriter:
             return
         keep = self._composer.frames_emitted * self._frames_per_event
         if self._closed_frames > keep:
-            self._frames_set_aside = set_aside_frames(self._path, keep)
+            try:
+                self._frames_set_aside = set_aside_frames(self._path, keep)
+            except OSError as exc:
+                raise StorageError(
+                    f"{self.device_name}: {self._closed_frames - keep} frame(s) of {self._path} "
+                    f"belong to no event and could not be moved to /entry/unassigned ({exc}; "
+                    "is the file open elsewhere?); the run's images read back once "
+                    f"ophyd_pvcam.storage.layout.set_aside_frames(path, {keep}) has run",
+                    call="AssetWriter.close") from exc
             self._closed_frames = keep
 
     # -- events ------------------------------------------------------------

@@ -142,3 +142,13 @@ def test_stream_datums_follow_collects_not_frames(tmp_path):
                    for name, doc in docs if name == "stream_datum")
     finally:
         writer.close()
+
+
+def test_close_moves_the_frames_of_no_event_and_counts_them(tmp_path):
+    writer = _writer(tmp_path)
+    writer.open(SHAPE, np.uint16)
+    writer.set_frames_per_event(2)
+    _write(writer, 5)
+    list(writer.collect_stream_docs())        # two events documented
+    assert writer.close(10) == 4
+    assert writer.frames_set_aside == 1 and writer.get_index() == 2

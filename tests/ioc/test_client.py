@@ -158,6 +158,27 @@ def test_a_stall_fails_the_trigger_with_the_servers_diagnosis(RE, det):
     assert dict(RE.docs)["stop"]["exit_status"] == "success"
 
 
+def test_a_point_cut_by_a_stall_leaves_its_frames_apart_in_the_servers_file(RE, det):
+    import bluesky.plan_stubs as bps
+
+    det.frames_per_trigger.put(3)
+    det.stall_timeout.set(0.1).wait(10)
+
+    def plan():
+        yield from bps.trigger_and_read([det])
+        det.cam.sim_faults.set("stall_after=2").wait(10)
+        yield from bps.trigger_and_read([det])
+
+    try:
+        with pytest.raises(FailedStatus):
+            RE(bpp.stage_wrapper(bpp.run_wrapper(plan()), [det]))
+    finally:
+        det.cam.sim_faults.set("").wait(10)
+    with h5py.File(det.file_path, "r") as handle:
+        assert handle["/entry/data/data"].shape[0] == 3          # the documented point
+        assert list(handle["/entry/unassigned/data"][:, 0, 0]) == [1, 2]
+
+
 def test_a_removed_camera_fails_the_trigger_then_comes_back(RE, det):
     det.cam.sim_faults.set("unplug_after=1").wait(10)
     det.frames_per_trigger.put(3)
