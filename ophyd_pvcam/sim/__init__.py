@@ -49,6 +49,7 @@ FAULTS: tuple[str, ...] = (
     "intermittent_stall",
     "drop_every",
     "drop_callback_every",
+    "md_extended",
     "unplug_after",
     "slow_readout",
     "seed",

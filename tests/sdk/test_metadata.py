@@ -275,6 +275,34 @@ def test_acquired_frames_carry_the_models_header_and_exp_bytes_includes_it(
         library.cam_close(camera)
 
 
+def test_acquired_extended_metadata_is_found_by_both_decoders(init_library, wait_for):
+    library = init_library("prime-bsi")
+    sim.set_faults("md_extended=3")
+    camera = library.cam_open(library.cam_get_name(0))
+    try:
+        library.set_param(camera, C.PARAM_METADATA_ENABLED, True)
+        total = library.exp_setup_seq(camera, 1, SMALL_ROI, C.EXT_TRIG_INTERNAL, 1)
+        frame = np.zeros(total, dtype=np.uint8)
+        library.exp_start_seq(camera, frame)
+        wait_for(lambda: library.exp_check_status(camera)[0] == C.READOUT_COMPLETE, "one frame")
+        library.exp_finish_seq(camera, frame)
+    finally:
+        library.cam_close(camera)
+    md = decode_frame_metadata(frame)
+    assert (md.extended_offset, md.extended_size) == (48, 15)
+    (roi,) = md.rois
+    assert (roi.extended_size, roi.data_offset) == (15, 48 + 15 + 32 + 15)
+    decoded = library.md_create_frame_struct(frame)
+    try:
+        library.md_frame_decode(decoded, frame)
+        assert decoded.contents.roiArray[0].data - frame.ctypes.data == roi.data_offset
+        items = library.md_read_extended(decoded.contents.extMdData, decoded.contents.extMdDataSize)
+        assert items.count == 3
+        assert ctypes.c_uint32.from_address(items.list[2].value).value == 1   # particle id = FrameNr
+    finally:
+        library.md_release_frame_struct(decoded)
+
+
 def test_metadata_off_again_gives_plain_frames(library, camera):
     library.set_param(camera, C.PARAM_METADATA_ENABLED, True)
     with_headers = library.exp_setup_seq(camera, 1, SMALL_ROI, C.EXT_TRIG_INTERNAL, 1)

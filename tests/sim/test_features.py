@@ -114,6 +114,23 @@ def test_metadata_timestamp_reset_is_write_only_and_restarts_the_camera_clock(pv
     assert before > 0.3e12 > after
 
 
+def test_extended_metadata_option_moves_every_roi_behind_its_blocks(pvcam):
+    lib = pvcam("prime-bsi", faults="md_extended=2", stamp=None)
+    h = lib.open()
+    lib.set(h, "METADATA_ENABLED", 1)
+    regions = [(0, 31, 1, 0, 15, 1), (100, 131, 1, 100, 115, 1)]
+    frames, fb = acquire_seq(lib, h, 2, regions)
+    assert fb == 48 + 10 + 2 * (32 + 10 + 32 * 16 * 2)
+    raw = frames[1].tobytes()
+    assert struct.unpack_from("<H", raw, 38)[0] == 10                      # frame block size
+    assert raw[48] == 0 and struct.unpack_from("<I", raw, 49)[0] == 2       # particle id = FrameNr
+    first_roi = 48 + 10
+    assert struct.unpack_from("<H", raw, first_roi + 23)[0] == 10           # ROI block size
+    assert raw[first_roi + 32] == 1 and struct.unpack_from("<I", raw, first_roi + 33)[0] == 1   # M0 = roiNr
+    pixels = frames[1][first_roi + 42:first_roi + 42 + 32 * 16 * 2].view(np.uint16)
+    assert 90 <= np.median(pixels) <= 110
+
+
 # ------------------------------------------------------------------ multiple ROIs
 THREE = [(0, 249, 1, 0, 249, 1), (300, 599, 1, 100, 599, 1), (650, 949, 1, 300, 499, 1)]
 
@@ -194,8 +211,9 @@ def test_live_exposure_change_applies_to_the_following_frames(pvcam):
     lib = pvcam("kinetix", stamp=None)
     h = lib.open()
     lib.set(h, "METADATA_ENABLED", 1)
+    # 1024 slots of ~2 ms: the frames before the change stay in the buffer for 2 s.
     fb = lib.setup_cont(h, (0, 31, 1, 0, 15, 1), exposure=2, buffer_mode=CIRC_OVERWRITE)
-    buf = start_cont(lib, h, fb, 64)
+    buf = start_cont(lib, h, fb, 1024)
     try:
         lib.wait_latest(h, 3)
         lib.set(h, "EXPOSURE_TIME", 7)
@@ -203,8 +221,9 @@ def test_live_exposure_change_applies_to_the_following_frames(pvcam):
         lib.wait_latest(h, changed_after + 4)
     finally:
         abort(lib, h)
-    headers = {hd["frame_nr"]: hd for hd in (header(f) for f in buf.reshape(64, fb)) if hd["frame_nr"]}
-    assert headers[1]["exposure_ps"] == 2 * 10 ** 9
+    headers = {hd["frame_nr"]: hd for hd in (header(f) for f in buf.reshape(1024, fb)) if hd["frame_nr"]}
+    before = max(n for n in headers if n <= changed_after)
+    assert headers[before]["exposure_ps"] == 2 * 10 ** 9
     assert headers[changed_after + 3]["exposure_ps"] == 7 * 10 ** 9
     assert lib.get(h, "EXPOSURE_TIME") == 7
 
@@ -221,7 +240,7 @@ def test_live_roi_refuses_a_new_region_while_idle_and_takes_it_while_running(pvc
         lib.set_region(h, (0, 63, 1, 0, 31, 1))
     assert info.value.code == 184                            # a new one only during acquisition
     fb = lib.setup_cont(h, (0, 63, 1, 0, 63, 1), exposure=1, buffer_mode=CIRC_OVERWRITE)
-    buf = start_cont(lib, h, fb, 32)
+    buf = start_cont(lib, h, fb, 2048)   # ~1.2 ms frames: 2.5 s of them stay in the buffer
     try:
         lib.wait_latest(h, 2)
         with pytest.raises(Exception) as info:
@@ -233,8 +252,9 @@ def test_live_roi_refuses_a_new_region_while_idle_and_takes_it_while_running(pvc
     finally:
         abort(lib, h)
     assert lib.get(h, "ROI") == (0, 63, 1, 0, 31, 1)
-    slots = {header(f)["frame_nr"]: f for f in buf.reshape(32, fb)}
-    assert rois(slots[1], 1)[0][:1] == ((0, 63, 1, 0, 63, 1),)
+    slots = {header(f)["frame_nr"]: f for f in buf.reshape(2048, fb)}
+    before = max(n for n in slots if 0 < n <= moved_after)
+    assert rois(slots[before], 1)[0][:1] == ((0, 63, 1, 0, 63, 1),)
     region, _, size = rois(slots[moved_after + 2], 1)[0]
     assert region == (0, 63, 1, 0, 31, 1) and size == 64 * 32 * 2
 

@@ -176,6 +176,9 @@ static rs_bool do_setup(int16 hcam, int kind, uns16 exp_total, uns16 rgn_total, 
     md.enabled = cam->s.metadata;
     md.version = cam->model->md_version;
     md.epoch_ns = cam->s.md_epoch_ns;
+    sim_faults setup_faults;
+    sim_faults_snapshot(&setup_faults);
+    md.ext_items = (int)setup_faults.md_extended;
     md.exposure_res_ns = sim_exp_unit_ns(cam->s.exp_res);
     uint64_t frame_bytes = 0;
     if (rc == 0)

@@ -10,6 +10,8 @@
  *   intermittent_stall=P         each acquisition stalls after 4-8 frames with probability P
  *   drop_every=N                 every Nth FrameNr is skipped (N >= 2)
  *   drop_callback_every=N        every Nth frame is delivered without its EOF callback (N >= 2)
+ *   md_extended=K                metadata frames carry K extended-metadata items in the frame
+ *                                header and in every ROI header (1 <= K <= 50), from the next setup
  *   unplug_after=N               camera removed after N frames (N >= 0)
  *   slow_readout=F               readout F times slower (F > 0)
  *   seed=S                       seed of the random generator (reproducible intermittent_stall)
@@ -29,7 +31,7 @@
 #include "sim_internal.h"
 
 static pthread_mutex_t g_cfg_mtx = PTHREAD_MUTEX_INITIALIZER;
-static sim_faults g_faults = {0, 0, -1, 0.0, 0, 0, -1, 1.0, 0, 0};
+static sim_faults g_faults = {0, 0, -1, 0.0, 0, 0, 0, -1, 1.0, 0, 0};
 static int g_faults_from_api;
 static uint64_t g_rng = 0x9E3779B97F4A7C15ULL;
 static char g_cameras_csv[512] = "prime-bsi";
@@ -48,6 +50,7 @@ static void faults_reset(sim_faults *f)
     f->intermittent_stall = 0.0;
     f->drop_every = 0;
     f->drop_callback_every = 0;
+    f->md_extended = 0;
     f->unplug_after = -1;
     f->slow_readout = 1.0;
     f->seed = 0;
@@ -127,6 +130,8 @@ static int faults_parse(const char *spec, sim_faults *out)
             bad = !value || parse_long(value, 2, &out->drop_every);
         } else if (strcmp(item, "drop_callback_every") == 0) {
             bad = !value || parse_long(value, 2, &out->drop_callback_every);
+        } else if (strcmp(item, "md_extended") == 0) {
+            bad = !value || parse_long(value, 1, &out->md_extended) || out->md_extended > 50;
         } else if (strcmp(item, "unplug_after") == 0) {
             bad = !value || parse_long(value, 0, &out->unplug_after);
         } else if (strcmp(item, "slow_readout") == 0) {
@@ -141,8 +146,8 @@ static int faults_parse(const char *spec, sim_faults *out)
         } else {
             sim_fail_detail(PL_ERR_VALUE_INVALID,
                             "unknown fault '%s' (known: reject_circ_overwrite, rereg_corrupts, stall_after, "
-                            "intermittent_stall, drop_every, drop_callback_every, unplug_after, slow_readout, "
-                            "seed)",
+                            "intermittent_stall, drop_every, drop_callback_every, md_extended, unplug_after, "
+                            "slow_readout, seed)",
                             item);
             return -1;
         }
@@ -181,6 +186,8 @@ static void faults_format(const sim_faults *f, char *buf, size_t len)
         APPEND("drop_every=%ld", f->drop_every);
     if (f->drop_callback_every > 0)
         APPEND("drop_callback_every=%ld", f->drop_callback_every);
+    if (f->md_extended > 0)
+        APPEND("md_extended=%ld", f->md_extended);
     if (f->unplug_after >= 0)
         APPEND("unplug_after=%ld", f->unplug_after);
     if (f->slow_readout != 1.0)

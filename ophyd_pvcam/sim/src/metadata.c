@@ -9,9 +9,11 @@
  * timestamps and exposure in the units their *ResNs fields give; version 3
  * carries 64-bit picoseconds.  roiDataSize and imageFormat are version-2
  * additions: a version-1 frame leaves them 0 and the decoder derives the
- * region's size from its rgn_type and the bit depth.  The simulator writes no
- * extended metadata (its cameras have no centroiding), but the decoder and
- * pl_md_read_extended handle it.
+ * region's size from its rgn_type and the bit depth.  The simulated cameras
+ * have no centroiding, so they write no extended metadata unless the
+ * md_extended=K option asks for K items per block (frame: particle ids =
+ * FrameNr, ROI: M0 = roiNr), which moves every ROI and its pixels, as a real
+ * camera's extended metadata does.
  *
  * Header times are the camera's clock: ns since open (or since
  * PARAM_METADATA_RESET_TIMESTAMP).  BOF is the start of the exposure, EOF the
@@ -25,13 +27,15 @@
 #include "sim_internal.h"
 
 #define MD_TIMESTAMP_RES_NS 1000u   /* v1/v2 timestampResNs and roiTimestampResNs [choice] */
+#define EXT_ITEM_BYTES 5u            /* one tag byte + a 4-byte value (see pl_md_read_extended) */
 
 /* ------------------------------------------------------------ layout */
 
 uint64_t sim_md_layout_frame(sim_md_layout *md, const rgn_type *rgns, int n, int bpp, int bit_depth,
                              int image_format, size_t *offsets, size_t *pixels)
 {
-    uint64_t at = md->enabled ? sizeof(md_frame_header) : 0;
+    uns16 ext = (uns16)(md->enabled ? (unsigned)md->ext_items * EXT_ITEM_BYTES : 0u);
+    uint64_t at = md->enabled ? sizeof(md_frame_header) + ext : 0;
     md->nroi = n;
     for (int i = 0; i < n; i++) {
         pixels[i] = (size_t)((rgns[i].s2 - rgns[i].s1 + 1) / rgns[i].sbin) *
@@ -43,8 +47,9 @@ uint64_t sim_md_layout_frame(sim_md_layout *md, const rgn_type *rgns, int n, int
             r->roiNr = (uns16)(i + 1);
             r->roi = rgns[i];
             r->roiDataSize = md->version >= 2 ? (uns32)bytes : 0;
+            r->extendedMdSize = ext;
             md->roi_hdr_off[i] = (size_t)at;
-            at += sizeof(md_frame_roi_header);
+            at += sizeof(md_frame_roi_header) + ext;
         }
         offsets[i] = (size_t)at;
         at += bytes;
@@ -61,6 +66,7 @@ uint64_t sim_md_layout_frame(sim_md_layout *md, const rgn_type *rgns, int n, int
         h->colorMask = COLOR_NONE;
         h->imageFormat = (uns8)image_format;
         h->imageCompression = PL_IMAGE_COMPRESSION_NONE;
+        h->extendedMdSize = ext;
     } else {
         md_frame_header *h = &md->frame_hdr;
         memset(h, 0, sizeof *h);
@@ -76,8 +82,17 @@ uint64_t sim_md_layout_frame(sim_md_layout *md, const rgn_type *rgns, int n, int
             h->imageFormat = (uns8)image_format;
             h->imageCompression = PL_IMAGE_COMPRESSION_NONE;
         }
+        h->extendedMdSize = ext;
     }
     return at;
+}
+
+static void write_ext(uint8_t *at, int items, uns8 tag, uint32_t value)
+{
+    for (int i = 0; i < items; i++, at += EXT_ITEM_BYTES) {
+        at[0] = tag;
+        memcpy(at + 1, &value, sizeof value);
+    }
 }
 
 void sim_md_write(const sim_md_layout *md, uint8_t *frame, uint32_t frame_nr, uint64_t bof_ns, uint64_t eof_ns,
@@ -102,8 +117,12 @@ void sim_md_write(const sim_md_layout *md, uint8_t *frame, uint32_t frame_nr, ui
         h.exposureTime = (uns32)llround(exposure_ns / md->exposure_res_ns);
         memcpy(frame, &h, sizeof h);
     }
-    for (int i = 0; i < md->nroi; i++)
+    write_ext(frame + sizeof(md_frame_header), md->ext_items, PL_MD_EXT_TAG_PARTICLE_ID, frame_nr);
+    for (int i = 0; i < md->nroi; i++) {
         memcpy(frame + md->roi_hdr_off[i], &md->roi_hdr[i], sizeof md->roi_hdr[i]);
+        write_ext(frame + md->roi_hdr_off[i] + sizeof(md_frame_roi_header), md->ext_items, PL_MD_EXT_TAG_PARTICLE_M0,
+                  md->roi_hdr[i].roiNr);
+    }
 }
 
 /* ------------------------------------------------- decoding (pl_md_*) */

@@ -134,6 +134,7 @@ typedef struct sim_faults {
     double intermittent_stall; /* probability, 0 = off */
     long drop_every;           /* 0 = off */
     long drop_callback_every;  /* 0 = off: every Nth frame arrives without its EOF callback */
+    long md_extended;          /* 0 = off: extended-metadata items per frame and per ROI */
     long unplug_after;         /* -1 = off */
     double slow_readout;       /* 1.0 = off */
     unsigned long long seed;
@@ -235,6 +236,7 @@ typedef struct sim_md_layout {
     md_frame_header frame_hdr;      /* v1/v2 template; v3 uses frame_hdr_v3 */
     md_frame_header_v3 frame_hdr_v3;
     uint64_t epoch_ns;              /* camera clock zero (open, or METADATA_RESET_TIMESTAMP) */
+    int ext_items;                  /* md_extended: items in each extended-metadata block */
     double exposure_res_ns;         /* v1/v2 exposureTimeResNs */
 } sim_md_layout;
 
