@@ -81,3 +81,19 @@ def test_the_walk_sees_lazy_and_type_checking_imports(tmp_path):
     assert find_cycles(edges) == [["pkg.one.a", "pkg.one.b", "pkg.two"]]
     assert [(edge.target, edge.names) for edge in graph.edges["pkg.two"]] == [
         ("pkg.one.a", ("_hidden",))]
+
+
+def test_the_architecture_pages_frame_path_fails_when_a_step_does_not_import_the_next():
+    # docs/explanation/architecture.md draws a frame's path with this check; a
+    # path the code no longer has must be reported, not drawn.
+    from import_graph import frame_path
+
+    drawing, problems = frame_path(PACKAGE, ["device.writer | file", "device.assetfile | lifecycle"])
+    assert problems == [] and "ophyd_pvcam.device.assetfile" in drawing
+    _, problems = frame_path(PACKAGE, ["sdk.types | a", "catalog.embedded | b", "no.such | c"])
+    assert problems == [
+        "frame-path: no module ophyd_pvcam.no.such",
+        "frame-path: ophyd_pvcam.sdk.types and ophyd_pvcam.catalog.embedded do not import "
+        "one another; fix the path or mark the hop '| via ...'"]
+    _, problems = frame_path(PACKAGE, ["sdk.types | a | via a callback", "catalog.embedded | b"])
+    assert problems == []

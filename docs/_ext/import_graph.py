@@ -12,7 +12,12 @@ so the picture is the code's, and cannot go stale::
     ```
 
 renders the subpackages from the bottom layer up, each with the subpackages it
-imports, as a text diagram.
+imports, as a text diagram. The ``frame-path`` directive draws a path through
+modules, one ``module | what happens there`` per line, and checks it against
+the graph: each module must exist and import, or be imported by, the next
+(directly or through its package's ``__init__``), unless the line ends with
+``| via <what carries it>`` (a hop outside the package, e.g. the RunEngine).
+A path that no longer matches the code fails the documentation build.
 """
 from __future__ import annotations
 
@@ -182,9 +187,73 @@ def layer_diagram(package_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def linked(graph: ImportGraph, first: str, second: str) -> bool:
+    """Return whether ``first`` and ``second`` import one another, directly or through a package."""
+    def imports(source: str, target: str) -> bool:
+        targets = {edge.target for edge in graph.edges.get(source, ())}
+        parent = target.rpartition(".")[0]
+        return target in targets or (parent in targets and target in {
+            edge.target for edge in graph.edges.get(parent, ())})
+    return imports(first, second) or imports(second, first)
+
+
+def frame_path(package_dir: Path, lines: list[str]) -> tuple[str, list[str]]:
+    """Return the drawing of a ``frame-path`` and the problems found checking it against the code.
+
+    Parameters
+    ----------
+    package_dir : pathlib.Path
+    lines : list of str
+        ``module | what happens [| via what]``, modules relative to the package.
+    """
+    graph = package_imports(package_dir)
+    top = package_dir.name
+    steps = []
+    for line in lines:
+        if line.strip():
+            parts = [part.strip() for part in line.split("|")]
+            steps.append((f"{top}.{parts[0]}", parts[1] if len(parts) > 1 else "",
+                          parts[2] if len(parts) > 2 else ""))
+    problems = [f"frame-path: no module {module}" for module, _, _ in steps
+                if module not in graph.modules]
+    width = max(len(module) for module, _, _ in steps)
+    drawing = []
+    for number, (module, what, via) in enumerate(steps):
+        drawing.append(f"{module:<{width}}  {what}")
+        if number + 1 < len(steps):
+            following = steps[number + 1][0]
+            if via:
+                drawing.append(f"  |  ({via})")
+            else:
+                drawing.append("  |")
+                if module in graph.modules and following in graph.modules and not linked(
+                        graph, module, following):
+                    problems.append(f"frame-path: {module} and {following} do not import "
+                                    "one another; fix the path or mark the hop '| via ...'")
+            drawing.append("  v")
+    return "\n".join(drawing), problems
+
+
 def setup(app):  # pragma: no cover - run by Sphinx
     from docutils import nodes
+    from sphinx.util import logging
     from sphinx.util.docutils import SphinxDirective
+
+    logger = logging.getLogger(__name__)
+
+    class FramePathDirective(SphinxDirective):
+        """``frame-path``: a path of modules, checked against the imports at build time."""
+
+        has_content = True
+
+        def run(self):
+            package = Path(self.env.srcdir).parent / "ophyd_pvcam"
+            text, problems = frame_path(package, list(self.content))
+            for problem in problems:
+                logger.warning(problem, location=self.get_location())
+            return [nodes.literal_block(text, text)]
+
+    app.add_directive("frame-path", FramePathDirective)
 
     class ImportGraphDirective(SphinxDirective):
         """``import-graph``: the package's layers, drawn from its imports at build time."""

@@ -12,7 +12,7 @@ meaning is fixed by how this server works, as mixins of the record groups:
     anything else refused with a message.
 ``ADCoreVersion_RBV`` / ``DriverVersion_RBV``
     The ADCore release whose record set is followed
-    (:data:`~.cam_tables.ADCORE_VERSION`) and ophyd-pvcam's version.
+    (:data:`~ophyd_pvcam.ioc.server.cam_tables.ADCORE_VERSION`) and ophyd-pvcam's version.
 ``WaitForPlugins`` (``cam1:``)
     ADCore: with Yes, ``Acquire`` completes only after the plugins processed
     every frame. Here ``Acquire`` always completes after the ``HDF1:`` file
@@ -21,7 +21,7 @@ meaning is fixed by how this server works, as mixins of the record groups:
 
 The HDF5 writer's own switches (``SWMRMode``, ``LazyOpen``, ``PositionMode``,
 ``XMLFileName``, ``ChunkSizeAuto``, ``QueueSize``, ``FlushNow``) are in
-:mod:`.hdf`.
+:mod:`~ophyd_pvcam.ioc.server.hdf`.
 """
 from __future__ import annotations
 

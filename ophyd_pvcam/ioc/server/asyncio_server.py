@@ -6,7 +6,7 @@ Start it with ``python -m ophyd_pvcam.ioc``, ``ophyd-pvcam ioc`` or
     python -m ophyd_pvcam.ioc --prefix PVCAM: --write-root /data/frames
 
 Each camera gets ``<prefix>cam1:``, ``<prefix>HDF1:`` and ``<prefix>image1:``
-(see :mod:`.cam`, :mod:`.hdf`, :mod:`.image`). With several cameras the
+(see :mod:`~ophyd_pvcam.ioc.server.cam`, :mod:`~ophyd_pvcam.ioc.server.hdf`, :mod:`~ophyd_pvcam.ioc.server.image`). With several cameras the
 prefixes are ``<prefix>{i}:`` (i = 1, 2, ...) unless given per camera as
 ``NAME=PREFIX``, or the prefix contains ``{i}``.
 
@@ -316,7 +316,7 @@ def run_server(prefix: str, camera_names: Optional[Sequence[str]], write_root: A
         Largest preview rate [Hz].
     pva : bool
         Also publish every frame as NTNDArray at ``<prefix>pva1:Image`` over
-        PVAccess (:mod:`.pva`; needs p4p), on the same interfaces.
+        PVAccess (:mod:`~ophyd_pvcam.ioc.server.pva`; needs p4p), on the same interfaces.
     """
     configure_network(interfaces)
     _quiet_loopback_beacons()

@@ -4,7 +4,7 @@ Names follow areaDetector (``ADBase.template``) and the records
 :class:`ophyd.areadetector.cam.PvcamDetectorCam` encodes, so ophyd's stock
 classes, CSS screens and :mod:`ophyd_pvcam.ioc.client` all work against them.
 Settings come as ``X`` / ``X_RBV`` pairs; each ``X`` put is validated by the
-engine and either applied whole or refused (see :mod:`.records`).
+engine and either applied whole or refused (see :mod:`~ophyd_pvcam.ioc.server.records`).
 
 ``Acquire`` is a busy record: its put completes when the acquisition ends.
 Its end is published in this order -- counters, ``DetectorState_RBV`` (Idle,
@@ -19,7 +19,7 @@ that leaves the sensor or does not divide by the binning is refused.
 
 ophyd-async (``ADBaseIO``, ``KinetixDriverIO``): ``UniqueId_RBV``,
 ``ArraySize0/1/2_RBV``, ``NDAttributesFile``, ``ADCoreVersion_RBV`` and
-``WaitForPlugins`` (see :mod:`.adcore_records`); ``TriggerMode`` has ADKinetix's
+``WaitForPlugins`` (see :mod:`~ophyd_pvcam.ioc.server.adcore_records`); ``TriggerMode`` has ADKinetix's
 menu (``Internal``, ``Rising Edge``, ``Exp. Gate`` -> the camera's ``internal``,
 ``edge_rising``, ``level`` exposure modes; ``TriggerMode_RBV`` shows ``Other``
 for any other mode) and ``ReadoutPortIdx`` selects the camera's N-th readout

@@ -40,7 +40,7 @@ class SettingSpec:
     index : bool
         The driver takes the menu index (a flag) rather than the label.
     kwargs : dict
-        More :func:`~.records.setting` keywords (units, precision, dtype).
+        More :func:`~ophyd_pvcam.ioc.server.records.setting` keywords (units, precision, dtype).
     """
 
     pv: str

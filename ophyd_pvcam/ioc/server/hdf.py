@@ -1,7 +1,7 @@
 """The ``HDF1:`` records: NDFileHDF5 as ophyd's ``HDF5Plugin`` and its file-store mixins use it.
 
 What ``FileStoreHDF5IterativeWrite`` touches is served with areaDetector's
-behaviour (:mod:`.capture`): ``FilePath``/``FileName``/``FileTemplate``/
+behaviour (:mod:`~ophyd_pvcam.ioc.server.core.capture`): ``FilePath``/``FileName``/``FileTemplate``/
 ``FileNumber``, ``AutoIncrement``, ``AutoSave``, ``FileWriteMode``,
 ``NumCapture``, ``Capture`` (``Capture_RBV`` goes to Capture only after
 ``FileNumber_RBV`` and ``FullFileName_RBV`` are updated), ``NumCaptured_RBV``,
@@ -25,7 +25,7 @@ writer implements and refuse the other with a message; ``Compression`` has
 ADCore's spelling (``Blosc``, ``BSLZ4``, ...; None, Blosc and BSLZ4 are
 written); ``ArraySize0``/``ArraySize1``, ``ArraySizeX/Y/Z_RBV``,
 ``NDAttributesFile``, ``ADCoreVersion_RBV`` and ``DriverVersion_RBV`` as
-:mod:`.adcore_records` says.
+:mod:`~ophyd_pvcam.ioc.server.adcore_records` says.
 """
 from __future__ import annotations
 
@@ -337,11 +337,11 @@ class _HDF5Records(PluginRecords):
 
     @property
     def capture_file(self) -> CaptureFile:
-        """The driver's :class:`~.capture.CaptureFile`."""
+        """The driver's :class:`~ophyd_pvcam.ioc.server.core.capture.CaptureFile`."""
         return self.driver.capture
 
     async def put_capture(self, instance: Any, method: str, record: str, value: Any) -> Any:
-        """Apply a file setting through :class:`~.capture.CaptureFile`, or refuse it whole.
+        """Apply a file setting through :class:`~ophyd_pvcam.ioc.server.core.capture.CaptureFile`, or refuse it whole.
 
         Parameters
         ----------
