@@ -26,15 +26,18 @@ PACKAGE = ROOT / "ophyd_pvcam"
 PRIVATE_IMPORT_EXCEPTIONS: frozenset[tuple[str, str, str]] = frozenset()
 
 
-def subpackage(module: str) -> str:
-    """The subpackage a module belongs to (``ophyd_pvcam.engine.native.pump`` -> ``engine``).
+def own_package(module: str, packages: set[str]) -> str:
+    """The package a module belongs to: itself for a package, else its parent.
 
-    Modules directly in the package (``ophyd_pvcam.plans``) each count as
-    their own subpackage. The private rule is between these top-level rooms:
-    ``engine.native`` may use a private name of ``engine.stream``'s room.
+    The private rule is strict: ``engine.native``'s private ``_abi`` is for
+    ``engine.native`` only, not for the rest of ``engine``.
     """
-    parts = module.split(".")
-    return parts[1] if len(parts) > 1 else parts[0]
+    return module if module in packages else module.rpartition(".")[0]
+
+
+def is_private(name: str) -> bool:
+    """``_name`` is private; ``__all__``-style dunders are not."""
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
 def test_the_package_has_no_import_circle():
@@ -46,21 +49,25 @@ def test_the_package_has_no_import_circle():
         " -> ".join(cycle + [cycle[0]]) for cycle in cycles)
 
 
-def test_no_module_imports_a_private_name_from_another_subpackage():
-    graph = package_imports(PACKAGE)
+def private_crossings(graph) -> list[str]:
+    """Every import of a private module or name from outside its own package, as text."""
+    packages = {module for module, path in graph.modules.items() if path.name == "__init__.py"}
     crossings = []
     for module, edges in graph.edges.items():
         for edge in edges:
-            if subpackage(edge.target) == subpackage(module):
+            if own_package(edge.target, packages) == own_package(module, packages):
                 continue
-            private_module = any(part.startswith("_") and part != "__init__"
-                                 for part in edge.target.split(".")[1:])
-            private_names = [name for name in edge.names if name.startswith("_")]
+            private_module = any(is_private(part) for part in edge.target.split(".")[1:])
+            private_names = [name for name in edge.names if is_private(name)]
             for name in private_names or ([edge.target] if private_module else []):
-                entry = (module, edge.target, name)
-                if entry not in PRIVATE_IMPORT_EXCEPTIONS:
+                if (module, edge.target, name) not in PRIVATE_IMPORT_EXCEPTIONS:
                     crossings.append(f"{module} (line {edge.line}) imports {name} from {edge.target}")
-    assert not crossings, ("private names used across subpackages:\n" + "\n".join(sorted(crossings)))
+    return sorted(crossings)
+
+
+def test_no_module_imports_a_private_name_from_another_subpackage():
+    crossings = private_crossings(package_imports(PACKAGE))
+    assert not crossings, "private names used across subpackages:\n" + "\n".join(crossings)
 
 
 def test_the_walk_sees_lazy_and_type_checking_imports(tmp_path):
@@ -81,6 +88,7 @@ def test_the_walk_sees_lazy_and_type_checking_imports(tmp_path):
     assert find_cycles(edges) == [["pkg.one.a", "pkg.one.b", "pkg.two"]]
     assert [(edge.target, edge.names) for edge in graph.edges["pkg.two"]] == [
         ("pkg.one.a", ("_hidden",))]
+    assert private_crossings(graph) == ["pkg.two (line 1) imports _hidden from pkg.one.a"]
 
 
 def test_the_architecture_pages_frame_path_fails_when_a_step_does_not_import_the_next():
