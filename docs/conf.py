@@ -29,6 +29,7 @@ extensions = [
     "ophyd_components",  # docs/_ext/ophyd_components.py: signal tables of ophyd devices
     "ioc_records",  # docs/_ext/ioc_records.py: record tables of the EPICS server
     "reference_pages",  # docs/_ext/reference_pages.py: one generated page per module
+    "import_graph",  # docs/_ext/import_graph.py: the layers and a frame's path, from the imports
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "_ext", "images/*.py"]

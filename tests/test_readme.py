@@ -3,7 +3,7 @@
 The commands run through bash with ``ophyd-pvcam`` defined as this checkout's
 ``python -m ophyd_pvcam.cli`` (the installed script may point at another
 copy); nothing else is changed. The ``ioc`` line is run by
-tests/ioc/test_records.py, with ophyd's stock classes connecting to it.
+tests/ioc/server/test_records.py, with ophyd's stock classes connecting to it.
 """
 from __future__ import annotations
 

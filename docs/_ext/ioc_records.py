@@ -4,12 +4,12 @@ The EPICS server's record groups (``cam1:``, ``HDF1:``, ``image1:``) are
 caproto ``PVGroup`` classes; this directive lists their records from the class
 at build time, so the tables never drift from the server::
 
-    .. ioc-records:: ophyd_pvcam.ioc.cam.CamGroup
+    .. ioc-records:: ophyd_pvcam.ioc.server.cam.CamGroup
 
 A setpoint ``X`` and its read-back ``X_RBV`` share one row. For a group built
 by a factory function, give the function and its arguments::
 
-    .. ioc-records:: ophyd_pvcam.ioc.image.image_group_class(256)
+    .. ioc-records:: ophyd_pvcam.ioc.server.image.image_group_class(256)
 """
 from __future__ import annotations
 

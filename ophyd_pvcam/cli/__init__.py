@@ -16,14 +16,9 @@ from typing import Optional, Sequence
 
 __all__ = ["main", "build_parser", "EXIT_ERROR", "EXIT_STALL", "EXIT_USAGE", "EXIT_FRAMES_LOST"]
 
-EXIT_ERROR = 1
-"""Exit status for a camera, file or input error."""
-EXIT_USAGE = 2
-"""Exit status for a malformed command line (argparse's own)."""
-EXIT_STALL = 3
-"""Exit status of ``stream`` and ``demo`` when the camera stalled."""
-EXIT_FRAMES_LOST = 4
-"""Exit status of ``stream`` when frames were lost (the frames captured are in the file)."""
+# The exit statuses live in their own module: the subcommands use them and this
+# module imports the subcommands, so defining them here would be an import circle.
+from ophyd_pvcam.cli.exitcodes import EXIT_ERROR, EXIT_FRAMES_LOST, EXIT_STALL, EXIT_USAGE
 
 SIM_MODELS = ("prime-bsi", "prime-bsi-express", "kinetix", "prime-95b")
 

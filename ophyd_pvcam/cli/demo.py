@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ophyd_pvcam.cli import EXIT_ERROR
+from ophyd_pvcam.cli.exitcodes import EXIT_ERROR
 from ophyd_pvcam.cli.options import check_output, positive_int, positive_seconds, table
 
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
 
-from ophyd_pvcam.cli import EXIT_FRAMES_LOST
+from ophyd_pvcam.cli.exitcodes import EXIT_FRAMES_LOST
 from ophyd_pvcam.cli.options import (add_acquisition_options, apply_acquisition_options,
                                      check_output, human_bytes, open_camera, positive_int,
                                      remove_for_overwrite)

@@ -1,8 +1,10 @@
 """The detector's HDF5 file and the bluesky asset documents that point into it.
 
-:class:`AssetWriter` owns one :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter`
-per staging and turns "frames flushed to the file" into documents through the
-storage layer's composers, in one of two modes:
+:class:`AssetWriter` joins two concepts, each in its own module: one
+staging's file (:class:`~ophyd_pvcam.device.assetfile.AssetFile`: created,
+fed, flushed, closed) and the documents of one of two modes
+(:mod:`ophyd_pvcam.device.assetdocs`), and turns "frames flushed to the file"
+into documents:
 
 ``"stream"`` (default)
     ``StreamResource`` (mimetype ``application/x-hdf5``, dataset
@@ -26,7 +28,6 @@ never points past what a reader can see.
 """
 from __future__ import annotations
 
-import logging
 import threading
 import uuid
 from pathlib import Path
@@ -34,23 +35,15 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 import numpy as np
 
+from ophyd_pvcam.device.assetdocs import LegacyDocuments, StreamDocuments
+from ophyd_pvcam.device.assetfile import AssetFile, FrameFileWriter
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
-from ophyd_pvcam.storage.documents import (
-    LegacyAssetComposer,
-    StreamAssetComposer,
-    data_key,
-    per_frame_data_key,
-)
-from ophyd_pvcam.storage.errors import StorageError
-from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
-from ophyd_pvcam.storage.layout import set_aside_frames
+from ophyd_pvcam.storage.documents import data_key, per_frame_data_key
 from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE, make_file_path
 
 __all__ = ["AssetWriter", "ASSET_MODES", "PER_FRAME_KEYS", "image_data_key"]
-
-logger = logging.getLogger(__name__)
 
 #: Accepted values of ``asset_docs``.
 ASSET_MODES = ("stream", "legacy")
@@ -141,15 +134,7 @@ class AssetWriter:
         # Serialises document state between the RunEngine thread (collect)
         # and the acquisition monitor (progress); never held while waiting.
         self._lock = threading.RLock()
-        self._file: Optional[HDF5FrameWriter] = None
-        self._path: Optional[Path] = None
-        # Host time of every submitted frame, by file index (event times of fly scans).
-        self._frame_times: list[float] = []
-        #: The latest submitted frame (None before the first of a file): what a step
-        #: scan's per-point numbers (the detector's frame_sum/mean/max) are made of.
-        self.last_frame: Optional[Frame] = None
-        self._closed_frames = 0
-        self._frames_set_aside = 0
+        self._file = AssetFile(device_name)
         self._reset_documents("stream", (0, 0), np.uint16)
         self.set_per_frame_keys(per_frame_keys or {})
 
@@ -158,25 +143,32 @@ class AssetWriter:
         self._frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
         self._dtype = np.dtype(dtype)
         self._frames_per_event = 1
-        self._composer: Union[StreamAssetComposer, LegacyAssetComposer, None] = None
-        # stream mode: one composer per per-frame field, documented with the image
-        self._per_frame_composers: list[StreamAssetComposer] = []
-        self._resource_sent = False
-        # legacy mode: datums made but not yet yielded, and events awaiting collect()
-        self._datums: dict[int, dict[str, Any]] = {}
-        self._datums_pending: list[dict[str, Any]] = []
-        self._pending_events: list[int] = []
+        # Made at the first document (stream) or datum (legacy) of a staging.
+        self._stream: Optional[StreamDocuments] = None
+        self._legacy: Optional[LegacyDocuments] = None
+
+    def _documents_started(self) -> bool:
+        return self._stream is not None or (self._legacy is not None and self._legacy.started)
 
     # -- file --------------------------------------------------------------
     @property
     def is_open(self) -> bool:
         """True between :meth:`open` and :meth:`close`."""
-        return self._file is not None
+        return self._file.is_open
 
     @property
     def path(self) -> Optional[Path]:
         """The file of the current (or last) staging."""
-        return self._path
+        return self._file.path
+
+    @property
+    def last_frame(self) -> Optional[Frame]:
+        """The latest submitted frame (None before the first of a file).
+
+        What a step scan's per-point numbers (the detector's
+        frame_sum/mean/max) are made of.
+        """
+        return self._file.last_frame
 
     @property
     def frames_set_aside(self) -> int:
@@ -185,7 +177,7 @@ class AssetWriter:
         They are in ``/entry/unassigned`` (see
         :func:`~ophyd_pvcam.storage.layout.set_aside_frames`).
         """
-        return self._frames_set_aside
+        return self._file.frames_set_aside
 
     @property
     def frame_shape(self) -> tuple[int, int]:
@@ -201,6 +193,12 @@ class AssetWriter:
     def mode(self) -> str:
         """``"stream"`` or ``"legacy"`` (fixed at :meth:`open`)."""
         return self._mode
+
+    @staticmethod
+    def _check_mode(mode: str) -> None:
+        if mode not in ASSET_MODES:
+            raise ValidationError(f"asset_docs must be one of {ASSET_MODES}, got {mode!r}",
+                                  call="asset_docs")
 
     def open(self, frame_shape: tuple[int, int], dtype: Any, *, run_uid: Optional[str] = None,
              mode: str = "stream", attributes: Optional[Mapping[str, Any]] = None) -> Path:
@@ -231,27 +229,67 @@ class AssetWriter:
         StorageError
             If the file cannot be created.
         """
-        if mode not in ASSET_MODES:
-            raise ValidationError(f"asset_docs must be one of {ASSET_MODES}, got {mode!r}",
-                                  call="asset_docs")
+        self._check_mode(mode)
         with self._lock:
-            if self._file is not None:
-                raise RuntimeError(f"{self.device_name}: a file is already open ({self._path})")
+            if self._file.is_open:
+                raise RuntimeError(f"{self.device_name}: a file is already open ({self.path})")
             self._reset_documents(mode, frame_shape, dtype)
             path = make_file_path(self.root, self.template, run_uid=run_uid or str(uuid.uuid4()),
                                   device=self.device_name)
-            writer = HDF5FrameWriter(path, self._frame_shape, self._dtype,
+            return self._file.create(path, self._frame_shape, self._dtype,
                                      compression=self.compression, queue_size=self.queue_size,
                                      flush_interval=self.flush_interval, attributes=attributes)
-            writer.start()
-            self._file = writer
-            self._path = Path(path)
-            self._closed_frames = 0
-            self._frames_set_aside = 0
-            self._frame_times = []
-            self.last_frame = None
-            logger.info("%s: writing frames to %s", self.device_name, path)
-            return self._path
+
+    def adopt(self, writer: FrameFileWriter, path: Union[str, Path], frame_shape: tuple[int, int],
+              dtype: Any, *, mode: str = "stream") -> Path:
+        """Document a file that ``writer`` writes (not created here); reset the document state.
+
+        The hook for a file written elsewhere: the EPICS client adopts the
+        file its server writes, with a ``writer`` whose ``frames_written`` is
+        the server's flushed-frame count, and records when it saw frames
+        arrive with :meth:`extend_frame_times`. Everything else (documents,
+        :meth:`close` and its set-aside) is as for :meth:`open`.
+
+        Parameters
+        ----------
+        writer : FrameFileWriter
+            Stands for the file's writer (see :class:`~ophyd_pvcam.device.assetfile.FrameFileWriter`).
+        path : path-like
+            The file as this process (and the catalog) can read it.
+        frame_shape : tuple of int
+        dtype : numpy dtype-like
+        mode : {"stream", "legacy"}
+
+        Returns
+        -------
+        pathlib.Path
+
+        Raises
+        ------
+        ValidationError
+            For an unknown ``mode``.
+        RuntimeError
+            While a file is open.
+        """
+        self._check_mode(mode)
+        with self._lock:
+            if self._file.is_open:
+                raise RuntimeError(f"{self.device_name}: a file is already open ({self.path})")
+            self._reset_documents(mode, frame_shape, dtype)
+            return self._file.adopt(writer, path)
+
+    def extend_frame_times(self, count: int, when: float) -> None:
+        """Time the frames up to file index ``count - 1`` not yet timed at ``when`` (an adopted file).
+
+        Parameters
+        ----------
+        count : int
+            Frames now in the file.
+        when : float
+            Host time they were seen.
+        """
+        with self._lock:
+            self._file.extend_frame_times(count, when)
 
     def reset(self) -> None:
         """Forget the last file's frame count and documents (a new staging starts).
@@ -264,11 +302,10 @@ class AssetWriter:
             While a file is open.
         """
         with self._lock:
-            if self._file is not None:
-                raise RuntimeError(f"{self.device_name}: a file is open ({self._path})")
+            if self._file.is_open:
+                raise RuntimeError(f"{self.device_name}: a file is open ({self.path})")
             self._reset_documents(self._mode, self._frame_shape, self._dtype)
-            self._closed_frames = 0
-            self._frame_times = []
+            self._file.forget()
 
     def submit(self, frame: Frame) -> None:
         """Queue one frame for the file (blocks while the writer queue is full).
@@ -278,12 +315,7 @@ class AssetWriter:
         frame : Frame
             A frame from the engine.
         """
-        writer = self._file
-        if writer is None:
-            raise RuntimeError(f"{self.device_name}: no file is open (not staged)")
-        writer.submit(frame)
-        self._frame_times.append(frame.host_time)
-        self.last_frame = frame  # a reference (no copy): the point's numbers are computed at read
+        self._file.submit(frame)
 
     def submit_block(self, block: FrameBlock,
                      on_written: Optional[Callable[[], None]] = None) -> None:
@@ -298,20 +330,7 @@ class AssetWriter:
             (e.g. ``block.release``); see
             :meth:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter.submit_block`.
         """
-        writer = self._file
-        if writer is None:
-            raise RuntimeError(f"{self.device_name}: no file is open (not staged)")
-        # Read before queueing: on_written may release the block at any time after.
-        times = block.host_time.tolist()
-        # The point's numbers (frame_sum/mean/max) are made of its last frame: one
-        # copy per block, since the block's pixels go back to the ring once written.
-        last = len(block) - 1
-        self.last_frame = Frame(frame_number=int(block.frame_numbers[last]),
-                                data=block.data[last].copy(), host_time=times[last],
-                                index=block.first_index + last,
-                                lost_before=int(block.lost_before[last]))
-        writer.submit_block(block, on_written=on_written)
-        self._frame_times.extend(times)
+        self._file.submit_block(block, on_written=on_written)
 
     def frame_time(self, index: int) -> float:
         """Return the host time of the frame at file index ``index``.
@@ -325,7 +344,7 @@ class AssetWriter:
         float
             ``time.time()`` when the engine copied the frame out of the SDK.
         """
-        return self._frame_times[index]
+        return self._file.frame_time(index)
 
     def flush(self, timeout: Optional[float] = None) -> int:
         """Write and flush every submitted frame; return the frames in the file.
@@ -339,22 +358,17 @@ class AssetWriter:
         -------
         int
         """
-        writer = self._file
-        if writer is None:
-            return self._closed_frames
-        return writer.flush(timeout)
+        return self._file.flush(timeout)
 
     @property
     def frames_written(self) -> int:
         """Frames flushed to the file so far."""
-        writer = self._file
-        return self._closed_frames if writer is None else writer.frames_written
+        return self._file.frames_written
 
     @property
     def error(self) -> Optional[Exception]:
         """The writer thread's error, if it failed."""
-        writer = self._file
-        return None if writer is None else writer.error
+        return self._file.error
 
     def close(self, timeout: Optional[float] = None) -> int:
         """Flush and close the file (idempotent); return the frames its events cover.
@@ -375,36 +389,16 @@ class AssetWriter:
         int
         """
         with self._lock:
-            writer = self._file
-            if writer is None:
-                return self._closed_frames
-            try:
-                self._closed_frames = writer.close(timeout)
-            finally:
-                self._closed_frames = max(self._closed_frames, writer.frames_written)
-                self._file = None
-            self._set_aside_undocumented_frames()
-            return self._closed_frames
-
-    def _set_aside_undocumented_frames(self) -> None:
-        # Once a run's StreamResource points at the file, every frame in the
-        # frame dataset must belong to a documented event, or the catalog
-        # cannot reshape the dataset and the whole run becomes unreadable.
-        # Files no document points at (manual staging) stay as written.
-        if self._mode != "stream" or not self._resource_sent:
-            return
-        keep = self._composer.frames_emitted * self._frames_per_event
-        if self._closed_frames > keep:
-            try:
-                self._frames_set_aside = set_aside_frames(self._path, keep)
-            except OSError as exc:
-                raise StorageError(
-                    f"{self.device_name}: {self._closed_frames - keep} frame(s) of {self._path} "
-                    f"belong to no event and could not be moved to /entry/unassigned ({exc}; "
-                    "is the file open elsewhere?); the run's images read back once "
-                    f"ophyd_pvcam.storage.layout.set_aside_frames(path, {keep}) has run",
-                    call="AssetWriter.close") from exc
-            self._closed_frames = keep
+            if not self._file.is_open:
+                return self._file.frames_written
+            closed = self._file.close(timeout)
+            # Once a run's StreamResource points at the file, every frame in the
+            # frame dataset must belong to a documented event, or the catalog
+            # cannot reshape the dataset and the whole run becomes unreadable.
+            # Files no document points at (manual staging) stay as written.
+            if self._mode == "stream" and self._stream is not None and self._stream.resource_sent:
+                closed = self._file.set_aside(self._stream.events_documented * self._frames_per_event)
+            return closed
 
     # -- events ------------------------------------------------------------
     @property
@@ -432,7 +426,7 @@ class AssetWriter:
         with self._lock:
             if frames == self._frames_per_event:
                 return
-            if self._composer is not None:
+            if self._documents_started():
                 raise ValidationError(
                     f"{self.device_name}: frames per event cannot change from "
                     f"{self._frames_per_event} to {frames} within one staging; unstage first",
@@ -463,9 +457,9 @@ class AssetWriter:
         for field in keys:
             per_frame_data_key("", field)   # refuses an unknown field now, not mid-run
         with self._lock:
-            if self._file is not None:
+            if self._file.is_open:
                 raise RuntimeError(f"{self.device_name}: per-frame keys cannot change while "
-                                   f"a file is open ({self._path})")
+                                   f"a file is open ({self.path})")
             self.per_frame_keys = keys
 
     def per_frame_data_keys(self, source: str, frames_per_event: int = 1) -> dict[str, Any]:
@@ -516,30 +510,19 @@ class AssetWriter:
         with self._lock:
             available = self.get_index()
             stop = available if index is None else min(int(index), available)
-            if self._composer is None:
+            if self._stream is None:
                 if stop <= 0:
                     return
-                self._composer = StreamAssetComposer(self.image_key, self._path,
-                                                     self._frame_shape, self._dtype)
-                self._per_frame_composers = [
-                    StreamAssetComposer.per_frame(key, self._path, field)
-                    for field, key in self.per_frame_keys.items()]
-            stop = max(stop, self._composer.frames_emitted)
-            docs: list[tuple[str, dict]] = []
-            for composer in (self._composer, *self._per_frame_composers):
-                datums = composer.datums(stop)
-                if datums and not self._resource_sent:
-                    docs.append(("stream_resource", composer.resource_doc()))
-                docs.extend(("stream_datum", doc) for doc in datums)
-            if docs:
-                self._resource_sent = True
+                self._stream = StreamDocuments(self.image_key, self.path, self._frame_shape,
+                                               self._dtype, self.per_frame_keys)
+            docs = self._stream.collect(stop)
         yield from docs
 
     # -- legacy documents --------------------------------------------------
-    def _legacy_composer(self) -> LegacyAssetComposer:
-        if self._composer is None:
-            self._composer = LegacyAssetComposer(self._path)
-        return self._composer
+    def _legacy_documents(self) -> LegacyDocuments:
+        if self._legacy is None:
+            self._legacy = LegacyDocuments(self.path)
+        return self._legacy
 
     def datum_id(self, point: int) -> str:
         """Return (creating it on first use) the datum id of event ``point``.
@@ -554,12 +537,7 @@ class AssetWriter:
         str
         """
         with self._lock:
-            datum = self._datums.get(point)
-            if datum is None:
-                datum = self._legacy_composer().datum(point)
-                self._datums[point] = datum
-                self._datums_pending.append(datum)
-            return datum["datum_id"]
+            return self._legacy_documents().datum_id(point)
 
     def collect_legacy_docs(self, *, new_events: bool) -> Iterator[tuple[str, dict]]:
         """Yield the ``resource`` (first time) and every ``datum`` not yet yielded.
@@ -577,17 +555,10 @@ class AssetWriter:
         tuple of (str, dict)
         """
         with self._lock:
+            legacy = self._legacy_documents()
             if new_events:
-                first = max(self._datums, default=-1) + 1
-                for point in range(first, self.get_index()):
-                    self.datum_id(point)
-                    self._pending_events.append(point)
-            pending, self._datums_pending = self._datums_pending, []
-            docs: list[tuple[str, dict]] = []
-            if pending and not self._resource_sent:
-                docs.append(("resource", self._legacy_composer().resource_doc()))
-                self._resource_sent = True
-            docs.extend(("datum", datum) for datum in pending)
+                legacy.add_events(self.get_index())
+            docs = legacy.collect()
         yield from docs
 
     def pending_events(self) -> list[tuple[int, str]]:
@@ -599,8 +570,7 @@ class AssetWriter:
             ``(event index, datum id)`` pairs, oldest first.
         """
         with self._lock:
-            points, self._pending_events = self._pending_events, []
-            return [(point, self._datums[point]["datum_id"]) for point in points]
+            return [] if self._legacy is None else self._legacy.take_pending_events()
 
     def events(self) -> Iterator[dict[str, Any]]:
         """Yield the legacy fly-scan events for the datums just collected.
@@ -629,4 +599,3 @@ class AssetWriter:
         if index == 0:
             return None
         return self.datum_id(index - 1), self.frame_time(index - 1)
-

@@ -33,6 +33,7 @@ from ophyd_pvcam.engine.parameters import ParameterTable
 from ophyd_pvcam.engine.readout import ReadoutControl
 from ophyd_pvcam.engine.roi import (Region, RegionLike, allowed_binnings, as_region,
                                     validate_binning)
+from ophyd_pvcam.engine.sequence import acquire_sequence
 from ophyd_pvcam.engine.session import acquire_session, release_session
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError
@@ -403,8 +404,6 @@ class Camera(ExposureControl, ReadoutControl):
         numpy.ndarray
             Shape ``(height, width)``.
         """
-        from ophyd_pvcam.engine.sequence import acquire_sequence
-
         frames = acquire_sequence(self, 1, timeout=timeout)
         assert frames is not None
         return frames[0]

@@ -11,14 +11,12 @@ import os
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ophyd_pvcam import sdk
 from ophyd_pvcam.engine.session import session
 from ophyd_pvcam.sdk import constants as C
 
-if TYPE_CHECKING:
-    from ophyd_pvcam.engine.camera import Camera
 
 __all__ = ["CameraInfo", "list_cameras", "camera_names", "read_camera_info", "resolve_library"]
 
@@ -26,7 +24,7 @@ __all__ = ["CameraInfo", "list_cameras", "camera_names", "read_camera_info", "re
 # their info instead of trying a second (refused) pl_cam_open. Camera.open and
 # Camera.close maintain it under the lock.
 registry_lock = threading.RLock()
-open_cameras: dict[tuple[int, str], "Camera"] = {}
+open_cameras: dict[tuple[int, str], "OpenCamera"] = {}
 
 
 @dataclass(frozen=True)
@@ -103,6 +101,17 @@ def camera_names(library: Any) -> list[str]:
     list of str
     """
     return [library.cam_get_name(i) for i in range(library.cam_get_total())]
+
+
+class OpenCamera(Protocol):
+    """What :func:`list_cameras` reads of a camera open in this process.
+
+    :class:`~ophyd_pvcam.engine.camera.Camera` is one; a protocol rather
+    than an import, because the camera imports this module
+    (tests/test_architecture.py: no import circles).
+    """
+
+    info: CameraInfo
 
 
 def read_camera_info(library: Any, handle: int, name: str, index: int) -> CameraInfo:

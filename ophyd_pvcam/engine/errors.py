@@ -1,12 +1,9 @@
 """Errors raised by the acquisition engine (all subclasses of :class:`PVCAMError`)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from ophyd_pvcam.sdk.errors import PVCAMError
-
-if TYPE_CHECKING:  # preflight imports this module
-    from ophyd_pvcam.engine.preflight import Prediction
 
 __all__ = [
     "ValidationError",
@@ -84,7 +81,9 @@ class PredictedLossError(AcquisitionError):
         The operation refused (``"kickoff"``, ``"trigger"``, ``"stream"``).
     """
 
-    def __init__(self, message: str, prediction: "Optional[Prediction]" = None,
+    # ``prediction`` is typed ``Any``: preflight imports this module, so this
+    # module must not import preflight (tests/test_architecture.py: no circles).
+    def __init__(self, message: str, prediction: Optional[Any] = None,
                  call: Optional[str] = "preflight"):
         super().__init__(message, None, call)
         self.prediction = prediction

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Union
 
 import numpy as np
 
@@ -28,8 +28,28 @@ from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import DeviceRemovedError
 
 if TYPE_CHECKING:
-    from ophyd_pvcam.engine.camera import Camera
     from ophyd_pvcam.engine.settings import AcquisitionSettings
+
+
+class SequenceCamera(Protocol):
+    """What a sequence needs of a camera (:class:`~ophyd_pvcam.engine.camera.Camera` is one).
+
+    A protocol rather than an import: the camera calls this module
+    (``Camera.snap``), so this module does not import the camera
+    (tests/test_architecture.py: no import circles).
+    """
+
+    name: str
+    library: Any
+    handle: int
+    lock: Any
+
+    def acquisition_settings(self, exposure_mode: Union[str, int, None] = None
+                             ) -> "AcquisitionSettings": ...
+
+    def begin_acquisition(self, owner: str) -> None: ...
+
+    def end_acquisition(self) -> None: ...
 
 __all__ = ["acquire_sequence", "plan_chunks", "default_frame_timeout",
            "MAX_FRAMES_PER_SEQUENCE", "MAX_SEQUENCE_BYTES", "CONSUMER_CHUNK_BYTES"]
@@ -98,7 +118,7 @@ def default_frame_timeout(settings: "AcquisitionSettings") -> float:
     return 5.0 + 3.0 * settings.frame_period_s
 
 
-def acquire_sequence(camera: "Camera", num_frames: int, *, timeout: Optional[float] = None,
+def acquire_sequence(camera: SequenceCamera, num_frames: int, *, timeout: Optional[float] = None,
                      trigger: Union[str, int, None] = None,
                      consumer: Optional[Callable[[Frame], None]] = None) -> Optional[np.ndarray]:
     """Acquire ``num_frames`` frames with the camera's current settings.
@@ -170,7 +190,7 @@ def acquire_sequence(camera: "Camera", num_frames: int, *, timeout: Optional[flo
     return stack
 
 
-def _run_chunk(camera: "Camera", settings: "AcquisitionSettings", buffer: np.ndarray,
+def _run_chunk(camera: SequenceCamera, settings: "AcquisitionSettings", buffer: np.ndarray,
                frame_wait: float, first_index: int,
                consumer: Optional[Callable[[Frame], None]]) -> None:
     """Set up, start, follow and finish one sequence of ``len(buffer)`` frames."""
@@ -230,7 +250,7 @@ def _run_chunk(camera: "Camera", settings: "AcquisitionSettings", buffer: np.nda
         _finish(camera, buffer, started, completed)
 
 
-def _software_trigger(camera: "Camera", deadline: float) -> None:
+def _software_trigger(camera: SequenceCamera, deadline: float) -> None:
     """Send ``pl_exp_trigger`` until the camera accepts it (it ignores it while exposing)."""
     while True:
         with camera.lock:
@@ -243,7 +263,7 @@ def _software_trigger(camera: "Camera", deadline: float) -> None:
         time.sleep(0.0005)
 
 
-def _finish(camera: "Camera", buffer: np.ndarray, started: bool, completed: bool) -> None:
+def _finish(camera: SequenceCamera, buffer: np.ndarray, started: bool, completed: bool) -> None:
     """Leave the camera idle: abort an unfinished sequence, then finish it.
 
     Runs inside ``finally``: when an error is already propagating, a cleanup

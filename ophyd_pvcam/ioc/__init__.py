@@ -8,6 +8,10 @@
     that server (same count and fly behaviour and documents as
     :class:`~ophyd_pvcam.device.detector.PVCAMDetector`).
 
+The two sides are subpackages (``server/`` with its sans-I/O ``core/``,
+and ``client/``); ``ophyd_pvcam.ioc.cam``, ``.hdf`` and ``.image`` re-export
+the server's record groups under their earlier paths.
+
 Names are imported lazily: the server does not import ophyd, the client
 does not import the engine.
 """
@@ -21,9 +25,9 @@ _LAZY = {
     "main": "ophyd_pvcam.ioc.server",
     "build_iocs": "ophyd_pvcam.ioc.server",
     "CameraIOC": "ophyd_pvcam.ioc.server",
-    "CameraDriver": "ophyd_pvcam.ioc.driver",
+    "CameraDriver": "ophyd_pvcam.ioc.server.core.driver",
     "RemotePVCAMDetector": "ophyd_pvcam.ioc.client",
-    "RemoteSettingError": "ophyd_pvcam.ioc.client_signals",
+    "RemoteSettingError": "ophyd_pvcam.ioc.client",
 }
 
 __all__ = ["CameraDriver", "CameraIOC", "RemotePVCAMDetector", "RemoteSettingError",
