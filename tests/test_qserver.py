@@ -129,11 +129,15 @@ def test_profile_keeps_re_md_under_the_data_directory(profile_namespace):
 
 
 def test_profile_refuses_a_catalog_port_that_is_no_number(tmp_path):
+    # IPython writes history, log/, pid/ and security/ into its profile folder: a copy,
+    # never the package's.
+    copy = tmp_path / "profile"
+    shutil.copytree(profile_dir(), copy)
     env = {**os.environ, "PVCAM_LIBRARY": "sim", "PVCAM_DATA_DIR": str(tmp_path / "data"),
            "PVCAM_CATALOG_PORT": "http://127.0.0.1:8000", "IPYTHONDIR": str(tmp_path / "ipython"),
            "MPLBACKEND": "Agg"}
     env.pop("PVCAM_CATALOG_URI", None)
-    result = subprocess.run([sys.executable, "-m", "IPython", f"--profile-dir={profile_dir()}",
+    result = subprocess.run([sys.executable, "-m", "IPython", f"--profile-dir={copy}",
                              "--no-banner", "--colors=NoColor", "-c", "print('SERVED', db)"],
                             capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
     output = result.stdout + result.stderr
