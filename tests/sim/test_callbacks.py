@@ -91,8 +91,14 @@ def test_bof_precedes_eof_for_each_frame(cam):
     fb = lib.setup_cont(h, exposure=2)
     buf = start_cont(lib, h, fb, 4)
     try:
+        # The frames being in the buffer does not mean their callbacks have run
+        # yet (the library's callback thread may not have been scheduled on a
+        # loaded machine): wait for four callbacks, bounded.
         lib.wait_latest(h, 4)
-        time.sleep(0.02)
+        deadline = time.monotonic() + 10.0
+        while len(order) < 4:
+            assert time.monotonic() < deadline, f"only {len(order)} callbacks: {order}"
+            time.sleep(0.002)
     finally:
         abort(lib, h)
     assert order[:4] == [("bof", 1), ("eof", 1), ("bof", 2), ("eof", 2)]
