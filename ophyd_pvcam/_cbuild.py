@@ -73,12 +73,9 @@ def compile_library(src: Path, target: Path, *, what: str, ldflags: Sequence[str
         Linker flags before the sources (e.g. a version script).
     libs : sequence of str, optional
         Libraries to link, after the sources (e.g. ``("-lm",)``).
-    sanitize : {"address", "thread", "undefined"}, optional
-        Build with that sanitizer (and ``-O1 -g``) for checking tests.
-    cc : str, optional
-        Compiler to use; default ``$CC``, then ``cc``, ``gcc``, ``clang``.
-    extra_cflags : sequence of str, optional
-        More compiler flags (e.g. ``("-Werror",)``).
+    sanitize, cc, extra_cflags
+        As the builders' ``build_library`` takes them (a key of
+        :data:`SANITIZERS`, a compiler name, more compiler flags).
 
     Returns
     -------
