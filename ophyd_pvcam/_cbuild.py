@@ -3,9 +3,9 @@
 Pure standard library and no package-relative import: ``setup.py`` loads the
 builders (``ophyd_pvcam/sim/build.py``, ``ophyd_pvcam/engine/native/build.py``)
 by file path before the package is importable, and each builder loads this
-file the same way, once per process (``sys.modules["_ophyd_pvcam_cbuild"]``),
-so both builders raise the same :class:`BuildError`. It is never imported as
-``ophyd_pvcam._cbuild``.
+file the same way, once per process (``sys.modules["_ophyd_pvcam_cbuild"]``).
+It is never imported as ``ophyd_pvcam._cbuild``. Each builder keeps its own
+``BuildError`` (documented in its module) and hands it to :func:`compile_library`.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
-__all__ = ["BuildError", "SANITIZERS", "compile_library"]
+__all__ = ["SANITIZERS", "compile_library"]
 
 logger = logging.getLogger("ophyd_pvcam.build")
 
@@ -28,31 +28,28 @@ SANITIZERS = {"address": ("-fsanitize=address", "-fno-omit-frame-pointer"),
               "undefined": ("-fsanitize=undefined",)}
 
 
-class BuildError(RuntimeError):
-    """A C library of the package could not be built (missing compiler, compile error)."""
-
-
-def _find_compiler(cc: Optional[str], what: str) -> str:
+def _find_compiler(cc: Optional[str], what: str, error: type[Exception]) -> str:
     candidates = [cc] if cc else [os.environ.get("CC"), "cc", "gcc", "clang"]
     for name in candidates:
         if name and shutil.which(name):
             return shutil.which(name)  # type: ignore[return-value]
     tried = ", ".join(c for c in candidates if c)
-    raise BuildError(f"no C compiler found (tried {tried}); install gcc to build {what}")
+    raise error(f"no C compiler found (tried {tried}); install gcc to build {what}")
 
 
-def _flags(sanitize: Optional[str], extra_cflags: Sequence[str]) -> list[str]:
+def _flags(sanitize: Optional[str], extra_cflags: Sequence[str], error: type[Exception]) -> list[str]:
     flags = list(_CFLAGS)
     if sanitize:
         if sanitize not in SANITIZERS:
-            raise BuildError(f"unknown sanitizer {sanitize!r}; choose one of {sorted(SANITIZERS)}")
+            raise error(f"unknown sanitizer {sanitize!r}; choose one of {sorted(SANITIZERS)}")
         flags += ["-O1", "-g", *SANITIZERS[sanitize]]
     else:
         flags += ["-O2"]
     return flags + list(extra_cflags)
 
 
-def compile_library(src: Path, target: Path, *, what: str, ldflags: Sequence[str] = (),
+def compile_library(src: Path, target: Path, *, what: str, error: type[Exception],
+                    ldflags: Sequence[str] = (),
                     libs: Sequence[str] = (), sanitize: Optional[str] = None,
                     cc: Optional[str] = None, extra_cflags: Sequence[str] = ()) -> Path:
     """Compile every ``src/*.c`` into the shared library ``target`` (soname: its name).
@@ -69,6 +66,8 @@ def compile_library(src: Path, target: Path, *, what: str, ldflags: Sequence[str
         Path of the library to write; its folder is created if missing.
     what : str
         The library, for messages (``"the native frame pump libpvcam_pump.so"``).
+    error : type of Exception
+        What to raise (the builder's ``BuildError``).
     ldflags : sequence of str, optional
         Linker flags before the sources (e.g. a version script).
     libs : sequence of str, optional
@@ -84,15 +83,15 @@ def compile_library(src: Path, target: Path, *, what: str, ldflags: Sequence[str
 
     Raises
     ------
-    BuildError
+    error
         No compiler, no C source, unknown sanitizer, or the compiler failed
         (its output is in the message).
     """
-    compiler = _find_compiler(cc, what)
+    compiler = _find_compiler(cc, what, error)
     sources = sorted(str(p) for p in Path(src).glob("*.c"))
     if not sources:
-        raise BuildError(f"no C sources in {src}")
-    flags = _flags(sanitize, extra_cflags)
+        raise error(f"no C sources in {src}")
+    flags = _flags(sanitize, extra_cflags, error)
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name.split('.')[0]}-", suffix=".so",
@@ -105,10 +104,10 @@ def compile_library(src: Path, target: Path, *, what: str, ldflags: Sequence[str
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     except OSError as exc:
         os.unlink(tmp_name)
-        raise BuildError(f"could not run {compiler}: {exc}") from exc
+        raise error(f"could not run {compiler}: {exc}") from exc
     if proc.returncode != 0:
         os.unlink(tmp_name)
-        raise BuildError(f"compiling {what} failed ({compiler} exit {proc.returncode}):\n"
+        raise error(f"compiling {what} failed ({compiler} exit {proc.returncode}):\n"
                          f"{proc.stderr}")
     if proc.stderr.strip():
         logger.warning("compiler warnings while building %s:\n%s", what, proc.stderr)

@@ -25,7 +25,10 @@ if not hasattr(_cbuild, "compile_library"):
 __all__ = ["BuildError", "SONAME", "build_library", "source_dir"]
 
 SONAME = "libpvcam.so.2"
-BuildError = _cbuild.BuildError
+
+
+class BuildError(RuntimeError):
+    """The simulator library could not be built (missing compiler, compile error)."""
 
 
 def source_dir() -> Path:
@@ -68,7 +71,7 @@ def build_library(out_dir: "os.PathLike[str] | str", *, sanitize: Optional[str] 
     src = source_dir()
     out = Path(out_dir)
     target = _cbuild.compile_library(
-        src, out / SONAME, what=f"the simulated {SONAME}",
+        src, out / SONAME, what=f"the simulated {SONAME}", error=BuildError,
         ldflags=(f"-Wl,--version-script={src / 'libpvcam.map'}",), libs=("-lm", "-lrt"),
         sanitize=sanitize, cc=cc, extra_cflags=extra_cflags)
     link = out / "libpvcam.so"

@@ -26,7 +26,10 @@ __all__ = ["BuildError", "LIBRARY_NAME", "build_library", "library_dir", "source
 
 #: File name of the built library.
 LIBRARY_NAME = "libpvcam_pump.so"
-BuildError = _cbuild.BuildError
+
+
+class BuildError(RuntimeError):
+    """The pump library could not be built (missing compiler, compile error)."""
 
 
 def source_dir() -> Path:
@@ -82,7 +85,8 @@ def build_library(out_dir: "os.PathLike[str] | str | None" = None, *,
     out = Path(out_dir) if out_dir is not None else library_dir()
     return _cbuild.compile_library(source_dir(), out / LIBRARY_NAME,
                                    what=f"the native frame pump {LIBRARY_NAME}",
-                                   sanitize=sanitize, cc=cc, extra_cflags=extra_cflags)
+                                   error=BuildError, sanitize=sanitize, cc=cc,
+                                   extra_cflags=extra_cflags)
 
 
 if __name__ == "__main__":  # manual rebuild: python ophyd_pvcam/engine/native/build.py [out_dir]
