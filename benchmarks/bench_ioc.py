@@ -26,10 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,64 +36,12 @@ from typing import Any, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def _free_port(taken: tuple[int, ...] = ()) -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-        if port not in taken:
-            return port
+from _common import IocServer, configure_loopback, load_average  # noqa: E402
 
 
-def configure_loopback() -> None:
-    """Loopback-only Channel Access on private ports (before any CA context exists)."""
-    port = _free_port()
-    beacon = _free_port((port,))
-    os.environ.update({
-        "EPICS_CA_SERVER_PORT": str(port), "EPICS_CAS_SERVER_PORT": str(port),
-        "EPICS_CA_REPEATER_PORT": str(beacon), "EPICS_CAS_BEACON_PORT": str(beacon),
-        "EPICS_CA_ADDR_LIST": "127.0.0.1", "EPICS_CA_AUTO_ADDR_LIST": "NO",
-        "EPICS_CAS_INTF_ADDR_LIST": "127.0.0.1", "EPICS_CAS_BEACON_ADDR_LIST": "127.0.0.1",
-        "EPICS_CAS_AUTO_BEACON_ADDR_LIST": "NO", "EPICS_CA_MAX_ARRAY_BYTES": "50000000",
-    })
-
-
-class Server:
-    """The IOC in a subprocess; ready when it prints its readiness line."""
-
-    def __init__(self, prefix: str, root: Path, preview_size: int):
-        env = dict(os.environ, PVCAM_SIM_CAMERAS="prime-bsi", PYTHONUNBUFFERED="1")
-        env.pop("PVCAM_SIM_FAULTS", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ophyd_pvcam.ioc", "--simulated", "--prefix", prefix,
-             "--write-root", str(root), "--preview-size", str(preview_size),
-             "--preview-rate", "5", "--log-level", "WARNING"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.ready = threading.Event()
-        self.lines: list[str] = []
-        self.drain = threading.Thread(target=self._read, name=f"bench-drain-{prefix}")
-        self.drain.start()
-        if not self.ready.wait(60):
-            self.stop()
-            raise RuntimeError("server did not start:\n" + "\n".join(self.lines))
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip())
-            if line.startswith("IOC READY"):
-                self.ready.set()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.drain.join(10)
+def preview_args(preview_size: int) -> list[str]:
+    """The server's preview options: ``preview_size`` square, 5 Hz until a client asks more."""
+    return ["--preview-size", str(preview_size), "--preview-rate", "5"]
 
 
 def preview_rates(prefix: str, preview_size: int, rates: list[float], seconds: float,
@@ -192,12 +137,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     rates = [5.0, 20.0] if args.quick else [5.0, 20.0, 50.0, 100.0]
     latency_cases = [(10, 0.001)] if args.quick else [(1, 0.001), (10, 0.001), (100, 0.001),
                                                       (10, 0.02)]
-    print(f"ophyd control layer: {args.layer}; medians of {reps} repetitions")
+    print(f"ophyd control layer: {args.layer}; medians of {reps} repetitions; "
+          f"load average before: {load_average()}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         preview_rows = []
         for size in (256, 512):
-            server = Server(f"B{size}:", root / f"s{size}", size)
+            server = IocServer(f"B{size}:", root / f"s{size}", preview_args(size))
             try:
                 preview_rows += preview_rates(f"B{size}:", size, rates, seconds, reps)
             finally:
@@ -208,7 +154,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         for row in preview_rows:
             print(f"{row['size']:>6} {row['asked']:>9.0f} {row['camera_fps']:>11.1f} "
                   f"{row['fps']:>8.1f} {row['MB/s']:>7.2f} {row['ratio']:>9.2f}")
-        server = Server("BT:", root / "latency", 256)
+        server = IocServer("BT:", root / "latency", preview_args(256))
         try:
             latency = [trigger_latency("BT:", frames, exposure, reps, root / "local")
                        for frames, exposure in latency_cases]
@@ -219,6 +165,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         for row in latency:
             print(f"{row['frames']:>7} {row['exposure']:>9.3f} {row['remote']:>9.4f} "
                   f"{row['local']:>9.4f} {row['ratio']:>7.2f}")
+    print(f"\nload average after: {load_average()}")
     return 0
 
 

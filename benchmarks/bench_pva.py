@@ -26,87 +26,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import IocServer, configure_loopback, load_average  # noqa: E402
+
 SIZES = (2048, 512)
-
-
-def _free_port(taken: tuple[int, ...] = ()) -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-        if port not in taken:
-            return port
-
-
-def configure_loopback() -> None:
-    """Loopback-only CA and PVA on private ports (before any client context exists)."""
-    ca = _free_port()
-    beacon = _free_port((ca,))
-    pva = _free_port((ca, beacon))
-    pva_udp = _free_port((ca, beacon, pva))
-    os.environ.update({
-        "EPICS_CA_SERVER_PORT": str(ca), "EPICS_CAS_SERVER_PORT": str(ca),
-        "EPICS_CA_REPEATER_PORT": str(beacon), "EPICS_CAS_BEACON_PORT": str(beacon),
-        "EPICS_CA_ADDR_LIST": "127.0.0.1", "EPICS_CA_AUTO_ADDR_LIST": "NO",
-        "EPICS_CAS_INTF_ADDR_LIST": "127.0.0.1", "EPICS_CAS_BEACON_ADDR_LIST": "127.0.0.1",
-        "EPICS_CAS_AUTO_BEACON_ADDR_LIST": "NO", "EPICS_CA_MAX_ARRAY_BYTES": "50000000",
-        "EPICS_PVAS_INTF_ADDR_LIST": "127.0.0.1", "EPICS_PVAS_BEACON_ADDR_LIST": "127.0.0.1",
-        "EPICS_PVAS_AUTO_BEACON_ADDR_LIST": "NO", "EPICS_PVA_ADDR_LIST": "127.0.0.1",
-        "EPICS_PVA_AUTO_ADDR_LIST": "NO",
-        "EPICS_PVAS_SERVER_PORT": str(pva), "EPICS_PVA_SERVER_PORT": str(pva),
-        "EPICS_PVAS_BROADCAST_PORT": str(pva_udp), "EPICS_PVA_BROADCAST_PORT": str(pva_udp),
-    })
-
-
-class Server:
-    """The IOC with ``--pva`` in a subprocess; ready when it prints its readiness line."""
-
-    def __init__(self, prefix: str, root: Path, side: int):
-        env = dict(os.environ, PVCAM_SIM_CAMERAS="prime-bsi", PYTHONUNBUFFERED="1")
-        env.pop("PVCAM_SIM_FAULTS", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ophyd_pvcam.ioc", "--simulated", "--prefix", prefix,
-             "--write-root", str(root), "--preview-size", str(side), "--preview-rate", "1000",
-             "--pva", "--log-level", "WARNING"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.ready = threading.Event()
-        self.lines: list[str] = []
-        self.drain = threading.Thread(target=self._read, name=f"bench-drain-{prefix}")
-        self.drain.start()
-        if not self.ready.wait(60):
-            self.stop()
-            raise RuntimeError("server did not start:\n" + "\n".join(self.lines))
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip())
-            if line.startswith("IOC READY"):
-                self.ready.set()
-        self.ready.set()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.drain.join(10)
 
 
 def _caput(name: str, value: Any) -> None:
@@ -164,7 +95,8 @@ def measure(side: int, reps: int, seconds: float) -> dict[str, Any]:
 
     prefix = f"BPVA{side}:"
     with tempfile.TemporaryDirectory(prefix="bench-pva-") as root:
-        server = Server(prefix, Path(root), side)
+        server = IocServer(prefix, Path(root), ["--preview-size", str(side),
+                                                "--preview-rate", "1000", "--pva"])
         try:
             offset = (2048 - side) // 2
             for name, value in (("MinX", offset), ("MinY", offset), ("SizeX", side),
@@ -198,9 +130,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.reps, args.seconds = 1, 2.0
-    configure_loopback()
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-          f"({os.cpu_count()} cores); {args.reps} x {args.seconds:g} s per transport, medians")
+    configure_loopback(pva=True)
+    print(f"load average before: {load_average()}; "
+          f"{args.reps} x {args.seconds:g} s per transport, medians")
     rows = []
     for side in SIZES:
         result = measure(side, args.reps, args.seconds)
@@ -212,10 +144,11 @@ def main() -> int:
     for side, r in rows:
         megabytes = side * side * 2 / 1e6
         ratio = r["pva"] / r["ca"] if r["ca"] else float("inf")
+        camera = r["camera"] or float("nan")      # a camera that made no frame: no ratio
         print(f"| {side}x{side} | {megabytes:.1f} | {r['camera']:.0f} | "
-              f"{r['ca']:.0f} ({r['ca'] / r['camera']:.2f}) | "
-              f"{r['pva']:.0f} ({r['pva'] / r['camera']:.2f}) | {ratio:.2f} |")
-    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+              f"{r['ca']:.0f} ({r['ca'] / camera:.2f}) | "
+              f"{r['pva']:.0f} ({r['pva'] / camera:.2f}) | {ratio:.2f} |")
+    print(f"\nload average after: {load_average()}")
     return 0
 
 

@@ -235,12 +235,9 @@ class Stream:
             When the stream is running with get()/iteration delivery.
         """
         with self._lock:
-            run = self._run
-            if self._state is StreamState.RUNNING and run is not None and not run.dispatching:
-                raise ValidationError("this stream delivers through get()/iteration; add "
-                                      "consumers before start()", None, "add_consumer")
+            run = self._run_taking_consumers("add_consumer")
             self._consumers = self._consumers + (consumer,)
-            if run is not None and run.dispatching and not run.loop_ended:
+            if run is not None:
                 run.consumers = run.consumers + (consumer,)
 
     def add_block_consumer(self, consumer: Callable[[FrameBlock], Any]) -> None:
@@ -265,13 +262,20 @@ class Stream:
             When the stream is running with get()/iteration delivery.
         """
         with self._lock:
-            run = self._run
-            if self._state is StreamState.RUNNING and run is not None and not run.dispatching:
-                raise ValidationError("this stream delivers through get()/iteration; add "
-                                      "consumers before start()", None, "add_block_consumer")
+            run = self._run_taking_consumers("add_block_consumer")
             self._block_consumers = self._block_consumers + (consumer,)
-            if run is not None and run.dispatching and not run.loop_ended:
+            if run is not None:
                 run.block_consumers = run.block_consumers + (consumer,)
+
+    def _run_taking_consumers(self, call: str) -> Optional[StreamRun]:
+        # Under self._lock: the run a new consumer joins at once (it still
+        # dispatches), else None (the consumer waits for the next start).
+        # ``call`` names the public method in the error.
+        run = self._run
+        if self._state is StreamState.RUNNING and run is not None and not run.dispatching:
+            raise ValidationError("this stream delivers through get()/iteration; add "
+                                  "consumers before start()", None, call)
+        return run if run is not None and run.dispatching and not run.loop_ended else None
 
     def remove_block_consumer(self, consumer: Callable[[FrameBlock], Any]) -> None:
         """Stop calling a block consumer (no error if it was not registered).

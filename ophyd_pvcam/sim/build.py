@@ -1,29 +1,30 @@
 """Compile the simulated PVCAM library ``libpvcam.so.2``.
 
 This module is pure standard library and never imports :mod:`ophyd_pvcam`, so
-``setup.py`` can load it by path before the package is importable.  The
-library gets the vendor's soname and symbol versions (see ``src/libpvcam.map``)
-so programs linked against the real SDK load it unchanged.
+``setup.py`` can load it by path before the package is importable; the compile
+step it shares with the frame pump's builder (``ophyd_pvcam/_cbuild.py``) is
+loaded by path too.  The library gets the vendor's soname and symbol versions
+(see ``src/libpvcam.map``) so programs linked against the real SDK load it
+unchanged.
 """
 from __future__ import annotations
 
-import logging
+import importlib.util
 import os
-import shutil
-import subprocess
-import tempfile
+import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+# The shared compile step, by path (one module a process: both builders share it).
+_spec = importlib.util.spec_from_file_location("_ophyd_pvcam_cbuild",
+                                               Path(__file__).resolve().parents[1] / "_cbuild.py")
+_cbuild = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
+if not hasattr(_cbuild, "compile_library"):
+    _spec.loader.exec_module(_cbuild)
+
 __all__ = ["BuildError", "SONAME", "build_library", "source_dir"]
 
-logger = logging.getLogger(__name__)
-
 SONAME = "libpvcam.so.2"
-_CFLAGS = ("-std=gnu11", "-fPIC", "-pthread", "-Wall", "-Wextra", "-fvisibility=hidden")
-_SANITIZERS = {"address": ("-fsanitize=address", "-fno-omit-frame-pointer"),
-               "thread": ("-fsanitize=thread",),
-               "undefined": ("-fsanitize=undefined",)}
 
 
 class BuildError(RuntimeError):
@@ -39,15 +40,6 @@ def source_dir() -> Path:
         ``ophyd_pvcam/sim/src``.
     """
     return Path(__file__).resolve().parent / "src"
-
-
-def _find_compiler(cc: Optional[str]) -> str:
-    candidates = [cc] if cc else [os.environ.get("CC"), "cc", "gcc", "clang"]
-    for name in candidates:
-        if name and shutil.which(name):
-            return shutil.which(name)  # type: ignore[return-value]
-    tried = ", ".join(c for c in candidates if c)
-    raise BuildError(f"no C compiler found (tried {tried}); install gcc to build the simulated libpvcam.so.2")
 
 
 def build_library(out_dir: "os.PathLike[str] | str", *, sanitize: Optional[str] = None,
@@ -76,41 +68,12 @@ def build_library(out_dir: "os.PathLike[str] | str", *, sanitize: Optional[str] 
         No compiler, unknown sanitizer, or the compiler failed (its output is
         in the message).
     """
-    compiler = _find_compiler(cc)
     src = source_dir()
-    sources = sorted(str(p) for p in src.glob("*.c"))
-    if not sources:
-        raise BuildError(f"no C sources in {src}")
-    flags = list(_CFLAGS)
-    if sanitize:
-        if sanitize not in _SANITIZERS:
-            raise BuildError(f"unknown sanitizer {sanitize!r}; choose one of {sorted(_SANITIZERS)}")
-        flags += ["-O1", "-g", *_SANITIZERS[sanitize]]
-    else:
-        flags += ["-O2"]
-    flags += list(extra_cflags)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / SONAME
-    # Build to a temporary name and rename, so a running process that mapped
-    # the old library is not disturbed and a failed build leaves nothing half-written.
-    fd, tmp_name = tempfile.mkstemp(prefix=".libpvcam-", suffix=".so", dir=out)
-    os.close(fd)
-    cmd = [compiler, *flags, "-shared", f"-Wl,-soname,{SONAME}",
-           f"-Wl,--version-script={src / 'libpvcam.map'}", "-o", tmp_name, *sources, "-lm", "-lrt"]
-    logger.debug("building simulator: %s", " ".join(cmd))
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        os.unlink(tmp_name)
-        raise BuildError(f"could not run {compiler}: {exc}") from exc
-    if proc.returncode != 0:
-        os.unlink(tmp_name)
-        raise BuildError(f"compiling the simulator failed ({compiler} exit {proc.returncode}):\n{proc.stderr}")
-    if proc.stderr.strip():
-        logger.warning("compiler warnings while building the simulator:\n%s", proc.stderr)
-    os.chmod(tmp_name, 0o755)
-    os.replace(tmp_name, target)
+    target = _cbuild.compile_library(
+        src, out / SONAME, what=f"the simulated {SONAME}", error=BuildError,
+        ldflags=(f"-Wl,--version-script={src / 'libpvcam.map'}",), libs=("-lm", "-lrt"),
+        sanitize=sanitize, cc=cc, extra_cflags=extra_cflags)
     link = out / "libpvcam.so"
     if link.is_symlink() or link.exists():
         link.unlink()
@@ -119,6 +82,4 @@ def build_library(out_dir: "os.PathLike[str] | str", *, sanitize: Optional[str] 
 
 
 if __name__ == "__main__":  # manual rebuild: python ophyd_pvcam/sim/build.py [out_dir]
-    import sys
-
     print(build_library(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent / "lib"))

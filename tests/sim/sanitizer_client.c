@@ -118,6 +118,21 @@ static void wait_frames(int16 h, int n)
     failures++;
 }
 
+/* Wait until a sequence's status is READOUT_COMPLETE (3). */
+static void wait_sequence(int16 h)
+{
+    for (int i = 0; i < 5000; i++) {
+        int16 st;
+        uns32 arrived;
+        CHECK(pl_exp_check_status(h, &st, &arrived));
+        if (st == 3)
+            return;
+        sleep_ms(1);
+    }
+    fprintf(stderr, "timeout waiting for the sequence of camera %d\n", h);
+    failures++;
+}
+
 int main(void)
 {
     CHECK(pvcam_sim_set_cameras("prime-bsi,kinetix"));
@@ -155,14 +170,7 @@ int main(void)
     CHECK(pl_get_param(h0, PARAM_FRAME_BUFFER_SIZE, 5, &fbs));
     void *seq = malloc(bytes);
     CHECK(pl_exp_start_seq(h0, seq));
-    for (int i = 0; i < 5000; i++) {
-        int16 st;
-        uns32 arrived;
-        CHECK(pl_exp_check_status(h0, &st, &arrived));
-        if (st == 3)
-            break;
-        sleep_ms(1);
-    }
+    wait_sequence(h0);
     CHECK(pl_exp_finish_seq(h0, seq, 0));
     free(seq);
 
@@ -240,14 +248,7 @@ int main(void)
     CHECK(pl_exp_setup_seq(h1, 4, 2, two, 1792, 1, &mdbytes));
     unsigned char *mdseq = malloc(mdbytes);
     CHECK(pl_exp_start_seq(h1, mdseq));
-    for (int i = 0; i < 5000; i++) {
-        int16 st;
-        uns32 arrived;
-        CHECK(pl_exp_check_status(h1, &st, &arrived));
-        if (st == 3)
-            break;
-        sleep_ms(1);
-    }
+    wait_sequence(h1);
     CHECK(pl_exp_finish_seq(h1, mdseq, 0));
     uns32 one = mdbytes / 4;
     unsigned short *image = calloc(132u * 132u, sizeof *image);
