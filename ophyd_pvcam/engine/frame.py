@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Optional
 
 import numpy as np
 
@@ -33,6 +34,13 @@ class Frame:
         acquisition (what files and documents index by).
     lost_before : int
         Frames lost (FrameNr gap) immediately before this one.
+    metadata : BlockMetadata or None
+        The frame's decoded PVCAM metadata header (a one-frame
+        :class:`~ophyd_pvcam.engine.metadata.BlockMetadata`) when the stream
+        runs with frame metadata; None otherwise.
+    rois : tuple of numpy.ndarray or None
+        Every region's pixels when the frame carried metadata (``data`` is
+        ``rois[0]``); None otherwise.
     """
 
     frame_number: int
@@ -43,3 +51,5 @@ class Frame:
     host_time: float = 0.0
     index: int = 0
     lost_before: int = 0
+    metadata: Optional[Any] = None
+    rois: Optional[tuple] = None

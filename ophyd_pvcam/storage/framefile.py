@@ -41,9 +41,9 @@ from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
 
 from .chunks import ChunkCodec, RawChunks, chunk_codec
-from .layout import PER_FRAME_FIELDS, compression_options, create_layout
+from .layout import METADATA_FIELD_DEFAULTS, PER_FRAME_FIELDS, compression_options, create_layout
 
-__all__ = ["FrameFile", "EncodedFrames", "LIBVER", "MIN_RESERVE", "BLOCK_FIELDS"]
+__all__ = ["FrameFile", "EncodedFrames", "LIBVER", "MIN_RESERVE", "BLOCK_FIELDS", "metadata_ledger"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,32 @@ BLOCK_FIELDS: Mapping[str, str] = {
     "host_time": "host_time",
     "lost_before": "lost_before",
 }
+
+
+def metadata_ledger(metadata: Any, count: int) -> dict[str, np.ndarray]:
+    """The per-frame datasets that come from frame metadata headers, for ``count`` frames.
+
+    Parameters
+    ----------
+    metadata : BlockMetadata or None
+        The decoded headers (:class:`~ophyd_pvcam.engine.metadata.BlockMetadata`);
+        None gives each field's no-metadata value
+        (:data:`~ophyd_pvcam.storage.layout.METADATA_FIELD_DEFAULTS`).
+    count : int
+        Frames.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+    """
+    if metadata is None:
+        return {name: np.full(count, value, dtype=PER_FRAME_FIELDS[name][0])
+                for name, value in METADATA_FIELD_DEFAULTS.items()}
+    return {"count_time": np.asarray(metadata.exposure_seconds, dtype="<f8"),
+            "camera_frame_number": np.array(metadata.camera_frame_numbers, dtype="<i8"),
+            "timestamp_bof_camera": np.array(metadata.timestamp_bof, dtype="<i8"),
+            "timestamp_eof_camera": np.array(metadata.timestamp_eof, dtype="<i8"),
+            "timestamp_resolution": np.array(metadata.timestamp_resolution_ps, dtype="<i8")}
 
 
 class EncodedFrames:
@@ -226,16 +252,24 @@ class FrameFile:
             For a value that does not convert to the field's dtype.
         """
         count = len(frames)
-        return {name: np.fromiter((getattr(f, name) for f in frames),
-                                  dtype=PER_FRAME_FIELDS[name][0], count=count)
-                for name in PER_FRAME_FIELDS}
+        ledger = {name: np.fromiter((getattr(f, name) for f in frames),
+                                    dtype=PER_FRAME_FIELDS[name][0], count=count)
+                  for name in BLOCK_FIELDS}
+        with_md = [f.metadata for f in frames if f.metadata is not None]
+        if with_md and len(with_md) == count:
+            ledger.update(metadata_ledger(type(with_md[0]).concatenate(with_md), count))
+        else:
+            ledger.update(metadata_ledger(None, count))
+        return ledger
 
     @staticmethod
     def block_ledger(block: FrameBlock) -> dict[str, np.ndarray]:
         """A copy of ``block``'s ledger as per-frame dataset values (the block may be reused)."""
-        return {name: np.array(getattr(block, BLOCK_FIELDS[name]),
-                               dtype=PER_FRAME_FIELDS[name][0], copy=True)
-                for name in PER_FRAME_FIELDS}
+        ledger = {name: np.array(getattr(block, BLOCK_FIELDS[name]),
+                                 dtype=PER_FRAME_FIELDS[name][0], copy=True)
+                  for name in BLOCK_FIELDS}
+        ledger.update(metadata_ledger(block.metadata, len(block)))
+        return ledger
 
     def frames_pixels(self, frames: Sequence[Frame]) -> Union[np.ndarray, list]:
         """The pixels of ``frames`` as :meth:`encode` takes them: a list, no copy.

@@ -42,6 +42,7 @@ __all__ = [
     "UNASSIGNED_GROUP",
     "UNASSIGNED_DATA_PATH",
     "PER_FRAME_FIELDS",
+    "METADATA_FIELD_DEFAULTS",
     "PER_FRAME_CHUNK",
     "COMPRESSIONS",
     "compression_options",
@@ -70,6 +71,28 @@ PER_FRAME_FIELDS: Mapping[str, tuple[str, str, str]] = {
     "readout_time": ("<i8", "", "FRAME_INFO.ReadoutTime as reported by the SDK"),
     "host_time": ("<f8", "s", "POSIX time when the frame was copied out of the SDK buffer"),
     "lost_before": ("<i8", "", "frames lost (FrameNr gap) immediately before this one"),
+    # From the frame's own PVCAM metadata header (PARAM_METADATA_ENABLED); 0 (count_time:
+    # NaN) for frames acquired without metadata.
+    "count_time": ("<f8", "s", "exposure of this frame from its metadata header "
+                               "(NXdetector count_time; varies with smart streaming)"),
+    "camera_frame_number": ("<i8", "", "frameNr of the frame's metadata header (restarts at 1 "
+                                       "with each acquisition start)"),
+    "timestamp_bof_camera": ("<i8", "", "beginning of frame on the camera's clock, in ticks "
+                                        "of timestamp_resolution (metadata header)"),
+    "timestamp_eof_camera": ("<i8", "", "end of frame on the camera's clock, in ticks of "
+                                        "timestamp_resolution (metadata header)"),
+    "timestamp_resolution": ("<i8", "ps", "duration of one camera-clock tick (timestampResNs "
+                                          "of header v1/v2; 1 ps for header v3)"),
+}
+
+#: Per-frame fields taken from the frame's metadata header, and the value each has
+#: without metadata.
+METADATA_FIELD_DEFAULTS: Mapping[str, float] = {
+    "count_time": float("nan"),
+    "camera_frame_number": 0,
+    "timestamp_bof_camera": 0,
+    "timestamp_eof_camera": 0,
+    "timestamp_resolution": 0,
 }
 
 #: Chunk length of the per-frame datasets. They are tiny; chunks of this many
