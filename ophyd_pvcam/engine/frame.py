@@ -53,3 +53,29 @@ class Frame:
     lost_before: int = 0
     metadata: Optional[Any] = None
     rois: Optional[tuple] = None
+
+    # -- the frame's own metadata header (PARAM_METADATA_ENABLED), per-frame file fields --
+    @property
+    def count_time(self) -> float:
+        """Exposure of this frame in seconds, from its metadata header (NaN without one)."""
+        return float("nan") if self.metadata is None else float(self.metadata.exposure_seconds[0])
+
+    @property
+    def camera_frame_number(self) -> int:
+        """The header's ``frameNr`` (restarts at 1 with each acquisition; 0 without metadata)."""
+        return 0 if self.metadata is None else int(self.metadata.camera_frame_numbers[0])
+
+    @property
+    def timestamp_bof_camera(self) -> int:
+        """Beginning of frame on the camera's clock, in ticks of :attr:`timestamp_resolution`."""
+        return 0 if self.metadata is None else int(self.metadata.timestamp_bof[0])
+
+    @property
+    def timestamp_eof_camera(self) -> int:
+        """End of frame on the camera's clock, in ticks of :attr:`timestamp_resolution`."""
+        return 0 if self.metadata is None else int(self.metadata.timestamp_eof[0])
+
+    @property
+    def timestamp_resolution(self) -> int:
+        """Picoseconds per camera-clock tick (0 without metadata)."""
+        return 0 if self.metadata is None else int(self.metadata.timestamp_resolution_ps[0])
