@@ -516,21 +516,25 @@ class Camera(ExposureControl, ReadoutControl):
             image_format = self.parameters.get("image_format")
             dtype = S.dtype_for_image_format(image_format.get() if image_format else None)
             shape = self._region.frame_shape(self._binning)
-            readout = S.estimate_readout_seconds(shape[0], line_time_ns=self._line_time_ns(),
+            regions = self.rois
+            # several regions: the sensor reads every row from the first region's to the last's
+            rows = ((max(r.y + r.height for r in regions) - min(r.y for r in regions))
+                    // self._binning[1])
+            readout = S.estimate_readout_seconds(rows, line_time_ns=self._line_time_ns(),
                                                  pixel_time_ns=self._optional("pix_time"),
                                                  line_pixels=self.sensor_size[0])
             seconds = count * S.EXPOSURE_RESOLUTION_SECONDS[resolution]
-            if self._smart_exposures:
-                seconds = max(seconds, max(self._smart_exposures))
+            # smart streaming: the longest exposure of the cycle bounds the frame period
+            longest = max((seconds,) + self._smart_exposures)
             return S.AcquisitionSettings(
-                regions=tuple(r.to_rgn(self._binning) for r in self.rois),
+                regions=tuple(r.to_rgn(self._binning) for r in regions),
                 exp_mode=int(exp_mode),
                 exposure=int(count),
                 exposure_seconds=seconds,
                 frame_shape=shape,
                 dtype=dtype,
                 readout_time_s=readout,
-                frame_period_s=seconds + readout,
+                frame_period_s=longest + readout,
                 exposure_resolution=resolution,
                 exposure_mode=self._mode_name("exposure_mode", S.EXPOSURE_MODE_VALUES, mode),
                 expose_out_mode=self.expose_out_mode,

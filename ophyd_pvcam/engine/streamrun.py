@@ -169,7 +169,7 @@ def build_run(camera: Any, settings: Any, options: StreamOptions,
 
 
 def _decoder(health: HealthMonitor, dtype: Any, name: str) -> MetadataDecoder:
-    """The run's metadata decoder; slots that held no frame are counted lost ("skipped")."""
+    """The run's metadata decoder; slots that held no frame are counted lost ("gap")."""
     lock = threading.Lock()
 
     def offsets() -> list[int]:
@@ -179,7 +179,7 @@ def _decoder(health: HealthMonitor, dtype: Any, name: str) -> MetadataDecoder:
         with lock:
             for number in numbers.tolist():
                 sdk = number - health.offset
-                health.frames_lost_reported(sdk, sdk, "skipped")
+                health.frames_lost_reported(sdk, sdk, "gap")
         logger.warning("%s: %d slot(s) held no new frame (FrameNr skipped by the camera): "
                        "stream frame(s) %s counted lost", name, len(numbers),
                        numbers.tolist()[:10])

@@ -249,7 +249,7 @@ def test_polling_reports_the_framenrs_the_camera_skipped(camera, faults, pump):
     last = delivered[-1]
     assert stats.gaps_detectable
     assert [n for n in stats.lost_frame_numbers if n <= last] == list(range(7, last, 7))
-    assert stats.lost_by_reason == {"skipped": len(stats.lost_frame_numbers)}
+    assert stats.lost_by_reason == {"gap": len(stats.lost_frame_numbers)}
     assert delivered == [n for n in range(1, last + 1) if n % 7]
     assert [int(f.metadata.camera_frame_numbers[0]) for f in frames] == delivered
     assert all(f.lost_before == (1 if f.frame_number % 7 == 1 and f.frame_number > 7 else 0)
