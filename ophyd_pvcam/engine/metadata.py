@@ -466,8 +466,11 @@ class MetadataDecoder:
         expected in its slot when ``stream number - header FrameNr`` is one
         of them; default ``(0,)``.
     on_skipped : callable, optional
-        ``on_skipped(stream_numbers)`` with the stream frame numbers of slots
-        whose header is not their frame (counted lost by the caller).
+        ``on_skipped(stream_numbers, reason)`` with the stream frame numbers of
+        slots whose header is not their frame (counted lost by the caller):
+        reason ``"gap"`` when the slot holds an older frame or none (the
+        camera skipped that FrameNr), ``"overwritten"`` when it already holds
+        a later one (the frame was overwritten before it was read).
 
     Attributes
     ----------
@@ -479,7 +482,7 @@ class MetadataDecoder:
 
     def __init__(self, dtype: Any, *,
                  epoch_offsets: Optional[Callable[[], Sequence[int]]] = None,
-                 on_skipped: Optional[Callable[[np.ndarray], None]] = None) -> None:
+                 on_skipped: Optional[Callable[[np.ndarray, str], None]] = None) -> None:
         self.dtype = np.dtype(dtype)
         self._epoch_offsets = epoch_offsets or (lambda: (0,))
         self._on_skipped = on_skipped
@@ -512,14 +515,16 @@ class MetadataDecoder:
                 self.layout = layout
         offsets = np.asarray(tuple(self._epoch_offsets()), dtype=np.int64)
         expected = valid.copy()
+        numbers = np.asarray(block.frame_numbers, dtype=np.int64)
         if len(meta):
-            expected[valid] = np.isin(block.frame_numbers[valid] - meta.camera_frame_numbers,
-                                      offsets)
+            expected[valid] = np.isin(numbers[valid] - meta.camera_frame_numbers, offsets)
         if not expected.all():
             keep = expected[valid]
+            headers = np.zeros(len(block), dtype=np.int64)
+            headers[valid] = meta.camera_frame_numbers
+            self._skipped(numbers, headers, valid, expected, offsets)
             meta = meta.select(keep)
             rois = [[np.concatenate(parts)[keep]] for parts in rois] if len(keep) else rois
-            self._skipped(block.frame_numbers[~expected])
         kept = np.flatnonzero(expected)
         if not len(kept):
             self._carry += len(block) + int(np.sum(block.lost_before))
@@ -598,7 +603,8 @@ class MetadataDecoder:
         offsets = np.asarray(tuple(self._epoch_offsets()), dtype=np.int64)
         expected = np.isin(numbers - meta.camera_frame_numbers, offsets)
         if not expected.all():
-            self._skipped(numbers[~expected])
+            self._skipped(numbers, meta.camera_frame_numbers, np.ones(n, dtype=bool), expected,
+                          offsets)
         places = tuple(zip(layout.data_offsets, layout.data_sizes, layout.shapes))
         dtype = self.dtype
         out = []
@@ -618,10 +624,18 @@ class MetadataDecoder:
             out.append(frame)
         return out
 
-    def _skipped(self, numbers: np.ndarray) -> None:
-        self.frames_skipped += len(numbers)
-        if self._on_skipped is not None and len(numbers):
-            self._on_skipped(np.asarray(numbers, dtype=np.int64))
+    def _skipped(self, numbers: np.ndarray, headers: np.ndarray, valid: np.ndarray,
+                 expected: np.ndarray, offsets: np.ndarray) -> None:
+        """Count the unexpected rows, each as a gap or as overwritten (see ``on_skipped``)."""
+        offsets = np.sort(offsets)
+        epoch = offsets[np.maximum(np.searchsorted(offsets, numbers, side="left") - 1, 0)]
+        newer = valid & (headers > numbers - epoch)  # the slot already holds a later frame
+        self.frames_skipped += int(np.count_nonzero(~expected))
+        if self._on_skipped is None:
+            return
+        for reason, rows in (("gap", ~expected & ~newer), ("overwritten", ~expected & newer)):
+            if rows.any():
+                self._on_skipped(numbers[rows], reason)
 
 
 def _carry_losses(lost_before: np.ndarray, kept: np.ndarray) -> np.ndarray:

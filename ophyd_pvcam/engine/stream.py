@@ -153,7 +153,8 @@ class Stream:
         the frame's own header (a lost callback is no lost frame), and a slot
         whose header is not the frame expected there (a FrameNr the camera
         skipped, visible this way even when polling) is counted lost
-        (reason ``"gap"``, as a FrameNr gap seen by callbacks), never delivered.
+        (reason ``"gap"``, as a FrameNr gap seen by callbacks; ``"overwritten"``
+        when the slot already holds a later frame), never delivered.
 
     Attributes
     ----------

@@ -175,14 +175,15 @@ def _decoder(health: HealthMonitor, dtype: Any, name: str) -> MetadataDecoder:
     def offsets() -> list[int]:
         return [0] + [d.first_frame - 1 for d in health.discontinuities]
 
-    def skipped(numbers: Any) -> None:
+    def skipped(numbers: Any, reason: str) -> None:
         with lock:
             for number in numbers.tolist():
                 sdk = number - health.offset
-                health.frames_lost_reported(sdk, sdk, "gap")
-        logger.warning("%s: %d slot(s) held no new frame (FrameNr skipped by the camera): "
-                       "stream frame(s) %s counted lost", name, len(numbers),
-                       numbers.tolist()[:10])
+                health.frames_lost_reported(sdk, sdk, reason)
+        what = ("held no new frame (FrameNr skipped by the camera)" if reason == "gap"
+                else "already held a later frame (overwritten before it was read)")
+        logger.warning("%s: %d slot(s) %s: stream frame(s) %s counted lost", name, len(numbers),
+                       what, numbers.tolist()[:10])
 
     return MetadataDecoder(dtype, epoch_offsets=offsets, on_skipped=skipped)
 

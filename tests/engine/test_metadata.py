@@ -125,19 +125,23 @@ def test_a_slot_without_a_header_is_not_a_frame():
 
 def test_the_decoder_drops_stale_slots_counts_them_and_carries_the_loss_forward():
     skipped = []
-    decoder = MetadataDecoder(np.uint16, on_skipped=skipped.extend)
+    decoder = MetadataDecoder(np.uint16,
+                              on_skipped=lambda numbers, why: skipped.append((list(numbers), why)))
     # the camera skipped FrameNr 19: its slot still holds frame 3, one 16-slot lap earlier
     frames = [frame_v2(n, REGIONS) for n in (17, 18, 3, 20)]
     block = FrameBlock(block_of(frames), frame_numbers=[17, 18, 19, 20])
     decoded = decoder.decode(block)
     assert isinstance(decoded, MetadataBlock)
     assert list(decoded.frame_numbers) == [17, 18, 20] and list(decoded.lost_before) == [0, 0, 1]
-    assert skipped == [19] and decoder.frames_skipped == 1
+    assert skipped == [([19], "gap")] and decoder.frames_skipped == 1
     # a block that ends on a stale slot hands its loss to the next block's first frame
     tail = decoder.decode(FrameBlock(block_of([frame_v2(21, REGIONS), frame_v2(6, REGIONS)]),
                                      frame_numbers=[21, 22]))
     nxt = decoder.decode(FrameBlock(block_of([frame_v2(23, REGIONS)]), frame_numbers=[23]))
     assert list(tail.lost_before) == [0] and list(nxt.lost_before) == [1]
+    # a slot that already holds a later frame (n + 16): overwritten before it was read
+    decoder.decode(FrameBlock(block_of([frame_v2(40, REGIONS)]), frame_numbers=[24]))
+    assert skipped[-1] == ([24], "overwritten")
     assert decoded.data.shape == (3, 4, 8) and decoded.rois[1].shape == (3, 2, 4)
     assert decoded.regions == REGIONS
 
