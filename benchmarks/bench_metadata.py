@@ -9,7 +9,9 @@ What is measured (never pass/fail; medians of ``--reps`` repetitions, the machin
 average printed with every table, each figure against a baseline of the same run):
 
 1. decode: ``decode_block`` on blocks of 1, 16 and 256 raw frames (Prime BSI layout,
-   64x64 pixels, version-2 headers), in microseconds per frame, against the baseline of
+   64x64 pixels, version-2 headers; the layout known, as the run's decoder keeps it), and
+   ``MetadataDecoder.frame`` one frame at a time (the Python pump's path), in
+   microseconds per frame, against the baseline of
    the SDK's per-frame Python decoder ``ophyd_pvcam.sdk.decode_frame_metadata`` (one call
    per frame, what a decoder without batching does).
 2. stream: a simulated Kinetix at its maximum rate (exposure 0, 8-bit "Speed" port,
@@ -29,7 +31,8 @@ import numpy as np
 
 from ophyd_pvcam import sim
 from ophyd_pvcam.engine.camera import Camera
-from ophyd_pvcam.engine.metadata import decode_block
+from ophyd_pvcam.engine.frame import Frame
+from ophyd_pvcam.engine.metadata import MetadataDecoder, decode_block
 from ophyd_pvcam.engine.stream import Stream
 from ophyd_pvcam.sdk import decode_frame_metadata
 
@@ -61,15 +64,28 @@ def bench_decode(reps: int) -> list[tuple[str, float, float]]:
         base.append((time.perf_counter() - t0) / len(raw) * 1e6)
     baseline = statistics.median(base)
     rows.append(("per-frame decode_frame_metadata (baseline)", baseline, 1.0))
+    # The layout found once, as MetadataDecoder keeps it between blocks.
+    layout = decode_block(raw[:1], np.uint16)[3]
     for size in (1, 16, 256):
         times = []
         for _ in range(reps):
             t0 = time.perf_counter()
             for start in range(0, len(raw), size):
-                decode_block(raw[start:start + size], np.uint16)
+                decode_block(raw[start:start + size], np.uint16, layout)
             times.append((time.perf_counter() - t0) / len(raw) * 1e6)
         median = statistics.median(times)
         rows.append((f"decode_block, blocks of {size}", median, median / baseline))
+    # The Python pump's path: one Frame at a time through the run's decoder.
+    decoder = MetadataDecoder(np.uint16)
+    times = []
+    for _ in range(reps):
+        frames = [Frame(i + 1, np.array(raw[i])) for i in range(len(raw))]
+        t0 = time.perf_counter()
+        for frame in frames:
+            decoder.frame(frame)
+        times.append((time.perf_counter() - t0) / len(raw) * 1e6)
+    median = statistics.median(times)
+    rows.append(("MetadataDecoder.frame (Python pump, per frame)", median, median / baseline))
     return rows
 
 

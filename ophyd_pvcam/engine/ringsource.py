@@ -125,13 +125,21 @@ class RingReader:
                 block = self.loop.pump.take(timeout, 1)
                 if block is None or block is END:
                     return block
-                block = self._decoded(block)
-                if block is not None:
+                if self.decoder is None:
+                    break
+                try:  # one frame: the decoder's one-frame path, then its pixels copied out
+                    frames = [f for f in map(self.decoder.frame, block.frames())
+                              if f is not None]
+                    frames = self._copy_pixels(frames)
+                finally:
+                    block.release()
+                if frames:
                     break  # else the slot held no frame (counted lost): take the next
-            try:
-                frames = self.copy_frames(block)
-            finally:
-                block.release()
+            if self.decoder is None:
+                try:
+                    frames = self.copy_frames(block)
+                finally:
+                    block.release()
             first = frames[0]
             self._pending.extend(frames[1:])
         if self._on_frames is not None:
@@ -151,17 +159,7 @@ class RingReader:
             Frames that own their pixels (give them back with ``Stream.release``).
         """
         if block.metadata is not None:  # pixel views of raw frames: copy the pixels
-            pool = self.pixel_pool
-            if pool is None or pool.shape != block.frame_shape or pool.dtype != block.data.dtype:
-                pool = self.pixel_pool = FramePool(block.frame_shape, block.data.dtype,
-                                                   self.loop.pool.capacity)
-            frames = list(block.frames())
-            for frame in frames:
-                array = pool.acquire()
-                np.copyto(array, frame.data)
-                frame.data = array
-                frame.rois = (array,) + tuple(np.array(r) for r in frame.rois[1:])
-            return frames
+            return self._copy_pixels(list(block.frames()))
         pool = self.loop.pool
         frames = []
         for frame in block.frames():
@@ -169,6 +167,21 @@ class RingReader:
             np.copyto(array, frame.data)
             frame.data = array
             frames.append(frame)
+        return frames
+
+    def _copy_pixels(self, frames: list[Frame]) -> list[Frame]:
+        """Decoded frames (views of raw frames) given pixels of their own, pooled."""
+        if not frames:
+            return frames
+        shape, dtype = frames[0].data.shape, frames[0].data.dtype
+        pool = self.pixel_pool
+        if pool is None or pool.shape != shape or pool.dtype != dtype:
+            pool = self.pixel_pool = FramePool(shape, dtype, self.loop.pool.capacity)
+        for frame in frames:
+            array = pool.acquire()
+            np.copyto(array, frame.data)
+            frame.data = array
+            frame.rois = (array,) + tuple(np.array(r) for r in frame.rois[1:])
         return frames
 
     def get_frames(self, timeout: Optional[float] = None) -> Any:
