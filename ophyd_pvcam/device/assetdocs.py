@@ -17,7 +17,7 @@ staging and serialises the calls.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -39,13 +39,20 @@ class StreamDocuments:
     dtype : numpy dtype-like
     per_frame_keys : mapping
         Per-frame field -> data key, documented next to the image.
+    region_keys : mapping, optional
+        Data key -> ``(dataset, (h, w))`` of each further region of multi-ROI
+        frames (regions 2, 3, ...), each with its own StreamResource over the
+        image's indices.
     """
 
     def __init__(self, image_key: str, path: Path, frame_shape: tuple[int, int], dtype: Any,
-                 per_frame_keys: Mapping[str, str]):
+                 per_frame_keys: Mapping[str, str],
+                 region_keys: Optional[Mapping[str, tuple[str, tuple[int, int]]]] = None):
         self._image = StreamAssetComposer(image_key, path, frame_shape, np.dtype(dtype))
-        self._per_frame = [StreamAssetComposer.per_frame(key, path, field)
-                           for field, key in per_frame_keys.items()]
+        self._per_frame = [StreamAssetComposer(key, path, shape, np.dtype(dtype), dataset=dataset)
+                           for key, (dataset, shape) in (region_keys or {}).items()]
+        self._per_frame += [StreamAssetComposer.per_frame(key, path, field)
+                            for field, key in per_frame_keys.items()]
         #: True once a ``stream_resource`` was produced (the file is now referenced).
         self.resource_sent = False
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Protocol, Union
+from typing import Any, Callable, Mapping, Optional, Protocol, Sequence, Union
 
 import numpy as np
 
@@ -124,7 +124,8 @@ class AssetFile:
     def create(self, path: Union[str, Path], frame_shape: tuple[int, int], dtype: Any, *,
                compression: Optional[str] = None, queue_size: Optional[int] = None,
                flush_interval: float = 0.2,
-               attributes: Optional[Mapping[str, Any]] = None) -> Path:
+               attributes: Optional[Mapping[str, Any]] = None,
+               roi_shapes: Sequence[tuple[int, int]] = ()) -> Path:
         """Create the HDF5 file ``path`` and start its writer thread.
 
         Parameters
@@ -132,7 +133,7 @@ class AssetFile:
         path : path-like
         frame_shape : tuple of int
         dtype : numpy dtype-like
-        compression, queue_size, flush_interval, attributes
+        compression, queue_size, flush_interval, attributes, roi_shapes
             Passed to :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter`.
 
         Returns
@@ -149,7 +150,7 @@ class AssetFile:
         self._check_closed()
         writer = HDF5FrameWriter(path, frame_shape, np.dtype(dtype), compression=compression,
                                  queue_size=queue_size, flush_interval=flush_interval,
-                                 attributes=attributes)
+                                 attributes=attributes, roi_shapes=roi_shapes)
         writer.start()
         logger.info("%s: writing frames to %s", self.device_name, path)
         return self._opened(writer, path)

@@ -231,11 +231,13 @@ class CameraController:
             (e.g. a readout port with another bit depth).
         """
         armed, now = self._armed, self.camera.acquisition_settings()
-        if armed is not None and (now.frame_shape != armed.frame_shape or now.dtype != armed.dtype):
+        if armed is not None and (now.frame_shape != armed.frame_shape or now.dtype != armed.dtype
+                                  or now.regions != armed.regions):
             raise ValidationError(
-                f"{self.name}: frames are now {now.frame_shape} {now.dtype} but this staging's "
-                f"file holds {armed.frame_shape} {armed.dtype}; unstage and stage again",
-                None, "frame_format")
+                f"{self.name}: frames are now {now.frame_shape} {now.dtype} "
+                f"({len(now.regions)} region(s)) but this staging's file holds "
+                f"{armed.frame_shape} {armed.dtype} ({len(armed.regions)} region(s)); "
+                f"unstage and stage again", None, "frame_format")
 
     # -- acquiring -------------------------------------------------------------
     def start(self, device: Any, writer: AssetWriter, target: Optional[int], *,

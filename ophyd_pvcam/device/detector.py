@@ -210,7 +210,12 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
 
     def _arm(self) -> None:
         with self._lock:
-            self._controller.arm()
+            settings = self._controller.arm()
+            if len(settings.regions) > 1 and self.asset_docs.get() != "stream":
+                self._controller.disarm()
+                raise ValidationError(f"{self.name}: several regions need asset_docs='stream' "
+                                      f"(legacy documents hold one image per event)",
+                                      None, "rois")
             self._acquisition, self._lost_before = None, 0
             self._loss_guard.reset()
             self._begin_staging()
@@ -238,7 +243,8 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         settings = self._controller.settings
         attributes = {key: _attribute(value) for key, value in self.read_configuration().items()}
         path = self._writer.open(settings.frame_shape, settings.dtype, run_uid=self._run_uid,
-                                 mode=self.asset_docs.get(), attributes=attributes)
+                                 mode=self.asset_docs.get(), attributes=attributes,
+                                 region_shapes=_region_shapes(settings.regions[1:]))
         logger.info("%s: frames go to %s", self.name, path)
 
     def unstage(self) -> list[object]:
@@ -344,6 +350,18 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
         settings = self._controller.settings
         return image_data_key(self._controller.source, settings.frame_shape, settings.dtype,
                               frames_per_event=frames_per_event, mode=self.asset_docs.get())
+
+    def _per_frame_keys(self, frames_per_event: int) -> dict[str, Any]:
+        """The per-frame fields' DataKeys and, with several regions, one image key per region."""
+        keys = super()._per_frame_keys(frames_per_event)
+        settings = self._controller.settings
+        if len(settings.regions) > 1 and self.asset_docs.get() == "stream":
+            source = self._controller.source
+            for key, (_, shape) in self._writer.region_keys(
+                    _region_shapes(settings.regions[1:])).items():
+                keys[key] = image_data_key(source, shape, settings.dtype,
+                                           frames_per_event=frames_per_event)
+        return keys
 
     def _frame_statistics(self) -> Optional[dict[str, float]]:
         # Computed here, on the RunEngine's thread at read time, from the frame still in
@@ -495,6 +513,12 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
     def acquisition(self) -> Optional[Acquisition]:
         """The current (or last) acquisition of this staging."""
         return self._acquisition
+
+
+def _region_shapes(regions: Any) -> list[tuple[int, int]]:
+    """``(h, w)`` of each SDK region ``(s1, s2, sbin, p1, p2, pbin)``."""
+    return [((p2 - p1 + 1) // pbin, (s2 - s1 + 1) // sbin) for s1, s2, sbin, p1, p2, pbin
+            in regions]
 
 
 def _write_root(value: Union[str, os.PathLike, None]) -> Path:

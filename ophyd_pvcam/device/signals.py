@@ -542,6 +542,18 @@ class DetectorSignals(Device):
     clear_mode = Cpt(CameraSignal, attr="clear_mode", kind="config")
     exposure_mode = Cpt(CameraSignal, attr="exposure_mode", kind="config",
                         doc="trigger mode ('internal', 'software_edge', ...)")
+    rois = Cpt(CameraSignal, attr="rois", kind="config",
+               from_camera=lambda regions: tuple((r.x, r.y, r.width, r.height) for r in regions),
+               doc="every region read out per frame, ((x, y, width, height), ...); the first "
+                   "is roi (the image), each further one is its own data key "
+                   "({name}_image_roi2, ...) and dataset")
+    metadata = Cpt(CameraSignal, attr="metadata", kind="config",
+                   doc="acquire with PVCAM frame metadata (on by default where the camera "
+                       "has it): per-frame exposure and camera timestamps in the file")
+    smart_stream_exposures = Cpt(CameraSignal, attr="smart_stream_exposures", kind="config",
+                                 from_camera=tuple, to_camera=tuple, units="s",
+                                 doc="exposures [s] cycled frame by frame (smart streaming); "
+                                     "() = off, exposure_time applies")
     temperature_setpoint = Cpt(CameraSignal, attr="temperature_setpoint", kind="config",
                                units="degC", doc="cooling setpoint [deg C]")
     temperature = Cpt(CameraSignal, attr="temperature", read_only=True, kind="normal",

@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -41,6 +41,7 @@ from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.storage.documents import data_key, per_frame_data_key
+from ophyd_pvcam.storage.layout import roi_dataset_path
 from ophyd_pvcam.storage.paths import DEFAULT_TEMPLATE, make_file_path
 
 __all__ = ["AssetWriter", "ASSET_MODES", "PER_FRAME_KEYS", "image_data_key"]
@@ -143,6 +144,7 @@ class AssetWriter:
         self._frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
         self._dtype = np.dtype(dtype)
         self._frames_per_event = 1
+        self._region_shapes: tuple[tuple[int, int], ...] = ()
         # Made at the first document (stream) or datum (legacy) of a staging.
         self._stream: Optional[StreamDocuments] = None
         self._legacy: Optional[LegacyDocuments] = None
@@ -201,7 +203,8 @@ class AssetWriter:
                                   call="asset_docs")
 
     def open(self, frame_shape: tuple[int, int], dtype: Any, *, run_uid: Optional[str] = None,
-             mode: str = "stream", attributes: Optional[Mapping[str, Any]] = None) -> Path:
+             mode: str = "stream", attributes: Optional[Mapping[str, Any]] = None,
+             region_shapes: Sequence[tuple[int, int]] = ()) -> Path:
         """Create the file for this staging and reset the document state.
 
         Parameters
@@ -216,6 +219,10 @@ class AssetWriter:
             Which documents to produce.
         attributes : mapping, optional
             Camera configuration stored in the file.
+        region_shapes : sequence of (int, int)
+            ``(h, w)`` of regions 2, 3, ... of multi-ROI frames: one dataset
+            each in the file and, in stream mode, one data key each
+            (:meth:`region_keys`).
 
         Returns
         -------
@@ -230,15 +237,22 @@ class AssetWriter:
             If the file cannot be created.
         """
         self._check_mode(mode)
+        region_shapes = tuple((int(h), int(w)) for h, w in region_shapes)
+        if region_shapes and mode != "stream":
+            raise ValidationError(f"{self.device_name}: several regions need asset_docs='stream' "
+                                  f"(legacy documents hold one image per event)",
+                                  call="asset_docs")
         with self._lock:
             if self._file.is_open:
                 raise RuntimeError(f"{self.device_name}: a file is already open ({self.path})")
             self._reset_documents(mode, frame_shape, dtype)
+            self._region_shapes = region_shapes
             path = make_file_path(self.root, self.template, run_uid=run_uid or str(uuid.uuid4()),
                                   device=self.device_name)
             return self._file.create(path, self._frame_shape, self._dtype,
                                      compression=self.compression, queue_size=self.queue_size,
-                                     flush_interval=self.flush_interval, attributes=attributes)
+                                     flush_interval=self.flush_interval, attributes=attributes,
+                                     roi_shapes=region_shapes)
 
     def adopt(self, writer: FrameFileWriter, path: Union[str, Path], frame_shape: tuple[int, int],
               dtype: Any, *, mode: str = "stream") -> Path:
@@ -480,6 +494,18 @@ class AssetWriter:
         return {key: per_frame_data_key(source, field, frames_per_event=frames_per_event)
                 for field, key in self.per_frame_keys.items()}
 
+    def region_keys(self, region_shapes: Sequence[tuple[int, int]]
+                    ) -> dict[str, tuple[int, tuple[int, int]]]:
+        """Data key of each further region: ``{image_key}_roi<k>`` -> ``(k, (h, w))``.
+
+        Parameters
+        ----------
+        region_shapes : sequence of (int, int)
+            ``(h, w)`` of regions 2, 3, ...
+        """
+        return {f"{self.image_key}_roi{number}": (number, (int(h), int(w)))
+                for number, (h, w) in enumerate(region_shapes, start=2)}
+
     def get_index(self) -> int:
         """Return the number of complete events in the file.
 
@@ -513,8 +539,11 @@ class AssetWriter:
             if self._stream is None:
                 if stop <= 0:
                     return
-                self._stream = StreamDocuments(self.image_key, self.path, self._frame_shape,
-                                               self._dtype, self.per_frame_keys)
+                self._stream = StreamDocuments(
+                    self.image_key, self.path, self._frame_shape, self._dtype,
+                    self.per_frame_keys,
+                    {key: (roi_dataset_path(number), shape) for key, (number, shape)
+                     in self.region_keys(self._region_shapes).items()})
             docs = self._stream.collect(stop)
         yield from docs
 

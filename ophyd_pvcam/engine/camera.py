@@ -32,7 +32,7 @@ from ophyd_pvcam.engine.exposure import ExposureControl
 from ophyd_pvcam.engine.parameters import ParameterTable
 from ophyd_pvcam.engine.readout import ReadoutControl
 from ophyd_pvcam.engine.roi import (Region, RegionLike, allowed_binnings, as_region,
-                                    validate_binning)
+                                    validate_binning, validate_regions)
 from ophyd_pvcam.engine.sequence import acquire_sequence
 from ophyd_pvcam.engine.session import acquire_session, release_session
 from ophyd_pvcam.sdk import constants as C
@@ -83,7 +83,10 @@ class Camera(ExposureControl, ReadoutControl):
         self.parameters = ParameterTable(library, handle, lock=self.lock,
                                          is_busy=lambda: self.acquiring)
         self._region = Region.full(self.info.sensor_size)
+        self._extra_regions: tuple[Region, ...] = ()
         self._binning = (1, 1)
+        self._metadata = self.metadata_available
+        self._smart_exposures: tuple[float, ...] = ()
         self._init_exposure_control()
 
     # ------------------------------------------------------------------ life
@@ -323,9 +326,166 @@ class Camera(ExposureControl, ReadoutControl):
         region = as_region(roi, self.sensor_size)
         pair = self._binning if binning is None else validate_binning(binning, self.binnings)
         region.validate(self.sensor_size, pair)
+        if self._extra_regions:
+            validate_regions((region,) + self._extra_regions, self.sensor_size, pair)
         with self.lock:
             self._check_idle("roi")
             self._region, self._binning = region, pair
+
+    # -------------------------------------------------------- several regions
+    @property
+    def max_rois(self) -> int:
+        """Most regions one frame may hold on the current readout port (``PARAM_ROI_COUNT``)."""
+        param = self.parameters.get("roi_count")
+        return int(param.max) if param is not None and param.readable else 1
+
+    @property
+    def rois(self) -> tuple[Region, ...]:
+        """Every region read out in one frame (the first is :attr:`roi`).
+
+        Setting several regions (a sequence of
+        :class:`~ophyd_pvcam.engine.roi.Region` or ``(x, y, width, height)``)
+        makes a multi-ROI acquisition: the regions share the binning, must not
+        overlap, and may be at most :attr:`max_rois`; streams then need frame
+        metadata (:attr:`metadata`), which tells where each region's pixels
+        are. Setting :attr:`roi` afterwards keeps the other regions.
+        """
+        return (self._region,) + self._extra_regions
+
+    @rois.setter
+    def rois(self, value: Any) -> None:
+        regions = validate_regions(value, self.sensor_size, self._binning, self.max_rois)
+        if len(regions) > 1 and not self.metadata_available:
+            raise ValidationError("several regions need frame metadata, which this camera "
+                                  "does not offer", None, "rois")
+        with self.lock:
+            self._check_idle("rois")
+            self._region, self._extra_regions = regions[0], regions[1:]
+
+    # -------------------------------------------------------- frame metadata
+    @property
+    def metadata_available(self) -> bool:
+        """True when the camera can tag frames with metadata (``PARAM_METADATA_ENABLED``)."""
+        param = self.parameters.get("metadata_enabled")
+        return param is not None and param.writable
+
+    @property
+    def metadata(self) -> bool:
+        """Whether streams acquire with frame metadata (default: on where available).
+
+        With metadata each frame carries its own FrameNr, timestamps and
+        exposure in the camera's clock (see :mod:`ophyd_pvcam.engine.metadata`).
+        """
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: bool) -> None:
+        on = bool(value)
+        if on and not self.metadata_available:
+            raise ValidationError(f"{self.name} offers no writable PARAM_METADATA_ENABLED",
+                                  None, "metadata")
+        if not on and self._extra_regions:
+            raise ValidationError("several regions need frame metadata; set rois to one "
+                                  "region first", None, "metadata")
+        with self.lock:
+            self._check_idle("metadata")
+            self._metadata = on
+
+    # -------------------------------------------------------- smart streaming
+    @property
+    def smart_stream_available(self) -> bool:
+        """True when the camera cycles exposures frame by frame (smart streaming)."""
+        return all(self.parameters.get(k) is not None and self.parameters[k].writable
+                   for k in ("smart_stream_mode_enabled", "smart_stream_exp_params"))
+
+    @property
+    def smart_stream_exposures(self) -> tuple[float, ...]:
+        """Exposures (s) a stream cycles through frame by frame; ``()`` = off.
+
+        Each exposure is expressed in the camera's current exposure resolution
+        (:attr:`exposure_resolution`) and must fit its range; the stream's
+        frame-period estimate uses the longest.
+        """
+        return self._smart_exposures
+
+    @smart_stream_exposures.setter
+    def smart_stream_exposures(self, value: Any) -> None:
+        exposures = tuple(S.check_exposure_seconds(v) for v in (value or ()))
+        if exposures:
+            if not self.smart_stream_available:
+                raise ValidationError(f"{self.name} has no smart streaming", None,
+                                      "smart_stream_exposures")
+            param = self.parameters["smart_stream_exp_params"]
+            most = param.attribute(int(C.ATTR_MAX)) if param.readable else None
+            most = len(most) if isinstance(most, (tuple, list)) else most
+            if isinstance(most, int) and most > 0 and len(exposures) > most:
+                raise ValidationError(f"{len(exposures)} smart-streaming exposures; the camera "
+                                      f"takes at most {most}", None, "smart_stream_exposures")
+            self._smart_units(exposures)
+        with self.lock:
+            self._check_idle("smart_stream_exposures")
+            self._smart_exposures = exposures
+
+    def _smart_units(self, exposures: tuple[float, ...]) -> list[int]:
+        """Each exposure in units of the current resolution (validated)."""
+        resolution, _ = self._exposure
+        unit = S.EXPOSURE_RESOLUTION_SECONDS[resolution]
+        low, high = self._exposure_range()
+        counts = []
+        for seconds in exposures:
+            count = int(round(seconds / unit))
+            if not low <= count <= high or abs(count * unit - seconds) > 1e-3 * seconds:
+                raise ValidationError(f"smart-streaming exposure {seconds} s cannot be expressed "
+                                      f"in {self.exposure_resolution} within {low}..{high}",
+                                      None, "smart_stream_exposures")
+            counts.append(count)
+        return counts
+
+    def apply_stream_parameters(self, metadata: Optional[bool] = None) -> bool:
+        """Write the camera parameters a stream's frames depend on, before its setup.
+
+        Sets ``PARAM_METADATA_ENABLED`` (``metadata``, default :attr:`metadata`)
+        and the smart-streaming parameters (:attr:`smart_stream_exposures`).
+
+        Parameters
+        ----------
+        metadata : bool, optional
+            Override of :attr:`metadata` for this stream.
+
+        Returns
+        -------
+        bool
+            Whether the frames will carry metadata.
+
+        Raises
+        ------
+        ValidationError
+            Metadata requested where the camera has none, or refused while
+            several regions are set.
+        """
+        on = self._metadata if metadata is None else bool(metadata)
+        if on and not self.metadata_available:
+            raise ValidationError(f"{self.name} offers no writable PARAM_METADATA_ENABLED",
+                                  None, "metadata")
+        if not on and self._extra_regions:
+            raise ValidationError("several regions need frame metadata", None, "metadata")
+        with self.lock:
+            self.set_metadata_enabled(on)
+            if self.smart_stream_available:
+                exposures = self._smart_exposures
+                if exposures:
+                    self.parameters["smart_stream_exp_params"].set(self._smart_units(exposures))
+                self.parameters["smart_stream_mode_enabled"].set(bool(exposures))
+        return on
+
+    def set_metadata_enabled(self, on: bool) -> None:
+        """Write ``PARAM_METADATA_ENABLED`` when the camera has it and it differs."""
+        param = self.parameters.get("metadata_enabled")
+        if param is None or not param.writable:
+            return
+        with self.lock:
+            if bool(param.get()) != bool(on):
+                param.set(bool(on))
 
     # -------------------------------------------------------- settings out
     def acquisition_settings(self, exposure_mode: Union[str, int, None] = None
@@ -356,19 +516,25 @@ class Camera(ExposureControl, ReadoutControl):
             image_format = self.parameters.get("image_format")
             dtype = S.dtype_for_image_format(image_format.get() if image_format else None)
             shape = self._region.frame_shape(self._binning)
-            readout = S.estimate_readout_seconds(shape[0], line_time_ns=self._line_time_ns(),
+            regions = self.rois
+            # several regions: the sensor reads every row from the first region's to the last's
+            rows = ((max(r.y + r.height for r in regions) - min(r.y for r in regions))
+                    // self._binning[1])
+            readout = S.estimate_readout_seconds(rows, line_time_ns=self._line_time_ns(),
                                                  pixel_time_ns=self._optional("pix_time"),
                                                  line_pixels=self.sensor_size[0])
             seconds = count * S.EXPOSURE_RESOLUTION_SECONDS[resolution]
+            # smart streaming: the longest exposure of the cycle bounds the frame period
+            longest = max((seconds,) + self._smart_exposures)
             return S.AcquisitionSettings(
-                regions=(self._region.to_rgn(self._binning),),
+                regions=tuple(r.to_rgn(self._binning) for r in regions),
                 exp_mode=int(exp_mode),
                 exposure=int(count),
                 exposure_seconds=seconds,
                 frame_shape=shape,
                 dtype=dtype,
                 readout_time_s=readout,
-                frame_period_s=seconds + readout,
+                frame_period_s=longest + readout,
                 exposure_resolution=resolution,
                 exposure_mode=self._mode_name("exposure_mode", S.EXPOSURE_MODE_VALUES, mode),
                 expose_out_mode=self.expose_out_mode,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from ophyd_pvcam.engine.delivery import END
-from ophyd_pvcam.engine.frameblock import FrameBlock
+from ophyd_pvcam.engine.metadata import stack_frames
 from ophyd_pvcam.engine.ringsource import share_block
 
 __all__ = ["BLOCK_BATCH", "dispatch_blocks", "dispatch_frames", "gather"]
@@ -56,7 +56,7 @@ def gather(queue: Any, timeout: Optional[float], max_frames: Optional[int]) -> A
         if more is END:  # END stays: the next get() sees it again
             break
         frames.append(more)
-    return FrameBlock.from_frames(frames)
+    return stack_frames(frames)
 
 
 def dispatch_frames(run: Any, call: _Call) -> None:
@@ -88,7 +88,7 @@ def dispatch_frames(run: Any, call: _Call) -> None:
             for consumer in run.consumers:
                 call(run, consumer, frame)
         if run.block_consumers:
-            block = FrameBlock.from_frames(batch)
+            block = stack_frames(batch)
             for consumer in run.block_consumers:
                 call(run, consumer, block)
 

@@ -64,6 +64,12 @@ class FrameBlock:
                  "readout_time", "host_time", "lost_before", "first_index",
                  "_release", "_release_lock", "_released")
 
+    #: Decoded PVCAM frame headers and every region's pixels: None here, set by
+    #: :class:`~ophyd_pvcam.engine.metadata.MetadataBlock` (frames with metadata).
+    metadata = None
+    rois = None
+    regions = None
+
     def __init__(self, data: np.ndarray, *, frame_numbers: Sequence[int],
                  timestamp_bof: Optional[Sequence[int]] = None,
                  timestamp_eof: Optional[Sequence[int]] = None,

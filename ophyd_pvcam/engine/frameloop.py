@@ -42,6 +42,7 @@ from ophyd_pvcam.engine.errors import AcquisitionError, CameraRemovedError, Stal
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.framesignal import FrameSignal
 from ophyd_pvcam.engine.health import Decision
+from ophyd_pvcam.engine.metadata import header_frame_number
 from ophyd_pvcam.engine.runcontrol import RunControl
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import (
@@ -282,12 +283,21 @@ class FrameLoop(RunControl):
             # 1. FrameNrs the camera skipped (callback gaps): nothing to copy.
             if signal.gaps and signal.gaps[0][0] <= n:
                 last_gap = signal.gaps[0][1]
-                if last_gap >= n:
-                    self._skip(n, min(last_gap, limit), "gap")
-                    progressed = True
-                if last_gap <= limit:
-                    signal.gaps.popleft()
-                continue
+                if (last_gap >= n and frame_bytes != self.settings.frame_bytes
+                        and header_frame_number(slots[(n - 1) % capacity]) == n):
+                    # The frame's own metadata header says it is there: a lost callback.
+                    stats.callbacks_missed += 1
+                    if last_gap > n:
+                        signal.gaps[0] = (n + 1, last_gap)
+                    else:
+                        signal.gaps.popleft()
+                else:
+                    if last_gap >= n:
+                        self._skip(n, min(last_gap, limit), "gap")
+                        progressed = True
+                    if last_gap <= limit:
+                        signal.gaps.popleft()
+                    continue
             if polling and _perf_ns() - self._status_ns > self._refresh_ns:
                 limit = max(limit, self._check_sdk())
             newest = max(newest, limit)

@@ -23,9 +23,11 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ophyd_pvcam.engine.buffers import FramePool
 from ophyd_pvcam.engine.delivery import END
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
+from ophyd_pvcam.engine.metadata import MetadataBlock, MetadataDecoder, stack_frames
 
 __all__ = ["PREVIEW_INTERVAL", "RingReader", "share_block"]
 
@@ -59,11 +61,15 @@ def share_block(block: FrameBlock, holders: int) -> list[FrameBlock]:
         if last:
             block.release()
 
-    return [FrameBlock(block.data, frame_numbers=block.frame_numbers,
-                       timestamp_bof=block.timestamp_bof, timestamp_eof=block.timestamp_eof,
-                       readout_time=block.readout_time, host_time=block.host_time,
-                       lost_before=block.lost_before, first_index=block.first_index,
-                       release=release_one) for _ in range(holders)]
+    ledger = dict(frame_numbers=block.frame_numbers,
+                  timestamp_bof=block.timestamp_bof, timestamp_eof=block.timestamp_eof,
+                  readout_time=block.readout_time, host_time=block.host_time,
+                  lost_before=block.lost_before, first_index=block.first_index,
+                  release=release_one)
+    if block.metadata is not None:
+        return [MetadataBlock(block.data, metadata=block.metadata, rois=block.rois, **ledger)
+                for _ in range(holders)]
+    return [FrameBlock(block.data, **ledger) for _ in range(holders)]
 
 
 class RingReader:
@@ -78,8 +84,12 @@ class RingReader:
         (the stream keeps it as ``latest_frame``).
     """
 
-    def __init__(self, loop: Any, on_frames: Optional[Callable[[Frame], None]] = None) -> None:
+    def __init__(self, loop: Any, on_frames: Optional[Callable[[Frame], None]] = None,
+                 decoder: Optional[MetadataDecoder] = None) -> None:
         self.loop = loop
+        self.decoder = decoder
+        #: Pixel-shaped arrays for the copies of metadata frames (``Stream.release``).
+        self.pixel_pool: Optional[FramePool] = None
         self._pending: collections.deque = collections.deque()
         self._lock = threading.Lock()
         self._on_frames = on_frames
@@ -111,13 +121,25 @@ class RingReader:
                 return self._pending.popleft()
             # One frame per take: a slot goes back as soon as its frame is copied,
             # so the ring's bound is the consumer's lag, as with the Python queue.
-            block = self.loop.pump.take(timeout, 1)
-            if block is None or block is END:
-                return block
-            try:
-                frames = self.copy_frames(block)
-            finally:
-                block.release()
+            while True:
+                block = self.loop.pump.take(timeout, 1)
+                if block is None or block is END:
+                    return block
+                if self.decoder is None:
+                    break
+                try:  # one frame: the decoder's one-frame path, then its pixels copied out
+                    frames = [f for f in map(self.decoder.frame, block.frames())
+                              if f is not None]
+                    frames = self._copy_pixels(frames)
+                finally:
+                    block.release()
+                if frames:
+                    break  # else the slot held no frame (counted lost): take the next
+            if self.decoder is None:
+                try:
+                    frames = self.copy_frames(block)
+                finally:
+                    block.release()
             first = frames[0]
             self._pending.extend(frames[1:])
         if self._on_frames is not None:
@@ -136,6 +158,8 @@ class RingReader:
         list of Frame
             Frames that own their pixels (give them back with ``Stream.release``).
         """
+        if block.metadata is not None:  # pixel views of raw frames: copy the pixels
+            return self._copy_pixels(list(block.frames()))
         pool = self.loop.pool
         frames = []
         for frame in block.frames():
@@ -143,6 +167,21 @@ class RingReader:
             np.copyto(array, frame.data)
             frame.data = array
             frames.append(frame)
+        return frames
+
+    def _copy_pixels(self, frames: list[Frame]) -> list[Frame]:
+        """Decoded frames (views of raw frames) given pixels of their own, pooled."""
+        if not frames:
+            return frames
+        shape, dtype = frames[0].data.shape, frames[0].data.dtype
+        pool = self.pixel_pool
+        if pool is None or pool.shape != shape or pool.dtype != dtype:
+            pool = self.pixel_pool = FramePool(shape, dtype, self.loop.pool.capacity)
+        for frame in frames:
+            array = pool.acquire()
+            np.copyto(array, frame.data)
+            frame.data = array
+            frame.rois = (array,) + tuple(np.array(r) for r in frame.rois[1:])
         return frames
 
     def get_frames(self, timeout: Optional[float] = None) -> Any:
@@ -162,6 +201,9 @@ class RingReader:
                 self._pending.clear()
                 return frames
             frames = self.loop.pump.take_frames(timeout)
+            if self.decoder is not None and frames and frames is not END:
+                # one batch decode; each frame keeps a pixel view of its own slot
+                frames = self.decoder.frames(frames)
         if frames and frames is not END and self._on_frames is not None:
             now = time.monotonic()
             if now - self._latest_at >= PREVIEW_INTERVAL:
@@ -193,11 +235,23 @@ class RingReader:
                 count = len(self._pending) if not max_frames else min(max_frames,
                                                                      len(self._pending))
                 frames = [self._pending.popleft() for _ in range(count)]
-                return FrameBlock.from_frames(frames)
+                return stack_frames(frames)
             block = self.loop.pump.take(timeout, max_frames)
+            if block is not None and block is not END:
+                block = self._decoded(block)
         if block is not None and block is not END:
             self._note_latest(block)
         return block
+
+    def _decoded(self, block: FrameBlock) -> Optional[FrameBlock]:
+        """The block with its metadata decoded (None: no slot of it held a frame)."""
+        if self.decoder is None:
+            return block
+        try:
+            return self.decoder.decode(block)
+        except BaseException:
+            block.release()
+            raise
 
     def _note_latest(self, block: FrameBlock) -> None:
         """Copy the block's last frame for ``latest_frame``, at most every PREVIEW_INTERVAL."""

@@ -12,7 +12,8 @@ from typing import Iterable, Optional, Sequence, Union
 
 from ophyd_pvcam.engine.errors import ValidationError
 
-__all__ = ["Region", "RegionLike", "as_region", "validate_binning", "allowed_binnings"]
+__all__ = ["Region", "RegionLike", "as_region", "validate_binning", "allowed_binnings",
+           "validate_regions"]
 
 RgnTuple = tuple[int, int, int, int, int, int]
 
@@ -241,3 +242,46 @@ def validate_binning(binning: Union[int, Iterable[int]],
         raise ValidationError(f"binning {sbin}x{pbin} is not supported; allowed: "
                               f"{', '.join(f'{s}x{p}' for s, p in allowed)}", None, "binning")
     return (sbin, pbin)
+
+
+def validate_regions(regions: Sequence[RegionLike], sensor_size: tuple[int, int],
+                     binning: tuple[int, int] = (1, 1),
+                     max_count: Optional[int] = None) -> tuple[Region, ...]:
+    """Check several regions read out together (multi-ROI acquisition).
+
+    Parameters
+    ----------
+    regions : sequence of Region or (x, y, width, height)
+        At least one region.
+    sensor_size : tuple of int
+        ``(width, height)``.
+    binning : tuple of int
+        ``(serial, parallel)``, shared by every region.
+    max_count : int, optional
+        Most regions the camera takes on its current port (``PARAM_ROI_COUNT``
+        maximum).
+
+    Returns
+    -------
+    tuple of Region
+
+    Raises
+    ------
+    ValidationError
+        No region, too many, one outside the sensor or not a multiple of the
+        binning, or two that overlap.
+    """
+    if isinstance(regions, Region) or not len(regions):
+        raise ValidationError("rois must be a non-empty sequence of regions", None, "rois")
+    out = tuple(as_region(r, sensor_size) for r in regions)
+    if max_count is not None and len(out) > max_count:
+        raise ValidationError(f"{len(out)} regions requested; the camera takes at most "
+                              f"{max_count} on its current readout port", None, "rois")
+    for region in out:
+        region.validate(sensor_size, binning)
+    for i, a in enumerate(out):
+        for b in out[i + 1:]:
+            if (a.x < b.x + b.width and b.x < a.x + a.width
+                    and a.y < b.y + b.height and b.y < a.y + a.height):
+                raise ValidationError(f"regions {a} and {b} overlap", None, "rois")
+    return out

@@ -147,8 +147,9 @@ class RunControl:
                     self.ring.frames, self.frame_bytes,
                     self.ring.frames * self.settings.frame_period_s,
                     "callbacks" if self.use_callbacks else "polling")
-        if not self.use_callbacks:
+        if not self.use_callbacks and self.frame_bytes == self.settings.frame_bytes:
             # Once per run, never per frame: the blind spot must be known, not repeated.
+            # (Frames with metadata say their own FrameNr: no blind spot.)
             logger.warning("%s: polling without EOF callbacks: FrameNrs the camera skips cannot "
                            "be detected (the SDK reports only the latest frame's number); such "
                            "a frame's slot is delivered with stale contents and not counted "
@@ -204,8 +205,8 @@ class RunControl:
         height, width = self.settings.frame_shape
         if height * width * itemsize == frame_bytes:
             return (height, width)
-        # Several regions or metadata: deliver the raw frame as a flat array.
-        return (frame_bytes // itemsize,)
+        # Several regions or metadata: deliver the raw frame as one row (decoded downstream).
+        return (1, frame_bytes // itemsize)
 
     # ------------------------------------------------------------------ salvage
     def _stop_and_salvage(self) -> None:

@@ -165,6 +165,14 @@ def acquire_sequence(camera: SequenceCamera, num_frames: int, *, timeout: Option
     if timeout is not None and not timeout > 0:
         raise ValidationError(f"timeout must be > 0 s, got {timeout!r}", None, "acquire_sequence")
     settings = camera.acquisition_settings(exposure_mode=trigger)
+    if len(settings.regions) > 1:
+        raise ValidationError("sequences take one region; acquire several regions with a "
+                              "Stream", None, "acquire_sequence")
+    # Sequences deliver plain stacked pixels: frames without metadata headers (a stream
+    # turns metadata on for itself, see Camera.apply_stream_parameters).
+    set_metadata = getattr(camera, "set_metadata_enabled", None)
+    if set_metadata is not None:
+        set_metadata(False)
     frame_wait = float(timeout) if timeout is not None else default_frame_timeout(settings)
     height, width = settings.frame_shape
     frame_bytes = settings.frame_bytes

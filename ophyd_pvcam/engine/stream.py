@@ -42,6 +42,8 @@ import threading
 import time
 from typing import Any, Callable, Iterator, Optional, Union
 
+import numpy as np
+
 from ophyd_pvcam.engine.bufmode import REJECTED_MODES, mode_name
 from ophyd_pvcam.engine.delivery import END
 from ophyd_pvcam.engine.dispatch import dispatch_blocks, dispatch_frames, gather
@@ -140,6 +142,19 @@ class Stream:
         (:func:`~ophyd_pvcam.engine.budget.host_memory_budget`,
         ``PVCAM_HOST_MEMORY_BUDGET``) minus the SDK buffer. The ring is
         touched lazily: a consumer that keeps up costs a few frames of RAM.
+    metadata : bool, optional
+        Acquire with PVCAM frame metadata (``PARAM_METADATA_ENABLED``);
+        default the camera's :attr:`~ophyd_pvcam.engine.camera.Camera.metadata`
+        (on where the camera has it). Frames and blocks then carry the decoded
+        headers (``Frame.metadata``, ``FrameBlock.metadata``: the camera's
+        FrameNr, BOF/EOF in its clock, the exposure of each frame) and every
+        region's pixels (``rois``); ``data`` stays the first region's
+        ``(height, width)`` pixels. A missing EOF callback is checked against
+        the frame's own header (a lost callback is no lost frame), and a slot
+        whose header is not the frame expected there (a FrameNr the camera
+        skipped, visible this way even when polling) is counted lost
+        (reason ``"gap"``, as a FrameNr gap seen by callbacks; ``"overwritten"``
+        when the slot already holds a later frame), never delivered.
 
     Attributes
     ----------
@@ -170,7 +185,8 @@ class Stream:
                  stall_count: int = 3, max_recoveries: int = 0, queue_size: Optional[int] = None,
                  overflow: str = "block", max_frames: Optional[int] = None,
                  poll_interval: Optional[float] = None, lost_numbers_cap: int = 1000,
-                 pump: str = "auto", host_ring_bytes: Optional[int] = None) -> None:
+                 pump: str = "auto", host_ring_bytes: Optional[int] = None,
+                 metadata: Optional[bool] = None) -> None:
         self.camera = camera
         #: The validated options (:class:`~ophyd_pvcam.engine.streamopts.StreamOptions`).
         self.options = StreamOptions(
@@ -179,7 +195,7 @@ class Stream:
             stall_timeout=stall_timeout, stall_count=stall_count, max_recoveries=max_recoveries,
             queue_size=queue_size, overflow=overflow, max_frames=max_frames,
             poll_interval=poll_interval, lost_numbers_cap=lost_numbers_cap, pump=pump,
-            host_ring_bytes=host_ring_bytes)
+            host_ring_bytes=host_ring_bytes, metadata=metadata)
         self._lock = threading.RLock()
         self._state = StreamState.IDLE
         self._error: Optional[BaseException] = None
@@ -344,6 +360,13 @@ class Stream:
             return True
         if run is None or run.loop.pool is None:
             return False
+        if run.decoder is not None and frame.metadata is not None:
+            if run.native:  # a copy of the pixels (RingReader.copy_frames)
+                pool = run.queue.pixel_pool
+                return pool is not None and pool.release(frame.data)
+            # a view of the raw frame the frame loop copied into a pooled array
+            return isinstance(frame.data.base, np.ndarray) and run.loop.pool.release(
+                frame.data.base)
         return run.loop.pool.release(frame.data)
 
     # ------------------------------------------------------------------ control
@@ -366,9 +389,11 @@ class Stream:
             self._join(previous)  # a finished run's threads, for a clean restart
         camera = self.camera
         with self._lock:
+            metadata = (camera.apply_stream_parameters(self.options.metadata)
+                        if hasattr(camera, "apply_stream_parameters") else False)
             settings = camera.acquisition_settings()
             run = build_run(camera, settings, self.options, self._consumers, self._deliver,
-                            self._note_latest, self._block_consumers)
+                            self._note_latest, self._block_consumers, metadata=metadata)
             camera.begin_acquisition("stream")
             with camera.lock:
                 run.loop.open()  # on failure: everything undone, camera idle, error raised
@@ -558,6 +583,11 @@ class Stream:
 
     def _deliver(self, run: StreamRun, frame: Frame) -> bool:
         """Frame-loop thread: hand a frame to the queue (False: dropped)."""
+        if run.decoder is not None:
+            decoded = run.decoder.frame(frame)
+            if decoded is None:  # its slot held no frame: counted lost, nothing to drop
+                run.loop.pool.release(frame.data)
+                return True
         if run.queue.put(frame):
             self._latest = frame
             return True

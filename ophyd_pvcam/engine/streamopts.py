@@ -55,6 +55,7 @@ class StreamOptions:
     lost_numbers_cap: int = 1000
     pump: str = "auto"
     host_ring_bytes: Optional[int] = None
+    metadata: Optional[bool] = None
 
     def __post_init__(self) -> None:
         parse_buffer_mode(self.buffer_mode)
@@ -79,6 +80,7 @@ class StreamOptions:
             "poll_interval": _optional(_number, "poll_interval", self.poll_interval,
                                        positive=True),
             "lost_numbers_cap": _integer("lost_numbers_cap", self.lost_numbers_cap, minimum=0),
+            "metadata": None if self.metadata is None else bool(self.metadata),
         }
         for name, value in normalised.items():
             object.__setattr__(self, name, value)

@@ -10,6 +10,7 @@ state transitions themselves stay in :mod:`ophyd_pvcam.engine.stream`.
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -20,12 +21,15 @@ from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.engine.frameloop import FrameLoop
 from ophyd_pvcam.engine.health import HealthMonitor
+from ophyd_pvcam.engine.metadata import MetadataDecoder
 from ophyd_pvcam.engine.nativeloop import NativeFrameLoop
 from ophyd_pvcam.engine.ringsource import RingReader
 from ophyd_pvcam.engine.stats import StatsRecorder, StreamStats
 from ophyd_pvcam.engine.streamopts import StreamOptions
 
 __all__ = ["StreamRun", "StreamState", "build_run", "snapshot_stats"]
+
+logger = logging.getLogger(__name__)
 
 
 class StreamState(enum.Enum):
@@ -66,6 +70,8 @@ class StreamRun:
         Frame consumers the run dispatches to.
     block_consumers : tuple of callable
         Block consumers the run dispatches to (both empty: get()/iteration delivery).
+    decoder : MetadataDecoder, optional
+        Decodes the frames' PVCAM metadata (None: frames carry none).
 
     Attributes
     ----------
@@ -84,13 +90,15 @@ class StreamRun:
     """
 
     def __init__(self, loop: FrameLoop, health: HealthMonitor, stats: StatsRecorder,
-                 queue: Any, consumers: tuple, block_consumers: tuple = ()) -> None:
+                 queue: Any, consumers: tuple, block_consumers: tuple = (),
+                 decoder: Optional[MetadataDecoder] = None) -> None:
         self.loop = loop
         self.health = health
         self.stats = stats
         self.queue = queue
         self.consumers = consumers
         self.block_consumers = block_consumers
+        self.decoder = decoder
         self.dispatching = bool(consumers) or bool(block_consumers)
         self.native = isinstance(loop, NativeFrameLoop)
         self.loop_thread: Optional[threading.Thread] = None
@@ -104,7 +112,8 @@ def build_run(camera: Any, settings: Any, options: StreamOptions,
               consumers: tuple[Callable[[Frame], Any], ...],
               deliver: Callable[[StreamRun, Frame], bool],
               latest: Callable[[StreamRun, Frame], None] = lambda run, frame: None,
-              block_consumers: tuple[Callable[[FrameBlock], Any], ...] = ()) -> StreamRun:
+              block_consumers: tuple[Callable[[FrameBlock], Any], ...] = (),
+              metadata: bool = False) -> StreamRun:
     """Create the parts of one run (nothing is opened or started).
 
     Parameters
@@ -124,6 +133,8 @@ def build_run(camera: Any, settings: Any, options: StreamOptions,
         ``latest(run, frame)``: a recent frame, for ``latest_frame`` (native pump).
     block_consumers : tuple of callable
         The stream's block consumers at start.
+    metadata : bool
+        The frames carry PVCAM metadata (the run then decodes them).
 
     Returns
     -------
@@ -135,6 +146,7 @@ def build_run(camera: Any, settings: Any, options: StreamOptions,
                            lost_numbers_cap=options.lost_numbers_cap, camera=camera.name)
     stats = StatsRecorder()
     run_ref: list[StreamRun] = []
+    decoder = _decoder(health, settings.dtype, camera.name) if metadata else None
     common = dict(health=health, stats=stats, forced_mode=options.forced_mode,
                   use_callbacks=options.use_callbacks, buffer_seconds=options.buffer_seconds,
                   min_buffer_frames=options.min_buffer_frames,
@@ -145,14 +157,35 @@ def build_run(camera: Any, settings: Any, options: StreamOptions,
             camera, settings, deliver=_never, pool_capacity=8, queue_size=options.queue_size,
             host_ring_bytes=options.host_ring_bytes, drop_when_full=options.overflow == "drop",
             **common)
-        queue: Any = RingReader(loop, on_frames=lambda frame: latest(run_ref[0], frame))
+        queue: Any = RingReader(loop, on_frames=lambda frame: latest(run_ref[0], frame),
+                                decoder=decoder)
     else:
         queue = FrameQueue(options.python_queue_size, options.overflow)
         loop = FrameLoop(camera, settings, deliver=lambda frame: deliver(run_ref[0], frame),
                          pool_capacity=options.python_queue_size + 4, **common)
-    run = StreamRun(loop, health, stats, queue, consumers, block_consumers)
+    run = StreamRun(loop, health, stats, queue, consumers, block_consumers, decoder)
     run_ref.append(run)
     return run
+
+
+def _decoder(health: HealthMonitor, dtype: Any, name: str) -> MetadataDecoder:
+    """The run's metadata decoder; slots that held no frame are counted lost ("gap")."""
+    lock = threading.Lock()
+
+    def offsets() -> list[int]:
+        return [0] + [d.first_frame - 1 for d in health.discontinuities]
+
+    def skipped(numbers: Any, reason: str) -> None:
+        with lock:
+            for number in numbers.tolist():
+                sdk = number - health.offset
+                health.frames_lost_reported(sdk, sdk, reason)
+        what = ("held no new frame (FrameNr skipped by the camera)" if reason == "gap"
+                else "already held a later frame (overwritten before it was read)")
+        logger.warning("%s: %d slot(s) %s: stream frame(s) %s counted lost", name, len(numbers),
+                       what, numbers.tolist()[:10])
+
+    return MetadataDecoder(dtype, epoch_offsets=offsets, on_skipped=skipped)
 
 
 def _never(frame: Frame) -> bool:
@@ -184,18 +217,21 @@ def snapshot_stats(run: Optional[StreamRun], *, camera: str, state: StreamState,
     if run.native and run.loop.pump is not None:
         run.loop.sync()
     loop, health, rec = run.loop, run.health, run.stats
+    # Slots the metadata showed to hold no frame were delivered by the pump, not by the run.
+    skipped = run.decoder.frames_skipped if run.decoder is not None else 0
     started = rec.started_monotonic
     end = run.ended_monotonic if run.ended_monotonic is not None else time.monotonic()
     return StreamStats(
         camera=camera, state=state.name, buffer_mode=mode_name(loop.mode),
         use_callbacks=loop.use_callbacks,
         # Only EOF callbacks carry each frame's FrameNr (see the Stream class notes).
-        gaps_detectable=loop.use_callbacks,
+        # ... or each frame's metadata header does.
+        gaps_detectable=loop.use_callbacks or run.decoder is not None,
         buffer_frames=loop.ring.frames if loop.ring is not None else 0,
         frame_bytes=loop.frame_bytes,
         elapsed_s=(end - started) if started is not None else 0.0,
         frames_signalled=loop.signal.total, frames_retrieved=rec.frames_retrieved,
-        frames_delivered=rec.frames_delivered, frames_lost=health.frames_lost,
+        frames_delivered=rec.frames_delivered - skipped, frames_lost=health.frames_lost,
         frames_dropped=health.frames_dropped, lost_frame_numbers=health.lost_frame_numbers,
         dropped_frame_numbers=health.dropped_frame_numbers, overruns=rec.overruns,
         recoveries=health.recoveries, restarts=rec.restarts,

@@ -41,9 +41,10 @@ from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
 
 from .chunks import ChunkCodec, RawChunks, chunk_codec
-from .layout import PER_FRAME_FIELDS, compression_options, create_layout
+from .errors import FrameMismatchError
+from .layout import METADATA_FIELD_DEFAULTS, PER_FRAME_FIELDS, compression_options, create_layout
 
-__all__ = ["FrameFile", "EncodedFrames", "LIBVER", "MIN_RESERVE", "BLOCK_FIELDS"]
+__all__ = ["FrameFile", "EncodedFrames", "LIBVER", "MIN_RESERVE", "BLOCK_FIELDS", "metadata_ledger"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,32 @@ BLOCK_FIELDS: Mapping[str, str] = {
     "host_time": "host_time",
     "lost_before": "lost_before",
 }
+
+
+def metadata_ledger(metadata: Any, count: int) -> dict[str, np.ndarray]:
+    """The per-frame datasets that come from frame metadata headers, for ``count`` frames.
+
+    Parameters
+    ----------
+    metadata : BlockMetadata or None
+        The decoded headers (:class:`~ophyd_pvcam.engine.metadata.BlockMetadata`);
+        None gives each field's no-metadata value
+        (:data:`~ophyd_pvcam.storage.layout.METADATA_FIELD_DEFAULTS`).
+    count : int
+        Frames.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+    """
+    if metadata is None:
+        return {name: np.full(count, value, dtype=PER_FRAME_FIELDS[name][0])
+                for name, value in METADATA_FIELD_DEFAULTS.items()}
+    return {"count_time": np.asarray(metadata.exposure_seconds, dtype="<f8"),
+            "camera_frame_number": np.array(metadata.camera_frame_numbers, dtype="<i8"),
+            "timestamp_bof_camera": np.array(metadata.timestamp_bof, dtype="<i8"),
+            "timestamp_eof_camera": np.array(metadata.timestamp_eof, dtype="<i8"),
+            "timestamp_resolution": np.array(metadata.timestamp_resolution_ps, dtype="<i8")}
 
 
 class EncodedFrames:
@@ -123,6 +150,11 @@ class FrameFile:
         calling thread compresses. Unused for uncompressed files.
     encoder_threads : int
         How many slices a block is cut into for ``encoder`` (its worker count).
+    roi_shapes : sequence of (int, int)
+        ``(h, w)`` of regions 2, 3, ... of multi-ROI frames (one dataset each,
+        :func:`~ophyd_pvcam.storage.layout.roi_dataset_path`); their pixels
+        come from ``FrameBlock.rois`` / ``Frame.rois`` and are written with the
+        ledger, batched per flush.
     """
 
     def __init__(
@@ -135,6 +167,7 @@ class FrameFile:
         attributes: Optional[Mapping[str, Any]] = None,
         encoder: Optional[Executor] = None,
         encoder_threads: int = 1,
+        roi_shapes: Sequence[tuple[int, int]] = (),
     ):
         self._path = Path(path)
         compression_options(compression)
@@ -144,7 +177,7 @@ class FrameFile:
         try:
             self._data, self._per_frame = create_layout(
                 self._file, frame_shape, np.dtype(dtype),
-                compression=compression, attributes=attributes)
+                compression=compression, attributes=attributes, roi_shapes=roi_shapes)
             # All objects and attributes exist now; SWMR forbids creating more.
             self._file.swmr_mode = True
         except BaseException:
@@ -158,7 +191,7 @@ class FrameFile:
         self._encoder_threads = max(1, int(encoder_threads))
         self._capacity = 0
         # Per-frame values stored but not yet written: name -> list of arrays.
-        self._pending: dict[str, list[np.ndarray]] = {name: [] for name in PER_FRAME_FIELDS}
+        self._pending: dict[str, list[np.ndarray]] = {name: [] for name in self._per_frame}
         self.frames_stored = 0
         self.frames_flushed = 0
         self.bytes_stored = 0
@@ -226,16 +259,29 @@ class FrameFile:
             For a value that does not convert to the field's dtype.
         """
         count = len(frames)
-        return {name: np.fromiter((getattr(f, name) for f in frames),
-                                  dtype=PER_FRAME_FIELDS[name][0], count=count)
-                for name in PER_FRAME_FIELDS}
+        ledger = {name: np.fromiter((getattr(f, name) for f in frames),
+                                    dtype=PER_FRAME_FIELDS[name][0], count=count)
+                  for name in BLOCK_FIELDS}
+        with_md = [f.metadata for f in frames if f.metadata is not None]
+        if with_md and len(with_md) == count:
+            ledger.update(metadata_ledger(type(with_md[0]).concatenate(with_md), count))
+        else:
+            ledger.update(metadata_ledger(None, count))
+        rois = frames[0].rois or ()
+        for number in range(2, len(rois) + 1):
+            ledger[f"@roi{number}"] = np.stack([f.rois[number - 1] for f in frames])
+        return ledger
 
     @staticmethod
     def block_ledger(block: FrameBlock) -> dict[str, np.ndarray]:
         """A copy of ``block``'s ledger as per-frame dataset values (the block may be reused)."""
-        return {name: np.array(getattr(block, BLOCK_FIELDS[name]),
-                               dtype=PER_FRAME_FIELDS[name][0], copy=True)
-                for name in PER_FRAME_FIELDS}
+        ledger = {name: np.array(getattr(block, BLOCK_FIELDS[name]),
+                                 dtype=PER_FRAME_FIELDS[name][0], copy=True)
+                  for name in BLOCK_FIELDS}
+        ledger.update(metadata_ledger(block.metadata, len(block)))
+        for number, pixels in enumerate((block.rois or ())[1:], start=2):
+            ledger[f"@roi{number}"] = np.array(pixels, copy=True)  # regions 2, 3, ...
+        return ledger
 
     def frames_pixels(self, frames: Sequence[Frame]) -> Union[np.ndarray, list]:
         """The pixels of ``frames`` as :meth:`encode` takes them: a list, no copy.
@@ -289,11 +335,18 @@ class FrameFile:
         count = encoded.count
         if count == 0:
             return
+        pending = self._pending
+        regions = {name for name in pending if name[0] == "@"}
+        carried = {name for name in ledger if name[0] == "@"}
+        if carried != regions:  # checked before anything is written
+            raise FrameMismatchError(f"{self._path}: the file holds {len(regions) + 1} region(s) "
+                                     f"per frame, the frames carry {len(carried) + 1}",
+                                     call="append")
         start = self.frames_stored
         self._reserve(start + count)
         self._write_pixels(start, encoded)
         for name, values in ledger.items():
-            self._pending[name].append(values)
+            pending[name].append(values)
         self.frames_stored = start + count
         self.bytes_stored += count * self._frame_bytes()
 

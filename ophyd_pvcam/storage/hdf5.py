@@ -68,7 +68,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -146,6 +146,9 @@ class HDF5FrameWriter:
     encoder_threads : int, optional
         Threads compressing frames (compressed files only); default
         :func:`~ophyd_pvcam.storage.writeropts.default_encoder_threads`.
+    roi_shapes : sequence of (int, int)
+        ``(h, w)`` of regions 2, 3, ... when frames hold several regions (see
+        :class:`~ophyd_pvcam.storage.framefile.FrameFile`).
 
     Examples
     --------
@@ -168,8 +171,10 @@ class HDF5FrameWriter:
         attributes: Optional[Mapping[str, Any]] = None,
         queue_bytes: Optional[int] = None,
         encoder_threads: Optional[int] = None,
+        roi_shapes: Sequence[tuple[int, int]] = (),
     ):
         self._path = Path(path)
+        self._roi_shapes = tuple((int(h), int(w)) for h, w in roi_shapes)
         if len(frame_shape) != 2 or min(frame_shape) < 1:
             raise FrameMismatchError(f"frame_shape must be (height, width), got {frame_shape!r}",
                                      call="HDF5FrameWriter")
@@ -515,7 +520,8 @@ class HDF5FrameWriter:
                     thread_name_prefix=f"pvcam-hdf5-encoder[{self._path.name}]")
             self._file = FrameFile(self._path, self._frame_shape, self._dtype,
                                    compression=self._compression, attributes=self._attributes,
-                                   encoder=self._encoder, encoder_threads=self._encoder_threads)
+                                   encoder=self._encoder, encoder_threads=self._encoder_threads,
+                                   roi_shapes=self._roi_shapes)
         except BaseException as exc:  # noqa: BLE001 - re-raised from start()
             self._fail(exc, "creating the file")
             self._stop_encoder()

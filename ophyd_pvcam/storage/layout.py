@@ -6,6 +6,8 @@ One file holds one acquisition of one camera::
     /entry                         NX_class=NXentry, default="data"
     /entry/data                    NX_class=NXdata, signal="data"
     /entry/data/data               (N, H, W) frames, chunk (1, H, W), maxshape (None, H, W)
+    /entry/data/roi<k>             (N, h, w) region k (2, 3, ...) of multi-ROI frames
+                                   (region 1 is ``data``); see roi_dataset_path
     /entry/instrument              NX_class=NXinstrument
     /entry/instrument/pvcam        NX_class=NXdetector; camera configuration as attributes
     /entry/instrument/pvcam/<f>    (N,) per-frame metadata, one value per frame (PER_FRAME_FIELDS)
@@ -29,7 +31,7 @@ import enum
 import json
 import logging
 import os
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import h5py
 import numpy as np
@@ -42,12 +44,14 @@ __all__ = [
     "UNASSIGNED_GROUP",
     "UNASSIGNED_DATA_PATH",
     "PER_FRAME_FIELDS",
+    "METADATA_FIELD_DEFAULTS",
     "PER_FRAME_CHUNK",
     "COMPRESSIONS",
     "compression_options",
     "create_layout",
     "set_aside_frames",
     "attribute_value",
+    "roi_dataset_path",
 ]
 
 logger = logging.getLogger(__name__)
@@ -56,6 +60,17 @@ logger = logging.getLogger(__name__)
 DATA_PATH = "/entry/data/data"
 #: HDF5 group holding the per-frame datasets and the camera configuration attributes.
 METADATA_GROUP = "/entry/instrument/pvcam"
+def roi_dataset_path(number: int) -> str:
+    """HDF5 path of region ``number``'s frames (1-based; region 1 is :data:`DATA_PATH`).
+
+    Parameters
+    ----------
+    number : int
+        Region number, as in the frame's ``md_frame_roi_header`` order.
+    """
+    return DATA_PATH if int(number) == 1 else f"/entry/data/roi{int(number)}"
+
+
 #: HDF5 group of the frames that belong to no event (an interrupted point), and their metadata.
 UNASSIGNED_GROUP = "/entry/unassigned"
 #: HDF5 path of those frames.
@@ -70,6 +85,28 @@ PER_FRAME_FIELDS: Mapping[str, tuple[str, str, str]] = {
     "readout_time": ("<i8", "", "FRAME_INFO.ReadoutTime as reported by the SDK"),
     "host_time": ("<f8", "s", "POSIX time when the frame was copied out of the SDK buffer"),
     "lost_before": ("<i8", "", "frames lost (FrameNr gap) immediately before this one"),
+    # From the frame's own PVCAM metadata header (PARAM_METADATA_ENABLED); 0 (count_time:
+    # NaN) for frames acquired without metadata.
+    "count_time": ("<f8", "s", "exposure of this frame from its metadata header "
+                               "(NXdetector count_time; varies with smart streaming)"),
+    "camera_frame_number": ("<i8", "", "frameNr of the frame's metadata header (restarts at 1 "
+                                       "with each acquisition start)"),
+    "timestamp_bof_camera": ("<i8", "", "beginning of frame on the camera's clock, in ticks "
+                                        "of timestamp_resolution (metadata header)"),
+    "timestamp_eof_camera": ("<i8", "", "end of frame on the camera's clock, in ticks of "
+                                        "timestamp_resolution (metadata header)"),
+    "timestamp_resolution": ("<i8", "ps", "duration of one camera-clock tick (timestampResNs "
+                                          "of header v1/v2; 1 ps for header v3)"),
+}
+
+#: Per-frame fields taken from the frame's metadata header, and the value each has
+#: without metadata.
+METADATA_FIELD_DEFAULTS: Mapping[str, float] = {
+    "count_time": float("nan"),
+    "camera_frame_number": 0,
+    "timestamp_bof_camera": 0,
+    "timestamp_eof_camera": 0,
+    "timestamp_resolution": 0,
 }
 
 #: Chunk length of the per-frame datasets. They are tiny; chunks of this many
@@ -165,6 +202,7 @@ def create_layout(
     *,
     compression: Union[str, Mapping[str, Any], None] = None,
     attributes: Optional[Mapping[str, Any]] = None,
+    roi_shapes: Sequence[tuple[int, int]] = (),
 ) -> tuple[h5py.Dataset, dict[str, h5py.Dataset]]:
     """Create the groups, the empty frame dataset and the per-frame datasets.
 
@@ -184,13 +222,17 @@ def create_layout(
     attributes : mapping, optional
         Camera configuration, stored as attributes of ``/entry/instrument/pvcam``
         (converted by :func:`attribute_value`).
+    roi_shapes : sequence of (int, int)
+        ``(h, w)`` of regions 2, 3, ... of multi-ROI frames: one more frame
+        dataset each (:func:`roi_dataset_path`), created like ``data``.
 
     Returns
     -------
     data : h5py.Dataset
         ``/entry/data/data``.
     per_frame : dict
-        Name -> dataset for each of :data:`PER_FRAME_FIELDS`.
+        Name -> dataset for each of :data:`PER_FRAME_FIELDS`, and
+        ``"@roi<k>"`` -> the dataset of region ``k`` for each extra region.
     """
     height, width = (int(n) for n in frame_shape)
     h5file.attrs["NX_class"] = "NXroot"
@@ -217,6 +259,17 @@ def create_layout(
     )
     # NeXus: tells viewers (silx, h5web) the last two axes form an image.
     data.attrs["interpretation"] = "image"
+    rois = {}
+    for number, (h, w) in enumerate(roi_shapes, start=2):
+        roi = data_group.create_dataset(
+            roi_dataset_path(number).rsplit("/", 1)[1], shape=(0, int(h), int(w)),
+            maxshape=(None, int(h), int(w)), chunks=(1, int(h), int(w)), dtype=dtype,
+            **compression_options(compression))
+        roi.attrs["interpretation"] = "image"
+        roi.attrs["long_name"] = f"region {number} of each frame"
+        rois[f"@roi{number}"] = roi
+    if rois:
+        data_group.attrs["auxiliary_signals"] = [k[1:] for k in rois]
 
     instrument = entry.create_group("instrument")
     instrument.attrs["NX_class"] = "NXinstrument"
@@ -233,6 +286,7 @@ def create_layout(
         per_frame[name] = dataset
     # The frames also appear under the detector, as NeXus expects of NXdetector.
     pvcam["data"] = data
+    per_frame.update(rois)
 
     for key, value in (attributes or {}).items():
         if key in pvcam.attrs:
@@ -280,9 +334,18 @@ def set_aside_frames(path: Union[str, "os.PathLike[str]"], keep: int) -> int:
         group.create_dataset("data", data=frames, chunks=(1, *frames.shape[1:]))
         data.resize(keep, axis=0)
         for name in PER_FRAME_FIELDS:
+            if f"{METADATA_GROUP}/{name}" not in h5file:  # a file from before the field
+                continue
             dataset = h5file[f"{METADATA_GROUP}/{name}"]
             group.create_dataset(name, data=dataset[keep:])
             dataset.resize(min(keep, dataset.shape[0]), axis=0)
+        number = 2
+        while roi_dataset_path(number) in h5file:
+            roi = h5file[roi_dataset_path(number)]
+            rows = roi[keep:]
+            group.create_dataset(f"roi{number}", data=rows, chunks=(1, *rows.shape[1:]))
+            roi.resize(min(keep, roi.shape[0]), axis=0)
+            number += 1
     logger.warning("%s: %d frame(s) after frame %d belong to no event; moved to %s",
                    path, total - keep, keep, UNASSIGNED_GROUP)
     return total - keep

@@ -602,3 +602,96 @@ def test_data_keys_carry_units(cam):
     assert cam.describe_configuration()["cam_temperature_setpoint"]["units"] == "degC"
     assert cam.describe()["cam_temperature"]["units"] == "degC"
     assert cam.describe()["cam_frame_mean"]["units"] == "counts"
+
+
+# -- frame metadata, several regions, smart streaming ---------------------------------
+
+def test_metadata_is_a_setting_on_by_default_and_the_file_gets_each_frames_exposure(cam, RE):
+    from ophyd_pvcam.plans import fly_stream
+
+    assert cam.metadata.get() is True
+    assert "cam_metadata" in cam.read_configuration()
+    RE(fly_stream([cam], 6))
+    metadata = read_frame_metadata(cam.file_path)
+    assert list(metadata["count_time"]) == pytest.approx([0.001] * 6)
+    assert list(metadata["camera_frame_number"]) == list(range(1, 7))
+    assert set(metadata["timestamp_resolution"]) == {1_000_000}  # simulated Prime BSI: 1 us ticks
+    assert (np.diff(metadata["timestamp_eof_camera"]) > 0).all()
+    cam.metadata.put(False)
+    RE(fly_stream([cam], 3))
+    metadata = read_frame_metadata(cam.file_path)
+    assert np.isnan(metadata["count_time"]).all()
+    assert list(metadata["camera_frame_number"]) == [0, 0, 0]
+
+
+def test_smart_streaming_exposures_land_in_the_file_frame_by_frame(cam, RE):
+    from ophyd_pvcam.plans import fly_stream
+
+    cam.smart_stream_exposures.put([0.001, 0.002, 0.004])
+    assert cam.smart_stream_exposures.get() == (0.001, 0.002, 0.004)
+    assert cam.read_configuration()["cam_smart_stream_exposures"]["value"] == (0.001, 0.002,
+                                                                              0.004)
+    RE(fly_stream([cam], 9))
+    exposures = read_frame_metadata(cam.file_path)["count_time"]
+    assert list(exposures) == pytest.approx([0.001, 0.002, 0.004] * 3)
+
+
+def test_a_three_region_fly_reads_back_three_arrays_from_the_catalog(cam, tmp_path):
+    from bluesky import RunEngine
+
+    from ophyd_pvcam import catalog
+    from ophyd_pvcam.plans import fly_stream
+
+    cam.rois.put([(0, 0, 64, 32), (100, 100, 16, 8), (300, 40, 24, 12)])
+    assert cam.rois.get() == ((0, 0, 64, 32), (100, 100, 16, 8), (300, 40, 24, 12))
+    assert cam.roi.get() == (0, 0, 64, 32)
+    described = cam.describe_collect()
+    assert described["cam_image_roi2"]["shape"] == [8, 16]
+    assert described["cam_image_roi3"]["shape"] == [12, 24]
+    client = catalog.local(tmp_path / "catalog", readable_storage=[cam.write_path])
+    try:
+        engine = RunEngine({})
+        engine.subscribe(catalog.writer(client))
+        (uid,) = engine(fly_stream([cam], 12))
+        primary = client[uid].v3["primary"]
+        images = [primary[key].read() for key in ("cam_image", "cam_image_roi2",
+                                                  "cam_image_roi3")]
+    finally:
+        catalog.close(tmp_path / "catalog")
+    assert [a.shape for a in images] == [(12, 32, 64), (12, 8, 16), (12, 12, 24)]
+    with h5py.File(cam.file_path, "r") as h5:
+        np.testing.assert_array_equal(images[1], h5["/entry/data/roi2"][()])
+        np.testing.assert_array_equal(images[2], h5["/entry/data/roi3"][()])
+        assert h5["/entry/instrument/pvcam/camera_frame_number"].shape == (12,)
+    assert not np.array_equal(images[1][0], images[0][0, :8, :16])  # each region its own pixels
+
+
+@pytest.mark.parametrize("regions, message", [
+    ([(0, 0, 64, 32), (32, 16, 64, 32)], "overlap"),
+    ([(0, 0, 64, 32), (2040, 0, 64, 32)], "beyond"),
+    ([(i * 10, 0, 8, 8) for i in range(16)], "at most 15"),
+])
+def test_bad_regions_are_refused_before_anything_starts(cam, regions, message):
+    with pytest.raises(ValidationError, match=message):
+        cam.rois.put(regions)
+    assert cam.rois.get() == ((0, 0, 64, 32),)
+
+
+def test_a_port_that_takes_one_region_refuses_several(make_detector):
+    sim.set_cameras("kinetix")
+    cam = make_detector()
+    with pytest.raises(ValidationError, match="at most 1"):
+        cam.rois.put([(0, 0, 64, 32), (100, 100, 16, 8)])
+    cam.readout_port.put("Dynamic Range")
+    cam.rois.put([(0, 0, 64, 32), (100, 100, 16, 8)])
+    assert len(cam.rois.get()) == 2
+
+
+def test_several_regions_refuse_legacy_documents_at_stage(make_detector):
+    cam = make_detector(asset_docs="legacy")
+    cam.rois.put([(0, 0, 64, 32), (100, 100, 16, 8)])
+    with pytest.raises(ValidationError, match="asset_docs='stream'"):
+        cam.stage()
+    cam.rois.put([(0, 0, 64, 32)])   # the refused stage left nothing staged behind
+    cam.stage()
+    cam.unstage()

@@ -174,3 +174,78 @@ def test_batches_encoded_ahead_are_written_in_order(tmp_path):
     with h5py.File(path, "r") as h5file:
         np.testing.assert_array_equal(h5file[DATA_PATH][:], np.stack([pixels(i) for i in range(8)]))
         np.testing.assert_array_equal(h5file[METADATA_GROUP]["frame_number"][:], np.arange(1, 9))
+
+
+# -- frame metadata and several regions -------------------------------------------------
+def metadata_block(first: int, count: int, rois=((8, 16), (4, 4))) -> "MetadataBlock":
+    """Frames with decoded metadata: exposures cycling 1, 2, 3 ms, v3-like picosecond ticks."""
+    from ophyd_pvcam.engine.metadata import BlockMetadata, MetadataBlock
+
+    index = np.arange(first, first + count)
+    plain = make_block(first, count)
+    meta = BlockMetadata(camera_frame_numbers=index + 1, timestamp_bof=10_000 * index,
+                         timestamp_eof=10_000 * index + 4_000,
+                         timestamp_resolution_ps=np.ones(count, dtype=np.int64),
+                         exposure_time=1_000_000_000 * (1 + index % 3),
+                         exposure_resolution_ps=np.ones(count, dtype=np.int64))
+    extra = [np.stack([pixels(i + 100 * (k - 1), shape) for i in index]) for k, shape in
+             enumerate(rois, start=2)]
+    return MetadataBlock(plain.data, metadata=meta, rois=[plain.data, *extra],
+                         first_index=first, frame_numbers=plain.frame_numbers,
+                         lost_before=plain.lost_before)
+
+
+def test_the_ledger_holds_each_frames_exposure_and_camera_clock_under_nexus_names(tmp_path):
+    path = tmp_path / "run.h5"
+    frame_file = FrameFile(path, SHAPE, np.uint16, roi_shapes=[(8, 16), (4, 4)])
+    frame_file.append_block(metadata_block(0, 4))
+    frame_file.append_block(metadata_block(4, 3))
+    frame_file.close()
+    with h5py.File(path, "r") as h5file:
+        group = h5file[METADATA_GROUP]
+        assert list(group["count_time"][:]) == pytest.approx([1e-3, 2e-3, 3e-3] * 2 + [1e-3])
+        assert group["count_time"].attrs["units"] == "s"
+        assert list(group["camera_frame_number"][:]) == list(range(1, 8))
+        assert list(group["timestamp_eof_camera"][:]) == [10_000 * i + 4_000 for i in range(7)]
+        assert set(group["timestamp_resolution"][:]) == {1}
+        assert group["timestamp_resolution"].attrs["units"] == "ps"
+        roi3 = h5file["/entry/data/roi3"]
+        assert roi3.shape == (7, 4, 4)
+        np.testing.assert_array_equal(roi3[5], pixels(5 + 200, (4, 4)))
+        np.testing.assert_array_equal(h5file["/entry/data/roi2"][6], pixels(6 + 100, (8, 16)))
+
+
+def test_frames_without_metadata_say_so_in_the_ledger(tmp_path):
+    path = tmp_path / "run.h5"
+    frame_file = FrameFile(path, SHAPE, np.uint16)
+    frame_file.append_block(make_block(0, 3))
+    frame_file.close()
+    with h5py.File(path, "r") as h5file:
+        assert np.isnan(h5file[METADATA_GROUP]["count_time"][:]).all()
+        assert list(h5file[METADATA_GROUP]["camera_frame_number"][:]) == [0, 0, 0]
+
+
+def test_a_block_with_another_number_of_regions_is_refused_before_it_is_written(tmp_path):
+    from ophyd_pvcam.storage.errors import FrameMismatchError
+
+    path = tmp_path / "run.h5"
+    frame_file = FrameFile(path, SHAPE, np.uint16, roi_shapes=[(8, 16)])
+    with pytest.raises(FrameMismatchError, match="2 region"):
+        frame_file.append_block(metadata_block(0, 2))
+    with pytest.raises(FrameMismatchError):
+        frame_file.append_block(make_block(0, 2))
+    assert frame_file.frames_stored == 0
+    frame_file.close()
+
+
+def test_frames_set_aside_take_their_other_regions_along(tmp_path):
+    from ophyd_pvcam.storage.layout import set_aside_frames
+
+    path = tmp_path / "run.h5"
+    frame_file = FrameFile(path, SHAPE, np.uint16, roi_shapes=[(8, 16), (4, 4)])
+    frame_file.append_block(metadata_block(0, 5))
+    frame_file.close()
+    assert set_aside_frames(path, 3) == 2
+    with h5py.File(path, "r") as h5file:
+        assert h5file["/entry/data/roi2"].shape[0] == 3
+        np.testing.assert_array_equal(h5file["/entry/unassigned/roi3"][1], pixels(4 + 200, (4, 4)))
