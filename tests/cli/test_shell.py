@@ -171,3 +171,28 @@ def test_a_stall_in_the_shell_is_reported_by_the_exception_not_repeated_by_logs(
     assert "consecutive waits" not in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert "Run aborted (the error follows)" in result.stderr
+
+
+def test_a_stalled_count_in_the_shell_shows_the_diagnosis_once_and_the_stop_reason_keeps_it(tmp_path):
+    # IPython shows the chain StallError -> FailedStatus; the status's repr (the stop
+    # document's reason) names the error too: on screen the diagnosis appears once.
+    code = ("cam.roi.set((0, 0, 64, 64)).wait(10); cam.stall_timeout.set(0.2).wait(10)\n"
+            "cam.frames_per_trigger.set(10).wait(10)\n"
+            "try:\n"
+            "    RE(count([cam], 3))\n"
+            "finally:\n"
+            "    print('REASON', db[-1].metadata['stop']['reason'])\n")
+    result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                          "--colors=NoColor", "-c", code], tmp_path,
+                         {"PVCAM_SIM_FAULTS": "stall_after=3"})
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    diagnosis = "The camera stopped producing frames"
+    (reason,) = [line for line in result.stdout.splitlines() if line.startswith("REASON")]
+    assert diagnosis in reason and "StallError" in reason  # the document keeps the diagnosis
+    shown = output.replace(reason, "")
+    assert shown.count(diagnosis) == 1, shown
+    assert shown.count("Camera pvcamUSB_0 stalled: no frame for") == 1, shown
+    assert "StallError: stream failed: Camera pvcamUSB_0 stalled" in result.stdout
+    (failed,) = [line for line in result.stdout.splitlines() if line.startswith("FailedStatus: ")]
+    assert "frames=3/10" in failed and "error=StallError (its diagnosis is shown above)" in failed
