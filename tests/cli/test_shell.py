@@ -95,6 +95,18 @@ def test_everything_the_shell_and_profile_import_is_installed_by_the_readmes_fir
     assert not missing, f"imported by the shell or profile but not in install_requires: {missing}"
 
 
+def test_what_the_profile_needs_at_run_time_is_installed_by_the_readmes_first_command():
+    # Imported lazily by the libraries the profile uses, so the import walk above misses
+    # them: bluesky's PersistentDict needs zict (only in bluesky's dev extra), the bars tqdm.
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    required = {re.split(r"[<>=!~\[; ]", line.strip())[0].lower()
+                for line in config["options"]["install_requires"].splitlines() if line.strip()}
+    startup = (profile_dir() / "startup" / "00-runengine.py").read_text()
+    assert "PersistentDict" in startup and "zict" in required
+    assert "progress_bar_manager" in startup and "tqdm" in required
+
+
 def test_shell_keeps_ipython_history_out_of_the_package(tmp_path):
     before = package_profile_entries()
     result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",

@@ -10,6 +10,7 @@ from ophyd import EpicsSignalRO
 
 from ophyd_pvcam.engine.errors import FramesLostError, PredictedLossError
 from ophyd_pvcam.ioc.client import RemoteSettingError
+from ophyd_pvcam.plans import report_losses
 
 pytestmark = pytest.mark.ioc
 
@@ -44,6 +45,7 @@ def test_on_loss_record_counts_the_lost_frames_and_the_count_succeeds(RE, det):
 
 
 def test_on_loss_fail_fails_the_remote_trigger_at_the_first_lost_frame_keeping_its_frames(RE, det):
+    RE.preprocessors.append(report_losses)   # as the profile does
     det.on_loss.set("fail").wait(10)
     det.frames_per_trigger.put(200)
     det.cam.sim_faults.set("drop_every=5").wait(10)
@@ -60,6 +62,8 @@ def test_on_loss_fail_fails_the_remote_trigger_at_the_first_lost_frame_keeping_i
     assert 4 <= error.frames_kept < 200                  # stopped at the loss, not at the end
     stop = dict(RE.docs)["stop"]
     assert stop["exit_status"] == "fail" and "FramesLostError" in stop["reason"]
+    assert f"rcam: {error.frames_lost} frame(s) lost, {error.frames_kept} written" \
+        in stop["reason"]
     with h5py.File(det.file_path, "r") as handle:      # the frames captured are kept
         numbers = list(handle["/entry/instrument/pvcam/frame_number"][()])
         lost_before = list(handle["/entry/instrument/pvcam/lost_before"][()])
