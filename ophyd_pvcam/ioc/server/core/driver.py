@@ -21,7 +21,7 @@ Acquisitions
     usable; after a removal the camera is closed (which releases the SDK
     session, so the next acquisition re-initialises the SDK and reopens it).
 
-Loss policies (those of the in-process detector; see :mod:`.losspolicy`)
+Loss policies (those of the in-process detector; see :mod:`ophyd_pvcam.ioc.server.core.losspolicy`)
     Before the stream starts, the pre-flight budget of the acquisition's
     frames into ``HDF1:FilePath`` is checked: ``on_predicted_loss="warn"``
     logs a predicted loss (once until the prediction changes) and acquires;
@@ -49,9 +49,9 @@ from ophyd_pvcam.engine.errors import (
     PredictedLossError,
     StallError,
 )
-from ophyd_pvcam.engine.settings import AcquisitionSettings
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.framestats import frame_statistics
+from ophyd_pvcam.engine.settings import AcquisitionSettings
 from ophyd_pvcam.engine.stream import Stream, StreamState
 from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError
 
