@@ -95,6 +95,18 @@ def test_everything_the_shell_and_profile_import_is_installed_by_the_readmes_fir
     assert not missing, f"imported by the shell or profile but not in install_requires: {missing}"
 
 
+def test_what_the_profile_needs_at_run_time_is_installed_by_the_readmes_first_command():
+    # Imported lazily by the libraries the profile uses, so the import walk above misses
+    # them: bluesky's PersistentDict needs zict (only in bluesky's dev extra), the bars tqdm.
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    required = {re.split(r"[<>=!~\[; ]", line.strip())[0].lower()
+                for line in config["options"]["install_requires"].splitlines() if line.strip()}
+    startup = (profile_dir() / "startup" / "00-runengine.py").read_text()
+    assert "PersistentDict" in startup and "zict" in required
+    assert "progress_bar_manager" in startup and "tqdm" in required
+
+
 def test_shell_keeps_ipython_history_out_of_the_package(tmp_path):
     before = package_profile_entries()
     result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
@@ -171,3 +183,28 @@ def test_a_stall_in_the_shell_is_reported_by_the_exception_not_repeated_by_logs(
     assert "consecutive waits" not in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert "Run aborted (the error follows)" in result.stderr
+
+
+def test_a_stalled_count_in_the_shell_shows_the_diagnosis_once_and_the_stop_reason_keeps_it(tmp_path):
+    # IPython shows the chain StallError -> FailedStatus; the status's repr (the stop
+    # document's reason) names the error too: on screen the diagnosis appears once.
+    code = ("cam.roi.set((0, 0, 64, 64)).wait(10); cam.stall_timeout.set(0.2).wait(10)\n"
+            "cam.frames_per_trigger.set(10).wait(10)\n"
+            "try:\n"
+            "    RE(count([cam], 3))\n"
+            "finally:\n"
+            "    print('REASON', db[-1].metadata['stop']['reason'])\n")
+    result = run_profile([sys.executable, "-m", "ophyd_pvcam.cli", "shell", "--", "--no-banner",
+                          "--colors=NoColor", "-c", code], tmp_path,
+                         {"PVCAM_SIM_FAULTS": "stall_after=3"})
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    diagnosis = "The camera stopped producing frames"
+    (reason,) = [line for line in result.stdout.splitlines() if line.startswith("REASON")]
+    assert diagnosis in reason and "StallError" in reason  # the document keeps the diagnosis
+    shown = output.replace(reason, "")
+    assert shown.count(diagnosis) == 1, shown
+    assert shown.count("Camera pvcamUSB_0 stalled: no frame for") == 1, shown
+    assert "StallError: stream failed: Camera pvcamUSB_0 stalled" in result.stdout
+    (failed,) = [line for line in result.stdout.splitlines() if line.startswith("FailedStatus: ")]
+    assert "frames=3/10" in failed and "error=StallError (its diagnosis is shown above)" in failed

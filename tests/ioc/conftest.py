@@ -111,6 +111,9 @@ class IOCProcess:
         environment.update({"EPICS_CAS_SERVER_PORT": str(port), "EPICS_CA_SERVER_PORT": str(port),
                             "PVCAM_SIM_CAMERAS": cameras, "PYTHONUNBUFFERED": "1"})
         environment.pop("PVCAM_SIM_FAULTS", None)
+        # Every acquisition checks the pre-flight budget (OnPredictedLoss): a configured
+        # fast sink, so no server measures the disk into the user's data directory.
+        environment.setdefault("PVCAM_SINK_RATE", "64G")
         # IOC tests judge frames by the simulator's opt-in FrameNr pixel stamp.
         environment["PVCAM_SIM_FRAME_STAMP"] = "1"
         environment.update(env or {})
@@ -192,7 +195,8 @@ def det(remote: Any) -> Any:
     remote.hdf1.num_capture.set(0).wait(10)
     for signal, value in ((remote.stall_timeout, 0.0), (remote.stall_count, 3),
                           (remote.binning, (1, 1)), (remote.roi, (0, 0, 128, 64)),
-                          (remote.exposure_time, 0.005)):
+                          (remote.exposure_time, 0.005), (remote.on_loss, "record"),
+                          (remote.on_predicted_loss, "warn")):
         signal.set(value).wait(20)
     remote.frames_per_trigger.put(1)
     remote.stream_length.put(0)

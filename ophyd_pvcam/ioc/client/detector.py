@@ -153,6 +153,15 @@ class RemotePVCAMDetector(FlyMixin, AssetDetectorMixin, Device):
                             "(0: automatic)")
     stall_count = Cpt(CheckedSignal, "cam1:StallCount", kind="config",
                       doc="consecutive timeouts that make a stall, 1 to 1000")
+    # -- loss policies (PVCAMDetector's; applied by the server) ----------------
+    on_predicted_loss = Cpt(CheckedSignal, "cam1:OnPredictedLoss", string=True, kind="omitted",
+                            doc="'warn' (default): the server logs a predicted loss and "
+                                "acquires; 'refuse': an acquisition predicted to lose frames "
+                                "fails with PredictedLossError before the camera starts")
+    on_loss = Cpt(CheckedSignal, "cam1:OnLoss", string=True, kind="omitted",
+                  doc="'record' (default): lost frames are counted (frames_lost); 'fail': "
+                      "the status fails with FramesLostError at the first lost frame, the "
+                      "frames captured kept in the file")
     asset_docs = Cpt(S.SettingSignal, value="stream",
                      validator=S.one_of("asset_docs", ASSET_MODES), kind="config")
     # -- data -----------------------------------------------------------------

@@ -18,7 +18,13 @@ from ophyd.status import Status
 from ophyd.utils.errors import InvalidState
 
 from ophyd_pvcam.device.status import FrameProgressStatus
-from ophyd_pvcam.engine.errors import AcquisitionError, CameraRemovedError, StallError
+from ophyd_pvcam.engine.errors import (
+    AcquisitionError,
+    CameraRemovedError,
+    FramesLostError,
+    PredictedLossError,
+    StallError,
+)
 
 from .signals import CheckedSignal
 
@@ -35,7 +41,9 @@ def remote_error(message: str, detail: str = "") -> Exception:
     Parameters
     ----------
     message : str
-        ``StatusMessage_RBV``: ``"STALL: ..."``, ``"REMOVED: ..."`` or ``"FAILED: ..."``.
+        ``StatusMessage_RBV``: ``"STALL: ..."``, ``"REMOVED: ..."``, ``"LOST: ..."``
+        (``OnLoss`` = fail), ``"REFUSED: ..."`` (``OnPredictedLoss`` = refuse) or
+        ``"FAILED: ..."``.
     detail : str
         ``LastError_RBV``: the message then ``key: value`` diagnostic lines.
 
@@ -43,16 +51,31 @@ def remote_error(message: str, detail: str = "") -> Exception:
     -------
     Exception
         :class:`StallError` (with the server's diagnostics as strings),
-        :class:`CameraRemovedError` or :class:`AcquisitionError`.
+        :class:`CameraRemovedError`, :class:`FramesLostError` (with the counts of
+        the server's diagnostics), :class:`PredictedLossError` or
+        :class:`AcquisitionError`.
     """
-    lines = detail.splitlines()[1:] if detail else []
-    diagnostics = dict(line.split(": ", 1) for line in lines if ": " in line)
+    lines = detail.splitlines() if detail else []
+    diagnostics = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    if lines and ":" in message and lines[0].startswith(message.split(":", 1)[0] + ":"):
+        message = lines[0]   # the whole message (StatusMessage_RBV holds 255 characters)
     text = message.split(":", 1)[1].strip() if ":" in message else message
     if message.startswith("STALL:"):
         return StallError(text, diagnostics, "server")
     if message.startswith("REMOVED:"):
         return CameraRemovedError(text, None, "server")
+    if message.startswith("LOST:"):
+        first = diagnostics.get("first_lost_frame", "None")
+        return FramesLostError(text, _count(diagnostics.get("frames_lost")),
+                               int(first) if first.isdigit() else None,
+                               _count(diagnostics.get("frames_kept")), "server")
+    if message.startswith("REFUSED:"):
+        return PredictedLossError(text, None, "server")
     return AcquisitionError(text or "acquisition failed on the server", None, "server")
+
+
+def _count(text: Optional[str]) -> int:
+    return int(text) if text is not None and text.isdigit() else 0
 
 
 class RemoteCam(Device):

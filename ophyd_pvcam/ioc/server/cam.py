@@ -27,8 +27,10 @@ port (ADKinetix's ``1``..``4``). ``ExposureMode`` offers every exposure mode of
 the camera.
 
 Our additions (not in ADPvCam): ``ExposureMode``, ``ReadoutPort``, ``ClearMode``, ``FanSpeed``,
-``ExposeOutMode``, ``BufferMode``, ``StallTimeout``, ``StallCount``, ``MaxRecoveries`` (each
-with ``_RBV``), ``SimFaults`` (simulated camera only), and the read-backs
+``ExposeOutMode``, ``BufferMode``, ``StallTimeout``, ``StallCount``, ``MaxRecoveries``, the
+loss policies ``OnLoss`` (record, fail) and ``OnPredictedLoss`` (warn, refuse) of the
+in-process detector (each with ``_RBV``; see :mod:`~ophyd_pvcam.ioc.server.core.driver`),
+``SimFaults`` (simulated camera only), and the read-backs
 ``LostFrames_RBV``, ``Stalls_RBV``, ``Removals_RBV``, ``Recoveries_RBV``,
 ``Failures_RBV``, ``FramePeriod_RBV``, ``ReadoutTime_RBV``, ``SpeedName_RBV``,
 ``GainName_RBV``, ``CameraName_RBV``, ``Connected_RBV`` and ``LastError_RBV``

@@ -15,6 +15,7 @@ import numpy as np
 from caproto.server import pvproperty
 
 from .records import DISABLE_ENABLE, readback, setting
+from .core.losspolicy import LOSS_POLICIES, PREDICTED_LOSS_POLICIES
 from .core.settings import BUFFER_MODES, IMAGE_MODES
 
 __all__ = ["SettingSpec", "CAM_SETTINGS", "ADKINETIX_TRIGGER_MODES", "OTHER_TRIGGER_MODE",
@@ -86,6 +87,10 @@ CAM_SETTINGS = (
     SettingSpec("StallTimeout", "stall_timeout", 0.0, kwargs=dict(units="s", precision=3)),
     SettingSpec("StallCount", "stall_count", 3),
     SettingSpec("MaxRecoveries", "max_recoveries", 0),
+    # The loss policies of the in-process detector (ophyd_pvcam.device.losspolicy),
+    # with its value names as the menus.
+    SettingSpec("OnLoss", "on_loss", "record", menu=LOSS_POLICIES),
+    SettingSpec("OnPredictedLoss", "on_predicted_loss", "warn", menu=PREDICTED_LOSS_POLICIES),
     # DBR_STRING, not a CHAR waveform: caproto's server cannot take an empty
     # string written to a CHAR waveform, and "" is how faults are cleared.
     SettingSpec("SimFaults", "sim_faults", "", kwargs=dict(dtype=str)),
@@ -145,7 +150,8 @@ DYNAMIC_PARAMETERS = ("MaxGainIndex_RBV", "BitDepth_RBV", "PixelTime_RBV", "Spee
                        "GainName_RBV", "MinSetTemperature", "MaxSetTemperature")
 # Settings kept by the driver (readable while the camera acquires).
 DRIVER_KEYS = ("image_mode", "num_images", "acquire_period", "num_exposures", "buffer_mode",
-                "stall_timeout", "stall_count", "max_recoveries", "array_callbacks", "sim_faults")
+                "stall_timeout", "stall_count", "max_recoveries", "array_callbacks", "sim_faults",
+                "on_loss", "on_predicted_loss")
 TEMPERATURE_RECORDS = ("MeasuredTemperature_RBV", "TemperatureActual")
 _STRING_RECORDS = ("ChipName_RBV", "HeadSerNum_RBV", "SerialNum_RBV", "SpeedName_RBV",
                    "GainName_RBV")

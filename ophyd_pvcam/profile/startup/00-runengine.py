@@ -5,9 +5,11 @@ import sys
 
 from bluesky import RunEngine
 from bluesky.callbacks.best_effort import BestEffortCallback
-from bluesky.utils import PersistentDict, ProgressBarManager
+from bluesky.utils import PersistentDict
 
 import ophyd_pvcam.catalog
+import ophyd_pvcam.cli.tracebacks
+from ophyd_pvcam.cli.progress import progress_bar_manager
 from ophyd_pvcam.engine.errors import ValidationError
 
 # Warnings (lost frames, stalls) show; the per-run INFO lines would interleave with
@@ -31,6 +33,9 @@ def _run_aborted_without_traceback(record):
 
 
 RE.log.logger.addFilter(_run_aborted_without_traceback)
+# A failed status's message names the error (the stop document's reason needs it), and
+# IPython shows that error as its cause just above: show the diagnosis once.
+ophyd_pvcam.cli.tracebacks.install()
 _uri = os.environ.get("PVCAM_CATALOG_URI")
 _port = os.environ.get("PVCAM_CATALOG_PORT")
 if _uri:
@@ -60,4 +65,4 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     bec.disable_plots()
 RE.subscribe(bec)
 if sys.stdout.isatty():  # tqdm's bars are cursor escapes: only for a terminal
-    RE.waiting_hook = ProgressBarManager()
+    RE.waiting_hook = progress_bar_manager()  # log records print above the bars, not on them

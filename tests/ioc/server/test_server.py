@@ -179,6 +179,28 @@ def test_stall_sets_error_state_diagnosis_and_counter_and_the_server_recovers(io
     assert pv("cam1:NumImagesCounter_RBV").get() == 10
 
 
+def test_on_loss_fail_ends_the_acquisition_at_the_first_lost_frame_in_error(ioc, det):
+    assert pv("cam1:OnLoss_RBV", string=True).get() == "record"
+    assert pv("cam1:OnPredictedLoss_RBV", string=True).get() == "warn"
+    put_and_wait("cam1:OnLoss", "fail", string=True)
+    assert pv("cam1:OnLoss_RBV", string=True).get() == "fail"
+    put_and_wait("cam1:SimFaults", "drop_every=5", string=True)
+    put_and_wait("cam1:ImageMode", "Multiple", string=True)
+    put_and_wait("cam1:NumImages", 200)
+    try:
+        put_and_wait("cam1:Acquire", 1)
+        message = pv("cam1:StatusMessage_RBV", string=True).get()
+    finally:
+        put_and_wait("cam1:SimFaults", "", string=True)
+    assert pv("cam1:DetectorState_RBV", string=True).get() == "Error"
+    assert message.startswith("LOST: pvcamUSB_0: ") and "(the first was FrameNr 5)" in message
+    assert "first_lost_frame: 5" in pv("cam1:LastError_RBV", string=True).get()
+    assert pv("cam1:NumImagesCounter_RBV").get() < 200
+    put_and_wait("cam1:OnLoss", "record", string=True)
+    put_and_wait("cam1:Acquire", 1)
+    assert pv("cam1:DetectorState_RBV", string=True).get() == "Idle"
+
+
 def test_camera_removal_is_reported_and_the_next_acquire_reopens_it(ioc, det):
     removals = pv("cam1:Removals_RBV").get()
     put_and_wait("cam1:SimFaults", "unplug_after=1", string=True)

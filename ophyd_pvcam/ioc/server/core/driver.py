@@ -20,6 +20,17 @@ Acquisitions
     with the engine's diagnosis, bumps a counter and leaves the driver
     usable; after a removal the camera is closed (which releases the SDK
     session, so the next acquisition re-initialises the SDK and reopens it).
+
+Loss policies (those of the in-process detector; see :mod:`ophyd_pvcam.ioc.server.core.losspolicy`)
+    Before the stream starts, the pre-flight budget of the acquisition's
+    frames into ``HDF1:FilePath`` is checked: ``on_predicted_loss="warn"``
+    logs a predicted loss (once until the prediction changes) and acquires;
+    ``"refuse"`` ends the acquisition ``"refused"`` with
+    :class:`~ophyd_pvcam.engine.errors.PredictedLossError`, the camera never
+    started. While acquiring, ``on_loss="record"`` counts lost frames;
+    ``"fail"`` stops the stream at the first lost frame and ends the
+    acquisition ``"lost"`` with :class:`~ophyd_pvcam.engine.errors.FramesLostError`,
+    the frames delivered kept in the file.
 """
 from __future__ import annotations
 
@@ -34,14 +45,18 @@ from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.errors import (
     AcquisitionError,
     CameraRemovedError,
+    FramesLostError,
+    PredictedLossError,
     StallError,
 )
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.framestats import frame_statistics
+from ophyd_pvcam.engine.settings import AcquisitionSettings
 from ophyd_pvcam.engine.stream import Stream, StreamState
 from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError
 
 from .capture import CaptureFile
+from .losspolicy import predict_acquisition
 from .preview import Preview, PreviewSlot
 from .settings import (
     BUFFER_MODES,
@@ -67,6 +82,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# Longest wait of the acquisition thread between looks at the stream's state [s]
+# (it is woken at once by the stream's end and, under on_loss="fail", by a lost frame).
+_WAKE_POLL_S = 0.5
+
 @dataclass(frozen=True)
 class AcquisitionResult:
     """How one acquisition ended.
@@ -74,7 +93,9 @@ class AcquisitionResult:
     Attributes
     ----------
     state : str
-        ``"complete"``, ``"stopped"``, ``"stalled"``, ``"removed"`` or ``"failed"``.
+        ``"complete"``, ``"stopped"``, ``"stalled"``, ``"removed"``, ``"failed"``,
+        ``"lost"`` (``on_loss="fail"`` ended it at a lost frame) or ``"refused"``
+        (``on_predicted_loss="refuse"``: predicted to lose frames, never started).
     frames : int
         Frames delivered.
     lost : int
@@ -84,7 +105,8 @@ class AcquisitionResult:
     error : BaseException or None
         The engine error (StallError, CameraRemovedError, ...).
     diagnostics : dict
-        The stall diagnosis (empty otherwise).
+        The stall diagnosis; for ``"lost"``: ``frames_lost``, ``first_lost_frame``
+        and ``frames_kept`` (empty otherwise).
     statistics : dict or None
         Sum, mean and max of the last frame of an acquisition of known length
         that delivered all its frames (``Stats1:``), else ``None``.
@@ -175,6 +197,9 @@ class CameraDriver(SettingsMixin):
         self.max_recoveries = 0
         self.array_callbacks = True
         self.sim_faults = ""
+        self.on_loss = "record"
+        self.on_predicted_loss = "warn"
+        self._warned_prediction = ""
         #: ``listener(frame, unique_id)`` called for every frame on the engine's
         #: delivery thread (e.g. the PVA publisher); must not block.
         self.frame_listeners: list[Callable[[Frame, int], None]] = []
@@ -183,6 +208,8 @@ class CameraDriver(SettingsMixin):
         self._images = 0
         self._target: Optional[int] = None       # frames of the running acquisition, if known
         self._last_statistics: Optional[dict] = None
+        self._first_lost: Optional[int] = None   # FrameNr of the first frame lost, this acquisition
+        self._wake = threading.Event()            # the stream ended, or a frame was lost
         self._lost_total = 0
         self._lost_live = 0
         self._stalls = 0
@@ -316,6 +343,8 @@ class CameraDriver(SettingsMixin):
             self._images = 0
             self._lost_live = 0
             self._last_statistics = None
+            self._first_lost = None
+            self._wake.clear()
             self._target = self.max_frames()
         stream: Optional[Stream] = None
         try:
@@ -326,12 +355,16 @@ class CameraDriver(SettingsMixin):
                 # Parameters must not be read while the camera acquires: take
                 # the file attributes now, not when the file opens at frame 1.
                 self._file_attributes = self._read_attributes(camera)
+                refusal = self._check_prediction(settings)
+                if refusal is not None:
+                    return self._finish(None, refusal, None)
                 stream = Stream(camera, buffer_mode=BUFFER_MODES[self.buffer_mode],
                                 stall_timeout=self.stall_timeout or None,
                                 stall_count=self.stall_count,
                                 max_recoveries=self.max_recoveries,
                                 max_frames=self.max_frames())
                 stream.add_consumer(self._on_frame)
+                stream.add_done_callback(lambda _stream: self._wake.set())
                 with self._lock:
                     if self._stop_requested:
                         return self._finish(None, None, "stopped before it started")
@@ -339,10 +372,15 @@ class CameraDriver(SettingsMixin):
                     stream.start()
                 if on_started is not None:
                     on_started()
+                while not self._wake.wait(_WAKE_POLL_S) and not stream.state.ended:
+                    pass      # the done callback (or a lost frame under on_loss="fail") wakes it
+                if self._first_lost is not None and self.on_loss == "fail":
+                    stream.stop()     # the first lost frame ends it; what arrived is kept
                 stream.wait()
             except (PVCAMError, OSError) as exc:
                 return self._finish(stream, exc, None)
-            return replace(self._finish(stream, None, None), statistics=self._last_statistics)
+            return replace(self._finish(stream, self._loss_error(stream), None),
+                           statistics=self._last_statistics)
         finally:
             self.capture.flush()
             with self._lock:
@@ -377,6 +415,10 @@ class CameraDriver(SettingsMixin):
             self._array_counter += 1
             self._images += 1
             self._lost_live += frame.lost_before
+            if frame.lost_before and self._first_lost is None:
+                self._first_lost = frame.frame_number - frame.lost_before
+                if self.on_loss == "fail":
+                    self._wake.set()   # the acquisition thread stops the stream
             unique_id = self._array_counter
             last_of_target = bool(self._target) and self._images == self._target
         if last_of_target:
@@ -413,6 +455,12 @@ class CameraDriver(SettingsMixin):
             message = (f"Acquisition complete: {counted}{lost_text}" if state == "complete"
                        else f"Acquisition stopped: {counted}{lost_text}")
             return AcquisitionResult(state, frames, lost, message)
+        if isinstance(error, PredictedLossError):
+            return AcquisitionResult("refused", 0, 0, f"REFUSED: {error.message}", error)
+        if isinstance(error, FramesLostError):
+            return AcquisitionResult("lost", frames, lost, f"LOST: {error.message}", error, {
+                "frames_lost": error.frames_lost, "first_lost_frame": error.first_lost_frame,
+                "frames_kept": error.frames_kept})
         if isinstance(error, StallError):
             with self._counter_lock:
                 self._stalls += 1
@@ -430,6 +478,60 @@ class CameraDriver(SettingsMixin):
         text = error.message if isinstance(error, PVCAMError) else str(error)
         call = f"{error.call}: " if isinstance(error, PVCAMError) and error.call else ""
         return AcquisitionResult("failed", frames, lost, f"FAILED: {call}{text}", error)
+
+    def _check_prediction(self, settings: AcquisitionSettings) -> Optional[PredictedLossError]:
+        """Apply ``on_predicted_loss`` to the pre-flight budget of the coming acquisition.
+
+        Returns
+        -------
+        PredictedLossError or None
+            The refusal (``"refuse"`` and a predicted loss); None to go ahead.
+
+        Raises
+        ------
+        PVCAMError
+            The prediction failed (e.g. a malformed ``PVCAM_SINK_RATE``) and the
+            policy is ``"refuse"``: without a prediction nothing is refused blindly,
+            nor started blindly.
+        """
+        destination = self.capture.file_path
+        try:
+            prediction = predict_acquisition(settings, self.max_frames(), destination)
+        except PVCAMError as exc:
+            if self.on_predicted_loss == "refuse":
+                raise
+            logger.warning("%s: no pre-flight prediction (%s); acquiring", self.name, exc)
+            return None
+        if prediction.fits:
+            logger.debug("%s: %s", self.name, prediction)
+            return None
+        text = f"{self.name}: {prediction}"
+        if self.on_predicted_loss == "refuse":
+            return PredictedLossError(f"{text} (on_predicted_loss='refuse')", prediction,
+                                      "acquire")
+        if text != self._warned_prediction:
+            self._warned_prediction = text
+            logger.warning("%s (on_predicted_loss='warn': acquiring anyway)", text)
+        return None
+
+    def _loss_error(self, stream: Stream) -> Optional[FramesLostError]:
+        """With ``on_loss="fail"``: the error of an acquisition that lost frames, else None."""
+        if self.on_loss != "fail":
+            return None
+        stats = stream.stats()
+        lost = stats.frames_lost + stats.frames_dropped
+        if not lost and self._first_lost is None:
+            return None
+        lost = max(lost, 1)
+        kept = stats.frames_delivered
+        state = self.capture.state()
+        where = (f"which are kept in {state.full_file_name}" if state.capturing
+                 and self.capture.enabled else "(HDF1: is not capturing: no file)")
+        first = self._first_lost
+        at = f" (the first was FrameNr {first})" if first is not None else ""
+        return FramesLostError(f"{self.name}: {lost} frame(s) lost{at}; on_loss='fail' ended the "
+                               f"acquisition after {kept} frame(s), {where}", lost, first, kept,
+                               "acquire")
 
     def _drop_camera(self) -> None:
         """Close a removed camera (releasing the SDK session) so it can be reopened."""

@@ -19,6 +19,8 @@ from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.health import STALL_COUNT_RANGE, STALL_TIMEOUT_RANGE
 from ophyd_pvcam.engine.roi import Region
 
+from .losspolicy import LOSS_POLICIES, PREDICTED_LOSS_POLICIES
+
 __all__ = [
     "SettingsMixin",
     "IMAGE_MODES",
@@ -42,7 +44,7 @@ CAMERA_SETTINGS = ("readout_port", "speed_index", "gain_index", "clear_mode", "f
 DRIVER_SETTINGS = ("acquire_period", "image_mode", "num_images", "num_exposures",
                    "buffer_mode", "stall_timeout", "stall_count", "max_recoveries",
                    "array_callbacks",
-                   "array_counter", "sim_faults")
+                   "array_counter", "sim_faults", "on_loss", "on_predicted_loss")
 #: Every key :meth:`CameraDriver.apply` accepts.
 SETTING_KEYS = CAMERA_SETTINGS + DRIVER_SETTINGS + ("min_x", "min_y", "size_x", "size_y",
                                                     "bin_x", "bin_y")
@@ -253,6 +255,10 @@ class SettingsMixin:
             self.stall_count = _integer(value, key, *STALL_COUNT_RANGE)
         elif key == "max_recoveries":
             self.max_recoveries = _integer(value, key, 0, 1000)
+        elif key == "on_loss":
+            self.on_loss = _choice(value, LOSS_POLICIES, key)
+        elif key == "on_predicted_loss":
+            self.on_predicted_loss = _choice(value, PREDICTED_LOSS_POLICIES, key)
         elif key == "array_callbacks":
             self.array_callbacks = bool(_integer(value, key, 0, 1))
         elif key == "array_counter":
