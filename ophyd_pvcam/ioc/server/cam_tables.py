@@ -14,8 +14,9 @@ from typing import Any, Callable, Optional
 import numpy as np
 from caproto.server import pvproperty
 
+from ophyd_pvcam.storage.preflight import LOSS_POLICIES, PREDICTED_LOSS_POLICIES
+
 from .records import DISABLE_ENABLE, readback, setting
-from .core.losspolicy import LOSS_POLICIES, PREDICTED_LOSS_POLICIES
 from .core.settings import BUFFER_MODES, IMAGE_MODES
 
 __all__ = ["SettingSpec", "CAM_SETTINGS", "ADKINETIX_TRIGGER_MODES", "OTHER_TRIGGER_MODE",
@@ -87,7 +88,7 @@ CAM_SETTINGS = (
     SettingSpec("StallTimeout", "stall_timeout", 0.0, kwargs=dict(units="s", precision=3)),
     SettingSpec("StallCount", "stall_count", 3),
     SettingSpec("MaxRecoveries", "max_recoveries", 0),
-    # The loss policies of the in-process detector (ophyd_pvcam.device.losspolicy),
+    # The loss policies of the in-process detector (ophyd_pvcam.storage.preflight),
     # with its value names as the menus.
     SettingSpec("OnLoss", "on_loss", "record", menu=LOSS_POLICIES),
     SettingSpec("OnPredictedLoss", "on_predicted_loss", "warn", menu=PREDICTED_LOSS_POLICIES),

@@ -21,7 +21,7 @@ Acquisitions
     usable; after a removal the camera is closed (which releases the SDK
     session, so the next acquisition re-initialises the SDK and reopens it).
 
-Loss policies (those of the in-process detector; see :mod:`ophyd_pvcam.ioc.server.core.losspolicy`)
+Loss policies (those of the in-process detector; see :mod:`ophyd_pvcam.storage.preflight`)
     Before the stream starts, the pre-flight budget of the acquisition's
     frames into ``HDF1:FilePath`` is checked: ``on_predicted_loss="warn"``
     logs a predicted loss (once until the prediction changes) and acquires;
@@ -54,9 +54,9 @@ from ophyd_pvcam.engine.framestats import frame_statistics
 from ophyd_pvcam.engine.settings import AcquisitionSettings
 from ophyd_pvcam.engine.stream import Stream, StreamState
 from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError
+from ophyd_pvcam.storage.preflight import predict_run
 
 from .capture import CaptureFile
-from .losspolicy import predict_acquisition
 from .preview import Preview, PreviewSlot
 from .settings import (
     BUFFER_MODES,
@@ -496,7 +496,7 @@ class CameraDriver(SettingsMixin):
         """
         destination = self.capture.file_path
         try:
-            prediction = predict_acquisition(settings, self.max_frames(), destination)
+            prediction = predict_run(settings, self.max_frames(), destination)
         except PVCAMError as exc:
             if self.on_predicted_loss == "refuse":
                 raise

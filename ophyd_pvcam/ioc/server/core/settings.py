@@ -19,7 +19,7 @@ from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.health import STALL_COUNT_RANGE, STALL_TIMEOUT_RANGE
 from ophyd_pvcam.engine.roi import Region
 
-from .losspolicy import LOSS_POLICIES, PREDICTED_LOSS_POLICIES
+from ophyd_pvcam.storage.preflight import LOSS_POLICIES, PREDICTED_LOSS_POLICIES
 
 __all__ = [
     "SettingsMixin",

@@ -1,36 +1,30 @@
-"""The server's loss policies (ophyd_pvcam/ioc/server/core/losspolicy.py) are the detector's."""
+"""The server's loss policies are the in-process detector's, and the server never imports ophyd.
+
+Both take the policy names and the prediction from :mod:`ophyd_pvcam.storage.preflight`;
+the server may not import ``ophyd_pvcam.device`` to get them.
+"""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 from ophyd_pvcam.device import losspolicy as device_policy
-from ophyd_pvcam.engine.camera import Camera
-from ophyd_pvcam.ioc.server.core import losspolicy as server_policy
+from ophyd_pvcam.ioc.server import cam_tables
+from ophyd_pvcam.ioc.server.core import driver, settings
+from ophyd_pvcam.storage import preflight
 
-SERVER = Path(server_policy.__file__).resolve().parent.parent
+SERVER = Path(driver.__file__).resolve().parent.parent
 
 
 def test_the_policy_names_are_the_in_process_detectors():
-    assert server_policy.LOSS_POLICIES == device_policy.LOSS_POLICIES == ("record", "fail")
-    assert server_policy.PREDICTED_LOSS_POLICIES == device_policy.PREDICTED_LOSS_POLICIES
+    assert settings.LOSS_POLICIES is cam_tables.LOSS_POLICIES is device_policy.LOSS_POLICIES
+    assert settings.LOSS_POLICIES == ("record", "fail")
+    assert (settings.PREDICTED_LOSS_POLICIES is cam_tables.PREDICTED_LOSS_POLICIES
+            is device_policy.PREDICTED_LOSS_POLICIES)
 
 
-def test_the_servers_prediction_is_the_detectors_for_the_same_acquisition(
-        library, simulator_isolation, tmp_path, monkeypatch):
-    monkeypatch.setenv("PVCAM_SINK_RATE", "1K")
-    monkeypatch.setenv("PVCAM_HOST_MEMORY_BUDGET", "64M")
-    camera = Camera.open("pvcamUSB_0", library)
-    try:
-        settings = camera.acquisition_settings()
-        for frames in (10, 5000, None):
-            server = server_policy.predict_acquisition(settings, frames, tmp_path)
-            device = device_policy.predict_run(settings, frames, tmp_path)
-            assert str(server) == str(device)
-            assert server.fits == device.fits
-        assert not server_policy.predict_acquisition(settings, 5000, tmp_path).fits
-    finally:
-        camera.close()
+def test_the_server_predicts_with_the_detectors_function():
+    assert driver.predict_run is device_policy.predict_run is preflight.predict_run
 
 
 def test_the_server_never_imports_the_device_package():
