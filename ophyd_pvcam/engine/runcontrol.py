@@ -167,6 +167,9 @@ class RunControl:
         """After the SDK stopped and before its buffer is freed: end what reads from it."""
         return []
 
+    def _stopped_sdk(self) -> None:
+        """The SDK was just stopped by the teardown (camera lock held)."""
+
     def _sdk_ring_frames(self, frame_bytes: int) -> int:
         """Frames of the SDK circular buffer (:func:`plan_buffer_frames`)."""
         return plan_buffer_frames(frame_bytes, self.settings.frame_period_s,
@@ -305,10 +308,12 @@ class RunControl:
                 try:
                     lib.exp_stop_cont(handle, int(C.CCS_HALT))
                     self._running = False
+                    self._stopped_sdk()
                 except DeviceRemovedError as exc:
                     # A removed camera writes nothing more into our buffer.
                     errors.append(exc)
                     self._running = False
+                    self._stopped_sdk()
                 except SDKError as exc:
                     errors.append(exc)
                     try:
