@@ -87,7 +87,7 @@ PVP_EXPORT int pvp_create(const pvp_sdk *sdk, const pvp_config *cfg, pvp_pump **
     p->pending_reason = 255;
     if (cfg->sdk_buffer != NULL) {
         int rc = pvp_attach(p, cfg->sdk_buffer, cfg->sdk_frames, cfg->frame_bytes,
-                            cfg->ring_frames, cfg->zero_copy);
+                            cfg->ring_frames, cfg->zero_copy ? 1 : cfg->inplace ? 2 : 0);
         if (rc) {
             pvp_destroy(p);
             return rc;
