@@ -51,7 +51,7 @@ BURST_MIN_BYTES = 256 * 1024 ** 2
 INPLACE_MIN_SECONDS = 0.5
 #: Seconds the pump gathers frames per batch at most (callbacks; an eighth of the SDK
 #: buffer when that is shorter): one wake-up of the pump and of the reader per batch.
-_COALESCE = 0.002
+_COALESCE = 0.004
 #: Pumps whose EOF callback could not be deregistered: kept forever (the SDK may call it).
 _UNRELEASED: list[FramePump] = []
 

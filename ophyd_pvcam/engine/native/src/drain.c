@@ -162,7 +162,7 @@ static int publish_locked(pvp_pump *p, uint64_t slot, int64_t n, const pvp_cbinf
         p->frames_inplace++;
     p->last_frame_ns = t_ns;
     /* readers are woken once per batch of frames, not per frame */
-    if (++p->unsignalled >= 64)
+    if (++p->unsignalled >= 128)
         pvp_signal_readers_locked(p);
     if (p->cfg.max_frames > 0 && p->frames_delivered >= p->cfg.max_frames) {
         pvp_signal_readers_locked(p);
