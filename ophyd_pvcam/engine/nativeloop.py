@@ -28,12 +28,11 @@ from ophyd_pvcam.engine.buffers import MAX_BUFFER_BYTES
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frameloop import FrameLoop, Outcome
 from ophyd_pvcam.engine.framesignal import FrameSignal
-from ophyd_pvcam.engine.health import Decision
 from ophyd_pvcam.engine.native import FramePump, PumpEvents
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import PVCAMError, SDKError
 
-__all__ = ["BURST_MIN_BYTES", "INPLACE_MIN_SECONDS", "NativeFrameLoop", "NativeSignal", "plan_ring_frames"]
+__all__ = ["BURST_MIN_BYTES", "INPLACE_MIN_RATE", "INPLACE_MIN_SECONDS", "NativeFrameLoop", "NativeSignal", "plan_ring_frames"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +48,9 @@ BURST_MIN_BYTES = 256 * 1024 ** 2
 #: this many seconds of frames: a consumer (or a GIL held elsewhere) may then hold a block
 #: for three quarters of it without a frame lost (untaken frames are copied out at a quarter).
 INPLACE_MIN_SECONDS = 0.5
+#: ... and when frames come at least this fast (bytes/s): below it the copy costs little and
+#: every frame is copied into the host ring as before.
+INPLACE_MIN_RATE = 256 * 1024 ** 2
 #: Seconds the pump gathers frames per batch at most (callbacks; an eighth of the SDK
 #: buffer when that is shorter): one wake-up of the pump and of the reader per batch.
 _COALESCE = 0.004
@@ -237,7 +239,7 @@ class NativeFrameLoop(FrameLoop):
         fit at high rates too. Unchanged when it still holds less than
         :data:`INPLACE_MIN_SECONDS` (frames are then copied, as before).
         """
-        if not self.inplace or self.memory_budget is not None:
+        if not self._fast_enough(frame_bytes) or self.memory_budget is not None:
             return frames
         period = self.settings.frame_period_s
         if frames * period >= self.buffer_seconds:
@@ -250,13 +252,21 @@ class NativeFrameLoop(FrameLoop):
     def _inplace(self, sdk_frames: int) -> bool:
         """Continuous zero copy when the SDK buffer holds :data:`INPLACE_MIN_SECONDS` of frames.
 
+        Only for data rates of :data:`INPLACE_MIN_RATE` and more, where the copy
+        is what costs the CPU.
+
         A frame in place is safe while the consumer releases it within three
         quarters of the buffer's time (the pump copies what a stuck reader has
         not taken after a quarter); a shorter buffer copies every frame, as before.
         """
-        if self.zero_copy or not self.inplace:
+        if self.zero_copy or not self._fast_enough(self.ring.frame_bytes):
             return False
         return sdk_frames * self.settings.frame_period_s >= INPLACE_MIN_SECONDS
+
+    def _fast_enough(self, frame_bytes: int) -> bool:
+        """In place is for data rates of at least :data:`INPLACE_MIN_RATE`."""
+        period = self.settings.frame_period_s
+        return self.inplace and period > 0 and frame_bytes / period >= INPLACE_MIN_RATE
 
     def _new_pump(self) -> FramePump:
         return FramePump(self.lib, self.handle, use_callbacks=self.use_callbacks,
@@ -325,21 +335,7 @@ class NativeFrameLoop(FrameLoop):
                 continue
             if self._check_sdk() > self.sync().consumed:
                 continue  # frames wait in the SDK buffer: the pump is taking them
-            decision = health.poll(now)
-            if decision is Decision.TIMEOUT:
-                logger.warning("%s: no frame for %.2f s after frame %d (timeout %d of %d)",
-                               self.camera.name, health.seconds_since_last_frame(now),
-                               health.last_frame_number, health.consecutive_timeouts,
-                               health.stall_count)
-            elif decision is Decision.RECOVER:
-                logger.warning("%s: stalled after frame %d; recovery %d of %d: restarting the "
-                               "acquisition", self.camera.name, health.last_frame_number,
-                               health.recoveries + 1, health.max_recoveries)
-                self._restart("stall")
-            elif decision is Decision.STALL:
-                error = health.stall_error(now, **self.context())
-                logger.debug("%s", error)   # raised to the caller: said once, by it
-                raise error
+            self._act_on_stall(now)
 
     def sync(self) -> Any:
         """Bring the health monitor and the statistics up to date with the pump.
@@ -464,6 +460,8 @@ class NativeFrameLoop(FrameLoop):
             latest = self._sdk_latest()
         except SDKError as exc:
             logger.debug("%s: no status after stop (%s)", self.camera.name, exc)
+        if latest is None and self.signal.removed:
+            latest = self._limit()  # a removed camera writes nothing more: its notice says
         if latest is not None and not self.use_callbacks:
             self._polled_latest = max(self._polled_latest, latest)
         self.pump.sdk_stopped(latest)

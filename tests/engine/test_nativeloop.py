@@ -261,6 +261,12 @@ def test_skipped_framenrs_in_a_burst_are_gaps_and_never_delivered(camera, faults
     assert set(stats.lost_frame_numbers) == set(range(7, numbers[-1], 7))
 
 
+@pytest.fixture
+def slow_in_place(monkeypatch):
+    """Let the small ROI's few MB/s take the in-place path (the real threshold is 256 MiB/s)."""
+    monkeypatch.setattr("ophyd_pvcam.engine.nativeloop.INPLACE_MIN_RATE", 0)
+
+
 def _in_ring(loop, block) -> bool:
     """True when the block's pixels lie in the SDK's circular buffer (no copy)."""
     address = block.data.ctypes.data
@@ -268,7 +274,7 @@ def _in_ring(loop, block) -> bool:
 
 
 @pytest.mark.parametrize("use_callbacks", [True, False], ids=["callbacks", "polling"])
-def test_a_continuous_stream_hands_frames_out_in_place(camera, use_callbacks):
+def test_a_continuous_stream_hands_frames_out_in_place(camera, use_callbacks, slow_in_place):
     stream = Stream(camera, pump="native", use_callbacks=use_callbacks, buffer_seconds=1.0)
     stream.start()
     try:
@@ -290,7 +296,7 @@ def test_a_continuous_stream_hands_frames_out_in_place(camera, use_callbacks):
     assert counters.frames_inplace >= 300 and counters.held_overwritten == 0
 
 
-def test_a_short_sdk_buffer_copies_every_frame_as_before(camera):
+def test_a_short_sdk_buffer_copies_every_frame_as_before(camera, slow_in_place):
     with Stream(camera, pump="native", buffer_seconds=0.1, max_frames=50) as stream:
         loop = stream._run.loop
         assert not loop.pump.inplace
@@ -299,7 +305,17 @@ def test_a_short_sdk_buffer_copies_every_frame_as_before(camera):
         block.release()
 
 
-def test_a_block_held_across_stop_stays_valid_and_counts_nothing_lost(camera, frame_stamp):
+def test_a_slow_stream_copies_every_frame_as_before(camera):
+    with Stream(camera, pump="native", max_frames=50) as stream:  # a few MB/s
+        loop = stream._run.loop
+        assert not loop.pump.inplace
+        block = stream.get_block(GENEROUS)
+        assert not _in_ring(loop, block)
+        block.release()
+
+
+def test_a_block_held_across_stop_stays_valid_and_counts_nothing_lost(camera, frame_stamp,
+                                                                     slow_in_place):
     stream = Stream(camera, pump="native", buffer_seconds=1.0)
     stream.start()
     held = stream.get_block(GENEROUS, max_frames=4)

@@ -6,14 +6,19 @@
  * thread ("pvcam-pump") takes every available frame out of the SDK's
  * circular buffer (get oldest -> copy into the host ring -> unlock) and
  * writes one ledger row per frame.  Python takes contiguous runs of ring
- * slots in one call that waits without the GIL.
+ * slots in one call that waits without the GIL.  In place (inplace.c) a
+ * frame is not copied at all while the consumer keeps up: its ledger row
+ * points at the SDK buffer slot the camera wrote, proven intact at take and
+ * at release.  Wake-ups are per batch: the pump gathers frames for
+ * coalesce_ns after a drain, readers are woken once per batch.
  *
  * The library never links libpvcam: every SDK function is a pointer the
  * caller passes in (taken from the caller's own handle on the library), so
  * the same build works on the vendor's library and on the simulator.
  *
  * Files by concern: ring.c (host ring + ledger storage), ledger.c (callback
- * table, loss records), drain.c (the pump thread), api.c (exported calls).
+ * table, loss records), drain.c (the pump thread), inplace.c (continuous zero
+ * copy), api.c (exported calls).
  */
 #ifndef OPHYD_PVCAM_PUMP_H
 #define OPHYD_PVCAM_PUMP_H
