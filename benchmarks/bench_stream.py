@@ -141,7 +141,8 @@ def worker_ours(spec: dict) -> dict:
         pump = stream._run.loop.pump.counters()  # noqa: SLF001 (a benchmark may look inside)
         extra = {"engine_lost": stats.frames_lost, "buffer_frames": stats.buffer_frames,
                  "frame_bytes": stats.frame_bytes, "max_batch": stats.max_batch,
-                 "inplace": pump.frames_inplace, "copied": pump.frames_copied}
+                 "inplace": pump.frames_inplace, "copied": pump.frames_copied,
+                 "gap_lost": stats.lost_by_reason.get("gap", 0)}
     return _result(np.concatenate(chunks), t_first, t_last, cpu0, cpu1, extra)
 
 
@@ -375,7 +376,9 @@ def bench_rates(args: argparse.Namespace) -> None:
             m["worst_lost"] = max(r["lost"] + r["corrupt"] for r in runs[label])
             row[label] = m
             where = (f"  in place {m['inplace'] / max(1, m['inplace'] + m['copied']):.0%}, "
-                     f"SDK buffer {spec['buffer_frames']} frames" if "inplace" in m else "")
+                     f"SDK buffer {spec['buffer_frames']} frames, lost as callback gaps (worst "
+                     f"rep) {max(r['gap_lost'] for r in runs[label])}"
+                     if "inplace" in m else "")
             print(f"{row['roi']:>10} {row['camera_fps']:>8.0f} | {label:>12} {m['frames']:>9.0f} "
                   f"{m['worst_lost']:>9.0f} {m['fps']:>8.0f} {m['cpu_us_per_frame']:>12.2f} "
                   f"{m['load']:>5.2f}{where}")

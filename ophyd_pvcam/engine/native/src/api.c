@@ -191,6 +191,8 @@ PVP_EXPORT void pvp_request_stop(pvp_pump *p)
     pthread_mutex_lock(&p->mtx);
     __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
     p->events |= PVP_EV_STOP;
+    if (p->deferred_count > 0)  /* never silent: unknown position, counted lost */
+        pvp_check_deferred_locked(p, pvp_camera_seq_locked(p));
     pthread_cond_broadcast(&p->work_cond);
     pthread_cond_broadcast(&p->event_cond);
     pthread_cond_broadcast(&p->data_cond);
@@ -242,6 +244,8 @@ PVP_EXPORT void pvp_resume(pvp_pump *p)
     p->error_call = 0;
     p->events &= ~(PVP_EV_OVERRUN | PVP_EV_ERROR | PVP_EV_REMOVED | PVP_EV_COMPLETE);
     p->stopped_known = 0;
+    if (p->deferred_count > 0)  /* paused without a stop: the camera's position now */
+        pvp_check_deferred_locked(p, pvp_camera_seq_locked(p));
     pthread_cond_broadcast(&p->work_cond);
     pthread_cond_broadcast(&p->event_cond);  /* readers waiting to read the SDK's status */
     pthread_mutex_unlock(&p->mtx);
@@ -255,6 +259,8 @@ PVP_EXPORT void pvp_sdk_stopped(pvp_pump *p, int64_t latest, int32_t known)
     pthread_mutex_lock(&p->mtx);
     p->stopped_known = 1;
     p->stopped_latest = known ? latest : INT64_MAX / 4;
+    if (p->deferred_count > 0)
+        pvp_check_deferred_locked(p, pvp_camera_seq_locked(p));
     pthread_cond_broadcast(&p->event_cond);
     pthread_mutex_unlock(&p->mtx);
 }
@@ -319,6 +325,8 @@ PVP_EXPORT void pvp_finish(pvp_pump *p)
 {
     pthread_mutex_lock(&p->mtx);
     p->ended = 1;
+    if (p->deferred_count > 0)
+        pvp_check_deferred_locked(p, pvp_camera_seq_locked(p));
     pthread_cond_broadcast(&p->data_cond);
     pthread_cond_broadcast(&p->event_cond);
     pthread_mutex_unlock(&p->mtx);

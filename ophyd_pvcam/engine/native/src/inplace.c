@@ -287,21 +287,48 @@ void pvp_inplace_rescue_locked(pvp_pump *p, int64_t newest)
     p->rescue_scan = t;
 }
 
+static void count_held(pvp_pump *p, int64_t first_number, int64_t lost)
+{
+    record_published_loss(p, first_number, first_number + lost - 1);
+    p->held_overwritten += lost;
+}
+
 /* Under mtx, before ring sequences [start, start + count) are released: the
  * in-place frames among them that the camera reached while they were held are
- * counted lost (held_overwritten). */
+ * counted lost (held_overwritten).  Never waits: while the pump is paused and
+ * the SDK's last FrameNr is not known yet, the run is checked later
+ * (pvp_check_deferred_locked: at pvp_sdk_stopped, pvp_resume or the end). */
 void pvp_release_validate_locked(pvp_pump *p, uint64_t start, uint64_t count)
 {
     pvp_ring *r = &p->ring;
     if (!p->cfg.inplace || r->sdk_seq[start % r->frames] < 0)
         return;  /* runs are homogeneous: copied frames need no check */
     int64_t first_seq = r->sdk_seq[start % r->frames];
+    int64_t first_number = r->frame_numbers[start % r->frames];
+    if (p->pause && !p->stopped_known && !p->stop && !p->ended
+            && p->deferred_count < PVP_DEFERRED) {
+        pvp_deferred *d = &p->deferred[p->deferred_count++];
+        d->first_seq = first_seq;
+        d->first_number = first_number;
+        d->count = (int64_t)count;
+        return;
+    }
     int64_t camera = pvp_camera_seq_locked(p);
     uint64_t lost = pvp_overwritten_prefix(p, first_seq, count, camera);
-    if (lost == 0)
-        return;
-    record_runs(p, start, lost);
-    p->held_overwritten += (int64_t)lost;
+    if (lost > 0)
+        count_held(p, first_number, (int64_t)lost);
+}
+
+/* Under mtx: check the runs released while paused against camera_seq. */
+void pvp_check_deferred_locked(pvp_pump *p, int64_t camera_seq)
+{
+    for (int i = 0; i < p->deferred_count; i++) {
+        pvp_deferred *d = &p->deferred[i];
+        uint64_t lost = pvp_overwritten_prefix(p, d->first_seq, (uint64_t)d->count, camera_seq);
+        if (lost > 0)
+            count_held(p, d->first_number, (int64_t)lost);
+    }
+    p->deferred_count = 0;
 }
 
 /* Under mtx: wake readers once for what was published since they last ran. */

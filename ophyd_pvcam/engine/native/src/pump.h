@@ -159,6 +159,14 @@ typedef struct pvp_histograms {
 #define PVP_LOSS_QUEUE 4096
 #define PVP_EPOCHS 16
 
+/* A run released while the pump was paused, checked once the SDK's position is known. */
+#define PVP_DEFERRED 1024
+typedef struct pvp_deferred {
+    int64_t first_seq;     /* SDK sequence of its first frame */
+    int64_t first_number;  /* stream number of its first frame (consecutive) */
+    int64_t count;
+} pvp_deferred;
+
 /* One acquisition epoch (start to stop) in SDK sequence numbers. */
 typedef struct pvp_epoch {
     int64_t start;   /* sequence of FrameNr 1 (a multiple of sdk_frames) */
@@ -257,6 +265,9 @@ typedef struct pvp_pump {
     int64_t unsignalled;         /* frames published since readers were last woken */
     int64_t frames_inplace, frames_copied, held_overwritten, untaken_overwritten;
     int64_t taken_index;         /* delivery index of the next frame a reader takes */
+    pvp_deferred deferred[PVP_DEFERRED];  /* released while paused (never waits: a release
+                                            * may run in a finalizer on any thread) */
+    int deferred_count;
 } pvp_pump;
 
 /* ring.c */
@@ -295,6 +306,7 @@ int pvp_take_validate_locked(pvp_pump *p, uint64_t start, uint64_t *count);
 void pvp_inplace_rescue_locked(pvp_pump *p, int64_t newest);
 void pvp_release_validate_locked(pvp_pump *p, uint64_t start, uint64_t count);
 void pvp_signal_readers_locked(pvp_pump *p);
+void pvp_check_deferred_locked(pvp_pump *p, int64_t camera_seq);
 
 /* drain.c */
 void *pvp_thread_main(void *arg);
