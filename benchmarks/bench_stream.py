@@ -14,7 +14,9 @@ medians of ``--reps`` repetitions, the machine's load average printed with every
    ``--seconds`` (10 s by default), drained by (a) our Stream with the native pump
    (``get_block`` + ``release``, EOF callbacks) and (b) PyVCAM's live mode
    (``start_live`` + ``poll_frame``), the peer baseline, with the same circular-buffer
-   size. Loss is judged by FrameNr: ours from the ledger's frame numbers (FRAME_INFO,
+   size in frames (ours, at the default ``buffer_seconds=1``, hands frames out in place
+   from it, without a copy: its size is capped at half the host memory budget and 4 GiB,
+   and PyVCAM gets exactly as many frames). Loss is judged by FrameNr: ours from the ledger's frame numbers (FRAME_INFO,
    and the stream's own loss count); PyVCAM's ``poll_frame`` gives no FrameNr (its
    ``frame_count`` is its own counter), so its frames are identified by the FrameNr
    the simulator stamps into their first bytes (``PVCAM_SIM_FRAME_STAMP=1``). Engine CPU per frame: on-CPU time of the whole process minus
@@ -41,8 +43,9 @@ import sys
 import time
 from typing import Any, Optional
 
-#: Circular buffer of every consumer, in seconds of frames at the camera's rate.
-RING_SECONDS = 0.25
+#: Circular buffer of every consumer, in seconds of frames at the camera's rate (the
+#: stream's default; its size in frames is then given to PyVCAM too, see bench_rates).
+RING_SECONDS = 1.0
 
 
 # ---------------------------------------------------------------------------- worker side
@@ -135,8 +138,11 @@ def worker_ours(spec: dict) -> dict:
         cpu1 = _cpu_ns()
         stream.stop()
         stats = stream.stats()
+        pump = stream._run.loop.pump.counters()  # noqa: SLF001 (a benchmark may look inside)
         extra = {"engine_lost": stats.frames_lost, "buffer_frames": stats.buffer_frames,
-                 "frame_bytes": stats.frame_bytes, "max_batch": stats.max_batch}
+                 "frame_bytes": stats.frame_bytes, "max_batch": stats.max_batch,
+                 "inplace": pump.frames_inplace, "copied": pump.frames_copied,
+                 "gap_lost": stats.lost_by_reason.get("gap", 0)}
     return _result(np.concatenate(chunks), t_first, t_last, cpu0, cpu1, extra)
 
 
@@ -362,14 +368,20 @@ def bench_rates(args: argparse.Namespace) -> None:
             for kind, pump, callbacks, label in CONSUMERS:
                 runs[label].append(run_worker(kind, {**spec, "pump": pump,
                                                      "callbacks": callbacks}, "kinetix"))
+                if kind == "ours":  # the peer gets the very SDK buffer size ours used
+                    spec = {**spec, "buffer_frames": runs[label][-1]["buffer_frames"]}
         row = {"roi": f"{roi[2]}x{roi[3]}", "camera_fps": 1 / period}
         for *_, label in CONSUMERS:
             m = median_result(runs[label])
             m["worst_lost"] = max(r["lost"] + r["corrupt"] for r in runs[label])
             row[label] = m
+            where = (f"  in place {m['inplace'] / max(1, m['inplace'] + m['copied']):.0%}, "
+                     f"SDK buffer {spec['buffer_frames']} frames, lost as callback gaps (worst "
+                     f"rep) {max(r['gap_lost'] for r in runs[label])}"
+                     if "inplace" in m else "")
             print(f"{row['roi']:>10} {row['camera_fps']:>8.0f} | {label:>12} {m['frames']:>9.0f} "
                   f"{m['worst_lost']:>9.0f} {m['fps']:>8.0f} {m['cpu_us_per_frame']:>12.2f} "
-                  f"{m['load']:>5.2f}")
+                  f"{m['load']:>5.2f}{where}")
         rows.append(row)
     print("\nratios ours-native / pyvcam-live (CPU per frame: lower is better; delivered "
           "fraction = frames received / frames the camera made in the run)")

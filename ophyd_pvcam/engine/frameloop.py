@@ -41,7 +41,6 @@ import numpy as np
 from ophyd_pvcam.engine.errors import AcquisitionError, CameraRemovedError, StallError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.framesignal import FrameSignal
-from ophyd_pvcam.engine.health import Decision
 from ophyd_pvcam.engine.metadata import header_frame_number
 from ophyd_pvcam.engine.runcontrol import RunControl
 from ophyd_pvcam.sdk import constants as C
@@ -158,23 +157,7 @@ class FrameLoop(RunControl):
             # A full stall_timeout without a frame: look at the SDK before counting it.
             if self._check_sdk() > self._c:
                 continue
-            decision = health.poll(now)
-            if decision is Decision.TIMEOUT:
-                logger.warning("%s: no frame for %.2f s after frame %d (timeout %d of %d)",
-                               self.camera.name, health.seconds_since_last_frame(now),
-                               health.last_frame_number, health.consecutive_timeouts,
-                               health.stall_count)
-            elif decision is Decision.RECOVER:
-                logger.warning("%s: stalled after frame %d; recovery %d of %d: restarting the "
-                               "acquisition", self.camera.name, health.last_frame_number,
-                               health.recoveries + 1, health.max_recoveries)
-                self._restart("stall")
-            elif decision is Decision.STALL:
-                error = health.stall_error(now, **self.context())
-                # Raised with its diagnosis to whoever runs the stream (the plan, the CLI):
-                # logging it too would print the diagnosis twice.
-                logger.debug("%s", error)
-                raise error
+            self._act_on_stall(now)
 
     def _wait(self) -> int:
         """Sleep until frames are signalled, a stop, or the next deadline; return wake time."""

@@ -28,12 +28,11 @@ from ophyd_pvcam.engine.buffers import MAX_BUFFER_BYTES
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frameloop import FrameLoop, Outcome
 from ophyd_pvcam.engine.framesignal import FrameSignal
-from ophyd_pvcam.engine.health import Decision
 from ophyd_pvcam.engine.native import FramePump, PumpEvents
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import PVCAMError, SDKError
 
-__all__ = ["BURST_MIN_BYTES", "NativeFrameLoop", "NativeSignal", "plan_ring_frames"]
+__all__ = ["BURST_MIN_BYTES", "INPLACE_MIN_RATE", "INPLACE_MIN_SECONDS", "NativeFrameLoop", "NativeSignal", "plan_ring_frames"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +44,16 @@ _SUPERVISOR_SLICE = 0.25
 _PAUSE_TIMEOUT = 10.0
 #: Bursts (``max_frames`` x frame size) at least this large get a zero-copy SDK buffer.
 BURST_MIN_BYTES = 256 * 1024 ** 2
+#: Continuous streams hand frames out in place (no copy) when the SDK buffer holds at least
+#: this many seconds of frames: a consumer (or a GIL held elsewhere) may then hold a block
+#: for three quarters of it without a frame lost (untaken frames are copied out at a quarter).
+INPLACE_MIN_SECONDS = 0.5
+#: ... and when frames come at least this fast (bytes/s): below it the copy costs little and
+#: every frame is copied into the host ring as before.
+INPLACE_MIN_RATE = 256 * 1024 ** 2
+#: Seconds the pump gathers frames per batch at most (callbacks; an eighth of the SDK
+#: buffer when that is shorter): one wake-up of the pump and of the reader per batch.
+_COALESCE = 0.004
 #: Pumps whose EOF callback could not be deregistered: kept forever (the SDK may call it).
 _UNRELEASED: list[FramePump] = []
 
@@ -135,12 +144,15 @@ class NativeFrameLoop(FrameLoop):
         Bytes of the host ring when ``queue_size`` is None.
     drop_when_full : bool
         ``overflow="drop"``: a full host ring drops and counts frames.
+    inplace : bool
+        Continuous zero copy when the SDK buffer is long enough (:meth:`_inplace`).
     """
 
     def __init__(self, *args: Any, queue_size: Optional[int] = None,
                  host_ring_bytes: Optional[int] = None, drop_when_full: bool = False,
-                 **kwargs: Any) -> None:
+                 inplace: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.inplace = bool(inplace)
         self.queue_size = queue_size
         self.host_ring_bytes = host_ring_bytes
         self.drop_when_full = drop_when_full
@@ -180,7 +192,7 @@ class NativeFrameLoop(FrameLoop):
         burst = self.max_frames
         if (burst is None or burst <= frames or self.queue_size is not None
                 or burst * frame_bytes < BURST_MIN_BYTES):
-            return frames
+            return self._inplace_ring_frames(frame_bytes, frames)
         want = burst + max(16, burst // 4)  # room for FrameNrs the camera skips
         limit = min(self.host_ring_bytes or host_memory_budget(), MAX_BUFFER_BYTES)
         if want * frame_bytes > limit:
@@ -189,7 +201,8 @@ class NativeFrameLoop(FrameLoop):
         return want
 
     def _ring_kept_elsewhere(self) -> bool:
-        return self.zero_copy  # the pump's ring views point into it: it goes with them
+        # the pump's views point into it (burst or in place): it goes with them
+        return self.zero_copy or self.pump.inplace
 
     def _populate_ring(self) -> bool:
         return self.zero_copy  # the burst must not wait for page faults
@@ -210,10 +223,50 @@ class NativeFrameLoop(FrameLoop):
             pump.set_metadata(frame_bytes != self.settings.frame_bytes)
             pump.attach(sdk_buffer=ring.address, sdk_frames=ring.frames,
                         frame_bytes=frame_bytes, frame_shape=self._slots.shape[1:],
-                        dtype=self.settings.dtype, ring_frames=frames, zero_copy=self.zero_copy)
-            if self.zero_copy:
+                        dtype=self.settings.dtype, ring_frames=frames, zero_copy=self.zero_copy,
+                        inplace=self._inplace(ring.frames))
+            if self.zero_copy or pump.inplace:
                 pump.keep(ring)
         return address, size
+
+    def _inplace_ring_frames(self, frame_bytes: int, frames: int) -> int:
+        """The SDK buffer of a continuous stream handed out in place.
+
+        Frames in place live in the SDK buffer until released, so it takes the
+        place of the host ring: without an explicit ``memory_budget`` its
+        default 1 GiB cap is lifted to half the host memory budget (within the
+        4 GiB of ``pl_exp_start_cont``) so that ``buffer_seconds`` of frames
+        fit at high rates too. Unchanged when it still holds less than
+        :data:`INPLACE_MIN_SECONDS` (frames are then copied, as before).
+        """
+        if not self._fast_enough(frame_bytes) or self.memory_budget is not None:
+            return frames
+        period = self.settings.frame_period_s
+        if frames * period >= self.buffer_seconds:
+            return frames
+        cap = min(host_memory_budget() // 2, MAX_BUFFER_BYTES)
+        wanted = min(int(self.buffer_seconds / period) + 1 if period > 0 else frames,
+                     cap // frame_bytes)
+        return wanted if wanted > frames and wanted * period >= INPLACE_MIN_SECONDS else frames
+
+    def _inplace(self, sdk_frames: int) -> bool:
+        """Continuous zero copy when the SDK buffer holds :data:`INPLACE_MIN_SECONDS` of frames.
+
+        Only for data rates of :data:`INPLACE_MIN_RATE` and more, where the copy
+        is what costs the CPU.
+
+        A frame in place is safe while the consumer releases it within three
+        quarters of the buffer's time (the pump copies what a stuck reader has
+        not taken after a quarter); a shorter buffer copies every frame, as before.
+        """
+        if self.zero_copy or not self._fast_enough(self.ring.frame_bytes):
+            return False
+        return sdk_frames * self.settings.frame_period_s >= INPLACE_MIN_SECONDS
+
+    def _fast_enough(self, frame_bytes: int) -> bool:
+        """In place is for data rates of at least :data:`INPLACE_MIN_RATE`."""
+        period = self.settings.frame_period_s
+        return self.inplace and period > 0 and frame_bytes / period >= INPLACE_MIN_RATE
 
     def _new_pump(self) -> FramePump:
         return FramePump(self.lib, self.handle, use_callbacks=self.use_callbacks,
@@ -221,7 +274,8 @@ class NativeFrameLoop(FrameLoop):
                          poll_interval=self.poll_interval,
                          safety_interval=self._safety_interval,
                          refresh_interval=self._refresh_ns / 1e9, lag_margin=4,
-                         zero_copy=self.zero_copy)
+                         zero_copy=self.zero_copy, inplace=not self.zero_copy,
+                         coalesce=min(_COALESCE, max(0.0, self.buffer_seconds) / 8))
 
 
     def open(self) -> None:
@@ -281,21 +335,7 @@ class NativeFrameLoop(FrameLoop):
                 continue
             if self._check_sdk() > self.sync().consumed:
                 continue  # frames wait in the SDK buffer: the pump is taking them
-            decision = health.poll(now)
-            if decision is Decision.TIMEOUT:
-                logger.warning("%s: no frame for %.2f s after frame %d (timeout %d of %d)",
-                               self.camera.name, health.seconds_since_last_frame(now),
-                               health.last_frame_number, health.consecutive_timeouts,
-                               health.stall_count)
-            elif decision is Decision.RECOVER:
-                logger.warning("%s: stalled after frame %d; recovery %d of %d: restarting the "
-                               "acquisition", self.camera.name, health.last_frame_number,
-                               health.recoveries + 1, health.max_recoveries)
-                self._restart("stall")
-            elif decision is Decision.STALL:
-                error = health.stall_error(now, **self.context())
-                logger.debug("%s", error)   # raised to the caller: said once, by it
-                raise error
+            self._act_on_stall(now)
 
     def sync(self) -> Any:
         """Bring the health monitor and the statistics up to date with the pump.
@@ -380,6 +420,7 @@ class NativeFrameLoop(FrameLoop):
                 last = max(last, lib.exp_check_cont_status_ex(handle)[3].frame_number)
             except SDKError as exc:
                 logger.debug("%s: no status after stop (%s)", camera.name, exc)
+            pump.sdk_stopped(last)
             record = self.health.restart(reason, last, _monotonic())
             self.stats.restarts += 1
             pump.new_epoch(self.health.offset, record.frames_lost)
@@ -409,12 +450,21 @@ class NativeFrameLoop(FrameLoop):
         with self.camera.lock:
             self.lib.exp_stop_cont(self.handle, int(C.CCS_HALT))
             self._running = False
-            if not self.use_callbacks:
-                try:
-                    self._polled_latest = max(self._polled_latest, self._sdk_latest())
-                except SDKError as exc:
-                    logger.debug("%s: no status after stop (%s)", self.camera.name, exc)
+            self._stopped_sdk()
         self._salvage()
+
+    def _stopped_sdk(self) -> None:
+        """The SDK was just stopped (camera lock held): tell the pump its last FrameNr."""
+        latest: Optional[int] = None
+        try:
+            latest = self._sdk_latest()
+        except SDKError as exc:
+            logger.debug("%s: no status after stop (%s)", self.camera.name, exc)
+        if latest is None and self.signal.removed:
+            latest = self._limit()  # a removed camera writes nothing more: its notice says
+        if latest is not None and not self.use_callbacks:
+            self._polled_latest = max(self._polled_latest, latest)
+        self.pump.sdk_stopped(latest)
 
     def _salvage(self) -> None:
         pump = self.pump

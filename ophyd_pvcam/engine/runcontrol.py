@@ -22,7 +22,7 @@ from ophyd_pvcam.engine.buffers import CircularBuffer, FramePool, plan_buffer_fr
 from ophyd_pvcam.engine.errors import AcquisitionError, CameraRemovedError
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.framesignal import FrameSignal
-from ophyd_pvcam.engine.health import HealthMonitor, status_name
+from ophyd_pvcam.engine.health import Decision, HealthMonitor, status_name
 from ophyd_pvcam.engine.stats import StatsRecorder
 from ophyd_pvcam.sdk import constants as C
 from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError, SDKError
@@ -168,6 +168,45 @@ class RunControl:
         """After the SDK stopped and before its buffer is freed: end what reads from it."""
         return []
 
+    def _act_on_stall(self, now: float) -> None:
+        """A whole stall timeout passed without a frame (and the SDK has none waiting).
+
+        Asks the health monitor and acts on its decision, the same for every
+        frame path: warn (a timeout), restart the acquisition (a recovery) or
+        raise the :class:`~ophyd_pvcam.engine.errors.StallError` with its diagnosis.
+
+        Parameters
+        ----------
+        now : float
+            ``time.monotonic()``.
+
+        Raises
+        ------
+        StallError
+            When the stall is final (every recovery spent).
+        """
+        health = self.health
+        decision = health.poll(now)
+        if decision is Decision.TIMEOUT:
+            logger.warning("%s: no frame for %.2f s after frame %d (timeout %d of %d)",
+                           self.camera.name, health.seconds_since_last_frame(now),
+                           health.last_frame_number, health.consecutive_timeouts,
+                           health.stall_count)
+        elif decision is Decision.RECOVER:
+            logger.warning("%s: stalled after frame %d; recovery %d of %d: restarting the "
+                           "acquisition", self.camera.name, health.last_frame_number,
+                           health.recoveries + 1, health.max_recoveries)
+            self._restart("stall")
+        elif decision is Decision.STALL:
+            error = health.stall_error(now, **self.context())
+            # Raised with its diagnosis to whoever runs the stream (the plan, the CLI):
+            # logging it too would print the diagnosis twice.
+            logger.debug("%s", error)
+            raise error
+
+    def _stopped_sdk(self) -> None:
+        """The SDK was just stopped by the teardown (camera lock held)."""
+
     def _sdk_ring_frames(self, frame_bytes: int) -> int:
         """Frames of the SDK circular buffer (:func:`plan_buffer_frames`)."""
         return plan_buffer_frames(frame_bytes, self.settings.frame_period_s,
@@ -306,10 +345,12 @@ class RunControl:
                 try:
                     lib.exp_stop_cont(handle, int(C.CCS_HALT))
                     self._running = False
+                    self._stopped_sdk()
                 except DeviceRemovedError as exc:
                     # A removed camera writes nothing more into our buffer.
                     errors.append(exc)
                     self._running = False
+                    self._stopped_sdk()
                 except SDKError as exc:
                     errors.append(exc)
                     try:

@@ -261,3 +261,76 @@ def test_skipped_framenrs_in_a_burst_are_gaps_and_never_delivered(camera, faults
     assert numbers == [n for n in range(1, numbers[-1] + 1) if n % 7][:200]
     assert stats.lost_by_reason == {"gap": len(stats.lost_frame_numbers)}
     assert set(stats.lost_frame_numbers) == set(range(7, numbers[-1], 7))
+
+
+@pytest.fixture
+def slow_in_place(monkeypatch):
+    """Let the small ROI's few MB/s take the in-place path (the real threshold is 256 MiB/s)."""
+    monkeypatch.setattr("ophyd_pvcam.engine.nativeloop.INPLACE_MIN_RATE", 0)
+
+
+def _in_ring(loop, block) -> bool:
+    """True when the block's pixels lie in the SDK's circular buffer (no copy)."""
+    address = block.data.ctypes.data
+    return loop.ring.address <= address < loop.ring.address + loop.ring.nbytes
+
+
+@pytest.mark.parametrize("use_callbacks", [True, False], ids=["callbacks", "polling"])
+def test_a_continuous_stream_hands_frames_out_in_place(camera, use_callbacks, slow_in_place):
+    stream = Stream(camera, pump="native", use_callbacks=use_callbacks, buffer_seconds=1.0)
+    stream.start()
+    try:
+        loop = stream._run.loop
+        assert loop.pump.inplace  # a 1 s SDK buffer: frames stay where the camera wrote them
+        numbers = []
+        while len(numbers) < 300:
+            block = stream.get_block(GENEROUS)
+            assert _in_ring(loop, block)
+            assert block.data.ctypes.data == loop.ring.slot_address(int(block.frame_numbers[0]))
+            numbers.extend(block.frame_numbers.tolist())
+            block.release()
+    finally:
+        stream.stop()
+    stats = stream.stats()
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert stats.frames_lost == 0
+    counters = loop.pump.counters()
+    assert counters.frames_inplace >= 300 and counters.held_overwritten == 0
+
+
+def test_a_short_sdk_buffer_copies_every_frame_as_before(camera, slow_in_place):
+    with Stream(camera, pump="native", buffer_seconds=0.1, max_frames=50) as stream:
+        loop = stream._run.loop
+        assert not loop.pump.inplace
+        block = stream.get_block(GENEROUS)
+        assert not _in_ring(loop, block)
+        block.release()
+
+
+def test_a_slow_stream_copies_every_frame_as_before(camera):
+    with Stream(camera, pump="native", max_frames=50) as stream:  # a few MB/s
+        loop = stream._run.loop
+        assert not loop.pump.inplace
+        block = stream.get_block(GENEROUS)
+        assert not _in_ring(loop, block)
+        block.release()
+
+
+def test_a_block_held_across_stop_stays_valid_and_counts_nothing_lost(camera, frame_stamp,
+                                                                     slow_in_place):
+    stream = Stream(camera, pump="native", buffer_seconds=1.0)
+    stream.start()
+    held = stream.get_block(GENEROUS, max_frames=4)
+    numbers = held.frame_numbers.tolist()
+    assert _in_ring(stream._run.loop, held)
+    stream.stop()  # the run ends while the consumer still holds SDK memory
+    pixels = np.ascontiguousarray(held.data.reshape(len(held), -1)).view(np.uint8)
+    assert [int(row[:4].view("<u4")[0]) for row in pixels] == numbers
+    held.release()
+    rest = []
+    while (block := stream.get_block(0)) is not None:
+        rest.extend(block.frame_numbers.tolist())
+        block.release()
+    stats = stream.stats()
+    assert stats.frames_lost == 0
+    assert numbers + rest == list(range(1, len(numbers) + len(rest) + 1))

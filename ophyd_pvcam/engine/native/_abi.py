@@ -16,7 +16,7 @@ from ophyd_pvcam.engine.errors import AcquisitionError
 
 LIBRARY_NAME = "libpvcam_pump.so"
 #: The ABI version this wrapper speaks (``pvp_version()``).
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 #: Loss reasons, by the index the C ledger uses.
 REASONS = ("gap", "overwritten", "dropped")
@@ -45,7 +45,11 @@ class Config(Structure):
                 ("frame_bytes", c_uint64), ("ring_frames", c_uint64), ("max_frames", c_int64),
                 ("poll_interval_ns", c_int64), ("safety_interval_ns", c_int64),
                 ("refresh_ns", c_int64), ("lag_margin", c_int32),
-                ("metadata_frame_nr", c_int32), ("zero_copy", c_int32)]
+                ("metadata_frame_nr", c_int32), ("zero_copy", c_int32), ("inplace", c_int32),
+                ("coalesce_ns", c_int64)]
+
+#: ``pvp_attach`` modes: copy every frame, zero copy (a burst), in place (continuous).
+MODE_COPY, MODE_ZERO_COPY, MODE_INPLACE = 0, 1, 2
 
 
 class Loss(Structure):
@@ -64,7 +68,8 @@ class Counters(Structure):
     _fields_ += [(name, c_int64) for name in (
         "wakeups", "max_batch", "last_frame_ns", "ring_used", "ring_peak", "ring_frames",
         "ring_touched_bytes", "error_code", "error_call", "halted", "ended", "copy_ns_total",
-        "drain_ns_total", "pending_lost", "exhausted")]
+        "drain_ns_total", "pending_lost", "exhausted", "frames_inplace", "frames_copied",
+        "held_overwritten", "untaken_overwritten")]
 
 
 HIST_BINS = 160
@@ -108,7 +113,8 @@ _SIGNATURES = {
     "pvp_wait_event": (c_int, [_P, c_double]),
     "pvp_pop_losses": (c_int, [_P, POINTER(Loss), c_int]),
     "pvp_get_counters": (None, [_P, POINTER(Counters)]),
-    "pvp_ring_columns": (None, [_P] + [POINTER(c_void_p)] * 9),
+    "pvp_ring_columns": (None, [_P] + [POINTER(c_void_p)] * 10),
+    "pvp_sdk_stopped": (None, [_P, c_int64, c_int32]),
     "pvp_destroy": (c_int, [_P]),
 }
 

@@ -66,6 +66,17 @@ class PumpCounters:
     exhausted : bool
         Zero copy: the burst buffer was used up (FrameNrs the camera skipped
         take slots too) before ``max_frames`` frames; the pump halted.
+    frames_inplace, frames_copied : int
+        In place (continuous zero copy): frames handed out where the camera
+        wrote them / copied into the host ring because the consumer was more
+        than half the SDK buffer behind.
+    held_overwritten : int
+        In place: frames the camera overwrote while the consumer held them
+        (handed out, then counted lost as ``"overwritten"``: their pixels
+        cannot be trusted).
+    untaken_overwritten : int
+        In place: frames the camera overwrote before a reader took them
+        (never handed out; counted lost as ``"overwritten"``).
     """
 
     __slots__ = ("consumed", "signalled_latest", "polled_latest", "callbacks",
@@ -73,14 +84,16 @@ class PumpCounters:
                  "frames_retrieved", "frames_delivered", "lost_by_reason", "wakeups",
                  "max_batch", "last_frame_monotonic", "ring_used", "ring_peak", "ring_frames",
                  "ring_touched_bytes", "error_code", "error_call", "halted", "ended",
-                 "copy_seconds", "drain_seconds", "pending_lost", "exhausted")
+                 "copy_seconds", "drain_seconds", "pending_lost", "exhausted", "frames_inplace",
+                 "frames_copied", "held_overwritten", "untaken_overwritten")
 
     def __init__(self, raw: _abi.Counters) -> None:
         for name in ("consumed", "signalled_latest", "polled_latest", "callbacks",
                      "callbacks_total", "callback_duplicates", "callbacks_missed",
                      "frames_retrieved", "frames_delivered", "wakeups", "max_batch",
                      "ring_used", "ring_peak", "ring_frames", "ring_touched_bytes",
-                     "error_code", "pending_lost"):
+                     "error_code", "pending_lost", "frames_inplace", "frames_copied",
+                     "held_overwritten", "untaken_overwritten"):
             setattr(self, name, int(getattr(raw, name)))
         self.lost_by_reason = {reason: int(raw.lost_by_reason[i])
                                for i, reason in enumerate(LOSS_REASONS)}

@@ -14,7 +14,8 @@ What runs where::
     "pvcam-pump":   wake (callback or poll interval), drain EVERY frame:
                     get oldest -> copy into the host ring -> unlock, one ledger row each
     reader:         take(): one call, GIL released, waits for >= 1 frame and
-                    returns a FrameBlock whose data is a view into the ring
+                    returns a FrameBlock whose data is a view into the ring,
+                    or (in place) into the SDK's own circular buffer
     supervisor:     wait_event(): losses, overrun (173), removal (180), errors, completion
 
 The host ring is one lazily touched mapping of ``ring_frames`` slots (sized
@@ -22,6 +23,18 @@ by the caller from :func:`~ophyd_pvcam.engine.budget.host_memory_budget`).
 When it is full the pump stops draining (frames wait in the SDK buffer, and
 what the camera then overwrites is counted by FrameNr), or, with
 ``drop_when_full``, drops and counts the newest frames.
+
+In place (``inplace=True``, continuous zero copy) a frame is not copied while
+the consumer keeps up: its block is a view of the SDK buffer slot the camera
+wrote. The SDK's lock would not protect it (the camera overwrites slot
+``(n - 1) % capacity`` with frame ``n + capacity`` whether or not ``n`` was
+unlocked; CIRC_NO_OVERWRITE only reports it afterwards), so the pump proves
+by sequence numbers that each frame was intact from publication to release:
+frames the camera reached before a reader took them are dropped from the
+block and counted lost, frames it reached while they were held are counted
+lost at their release (``held_overwritten``). When the consumer falls more
+than half the SDK buffer behind, frames are copied into the host ring again
+(``frames_copied``) until it catches up.
 """
 from __future__ import annotations
 
@@ -129,6 +142,13 @@ class FramePump(RingViews):
         wraps the buffer (a burst of at most ``sdk_frames`` frames): a held
         frame would otherwise be overwritten by the camera. Give the buffer
         to :meth:`keep` so it outlives the ring views.
+    inplace : bool
+        Continuous zero copy (see the module notes): frames stay in the SDK
+        buffer while the consumer keeps up. Give the buffer to :meth:`keep`,
+        and call :meth:`sdk_stopped` after every stop of the SDK.
+    coalesce : float
+        Callbacks: seconds the pump gathers frames after a drain before the
+        next one (0: wake on every callback). Bounds the added latency.
     path : path-like, optional
         The pump library (default :func:`library_path`).
 
@@ -147,9 +167,12 @@ class FramePump(RingViews):
                  drop_when_full: bool = False, max_frames: Optional[int] = None,
                  poll_interval: float = 0.001, safety_interval: float = 0.05,
                  refresh_interval: float = 1e-4, lag_margin: int = 4, metadata: bool = False,
-                 zero_copy: bool = False, path: Optional[Union[str, Path]] = None) -> None:
+                 zero_copy: bool = False, inplace: bool = False, coalesce: float = 0.0,
+                 path: Optional[Union[str, Path]] = None) -> None:
         self._lib = _abi.load_pump_library(Path(path) if path is not None else None)
         self.zero_copy = bool(zero_copy)
+        self.inplace = bool(inplace) and not self.zero_copy
+        self.sdk_frames = 0
         self.library = library
         self.handle = int(handle)
         self.use_callbacks = bool(use_callbacks)
@@ -171,7 +194,8 @@ class FramePump(RingViews):
             max_frames=int(max_frames or 0), poll_interval_ns=_ns(poll_interval),
             safety_interval_ns=_ns(safety_interval), refresh_ns=_ns(refresh_interval),
             lag_margin=int(lag_margin), metadata_frame_nr=int(bool(metadata)),
-            zero_copy=int(self.zero_copy))
+            zero_copy=int(self.zero_copy), inplace=int(self.inplace),
+            coalesce_ns=int(max(0.0, float(coalesce)) * 1e9))
         pointer = c_void_p()
         rc = self._lib.pvp_create(byref(self._sdk), byref(config), byref(pointer))
         if rc != 0:
@@ -196,7 +220,7 @@ class FramePump(RingViews):
 
     def attach(self, *, sdk_buffer: int, sdk_frames: int, frame_bytes: int,
                frame_shape: tuple[int, ...], dtype: Any, ring_frames: int,
-               zero_copy: Optional[bool] = None) -> None:
+               zero_copy: Optional[bool] = None, inplace: Optional[bool] = None) -> None:
         """Give the pump the SDK's circular buffer and allocate the host ring.
 
         Before :meth:`start`; may be repeated before it (e.g. after a
@@ -218,6 +242,8 @@ class FramePump(RingViews):
             Host ring capacity in frames (>= 1; ignored in zero copy).
         zero_copy : bool, optional
             Change the pump's ``zero_copy`` mode (see the class parameters).
+        inplace : bool, optional
+            Change the pump's ``inplace`` mode (ignored with ``zero_copy``).
 
         Raises
         ------
@@ -236,8 +262,13 @@ class FramePump(RingViews):
                                   f"{ring_frames} and {sdk_frames}", None, "FramePump")
         if zero_copy is not None:
             self.zero_copy = bool(zero_copy)
+        if inplace is not None:
+            self.inplace = bool(inplace)
+        self.inplace = self.inplace and not self.zero_copy
+        mode = (_abi.MODE_ZERO_COPY if self.zero_copy else
+                _abi.MODE_INPLACE if self.inplace else _abi.MODE_COPY)
         rc = self._lib.pvp_attach(self._ptr, int(sdk_buffer), int(sdk_frames), int(frame_bytes),
-                                  int(ring_frames), int(self.zero_copy))
+                                  int(ring_frames), mode)
         if rc:
             raise AcquisitionError(f"cannot attach the native frame pump ({ring_frames} x "
                                    f"{frame_bytes} B host ring): errno {rc}", None, "pvp_attach")
@@ -248,6 +279,7 @@ class FramePump(RingViews):
         # slots mapped: the ring plus the salvage slots (src/pump.h PVP_SALVAGE_SLOTS)
         self._slots_mapped = self.ring_frames + (0 if self.zero_copy else _SALVAGE_SLOTS)
         self.sdk_buffer = int(sdk_buffer)
+        self.sdk_frames = int(sdk_frames)
         self._columns()
 
     def keep(self, memory: Any) -> None:
@@ -413,6 +445,21 @@ class FramePump(RingViews):
             Frames salvaged (the rest of a full host ring stays pending).
         """
         return int(self._lib.pvp_salvage_frames(self._ptr, int(newest)))
+
+    def sdk_stopped(self, latest: Optional[int]) -> None:
+        """The SDK was stopped (pump paused): its last complete FrameNr, if known.
+
+        In place, a reader that takes or releases frames while the pump is
+        paused waits for this (or :meth:`resume`) to prove its frames intact;
+        with ``latest`` None, frames held in place are counted lost at their
+        release (they cannot be proven intact). Call it after every stop of
+        the SDK; harmless without ``inplace``.
+
+        Parameters
+        ----------
+        latest : int or None
+        """
+        self._lib.pvp_sdk_stopped(self._ptr, int(latest or 0), int(latest is not None))
 
     def finish(self) -> None:
         """No more frames will come: readers get :data:`~ophyd_pvcam.engine.delivery.END`."""

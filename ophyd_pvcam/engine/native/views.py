@@ -88,15 +88,18 @@ class RingViews:
     _ptr: int
     _memory: "_PumpMemory"
     _slots_mapped: int
+    inplace: bool
+    sdk_buffer: int
+    sdk_frames: int
     frame_bytes: int
     frame_shape: tuple[int, ...]
     dtype: np.dtype
 
     def _columns(self) -> None:
         lib, ptr, frames = self._lib, self._ptr, self._slots_mapped
-        addresses = [c_void_p() for _ in range(9)]
+        addresses = [c_void_p() for _ in range(10)]
         lib.pvp_ring_columns(ptr, *[byref(a) for a in addresses])
-        data, numbers, bof, eof, readout, host, lost, index, reason = (
+        data, numbers, bof, eof, readout, host, lost, index, reason, sdk_seq = (
             a.value for a in addresses)
         owner = self._memory
         raw = _abi.column(data, c_uint8, frames * self.frame_bytes, owner)
@@ -109,6 +112,20 @@ class RingViews:
         self._lost = np.frombuffer(_abi.column(lost, c_int64, frames, owner), np.int64)
         self._index = np.frombuffer(_abi.column(index, c_int64, frames, owner), np.int64)
         self._reason = np.frombuffer(_abi.column(reason, c_uint8, frames, owner), np.uint8)
+        self._sdk_seq = np.frombuffer(_abi.column(sdk_seq, c_int64, frames, owner), np.int64)
+        self._sdk_data: Optional[np.ndarray] = None
+        if self.inplace:  # frames in place are views of the SDK's buffer (kept by the owner)
+            raw = _abi.column(self.sdk_buffer, c_uint8, self.sdk_frames * self.frame_bytes, owner)
+            self._sdk_data = np.frombuffer(raw, dtype=self.dtype).reshape(
+                (self.sdk_frames,) + self.frame_shape)
+
+    def _pixels(self, first: int, count: int) -> np.ndarray:
+        """Pixels of ledger rows first..first+count-1 (one memory: a run never mixes)."""
+        seq = int(self._sdk_seq[first])
+        if seq >= 0 and self._sdk_data is not None:
+            slot = seq % self.sdk_frames
+            return self._sdk_data[slot:slot + count]
+        return self._data[first:first + count]
 
     # ------------------------------------------------------------------ readers
     def take(self, timeout: Optional[float] = None,
@@ -163,7 +180,7 @@ class RingViews:
                 raise AcquisitionError(f"ring slots {seq}..{seq + count - 1} were not taken "
                                        f"or were released already", None, "pvp_release")
 
-        block = FrameBlock(self._data[rows], frame_numbers=self._frame_numbers[rows],
+        block = FrameBlock(self._pixels(first, count), frame_numbers=self._frame_numbers[rows],
                           timestamp_bof=self._bof[rows], timestamp_eof=self._eof[rows],
                           readout_time=self._readout[rows], host_time=self._host[rows],
                           lost_before=self._lost[rows], first_index=int(self._index[first]),
@@ -199,7 +216,7 @@ class RingViews:
                      self._eof[rows].tolist(), self._readout[rows].tolist(),
                      self._host[rows].tolist(), self._index[rows].tolist(),
                      self._lost[rows].tolist())
-        address = self._data.ctypes.data + first * self.frame_bytes
+        address = self._pixels(first, count).ctypes.data
         nbytes, dtype, shape = self.frame_bytes, self.dtype, self.frame_shape
         memory, lib, ptr = self._memory, self._lib, self._ptr
         frames = []

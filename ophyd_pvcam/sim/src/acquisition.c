@@ -318,12 +318,6 @@ static int launch(sim_camera *cam, void *buffer, uns32 capacity)
     a->waiting_trigger = 0;
     a->last_exposure_end_ns = 0;
     a->first_trigger_seen = 0;
-    uint64_t now = sim_now_ns();
-    a->t_start_ns = now + (uint64_t)a->clear_ns;
-    a->prev_free_ns = a->t_start_ns;
-    a->cur_exp_start_ns = a->t_start_ns;
-    a->cur_bof_ns = a->t_start_ns + (uint64_t)a->exposure_ns;
-    a->cur_eof_ns = a->cur_bof_ns + (uint64_t)a->readout_ns;
     double period = a->overlap ? fmax(a->exposure_ns, a->readout_ns) : a->exposure_ns + a->readout_ns;
     period += a->clear_frame_ns;
     a->period_ns = period < 1.0 ? 1.0 : period;
@@ -333,11 +327,22 @@ static int launch(sim_camera *cam, void *buffer, uns32 capacity)
     if (a->kind == ACQ_KIND_CONT && a->frame_bytes / (a->period_ns * 1e-9) > FULL_COPY_LIMIT_BPS) {
         a->slots = malloc(sizeof(sim_slot) * capacity);
         if (a->slots) {
+            /* Each slot gets the full content of the first frame it will hold, now,
+             * before the clock starts (the same bytes that frame's full write would
+             * produce): the first lap through a large buffer then costs the
+             * producer no more than the later ones, whose writes are incremental. */
             for (uns32 i = 0; i < capacity; i++)
-                a->slots[i].spot_x = -1;
+                sim_frame_write_full(&cam->content, (uint8_t *)buffer + (size_t)i * a->frame_bytes,
+                                     i + 1, a->noise_seed, a->frame_stamp, &a->slots[i]);
             a->incremental = 1;
         }
     }
+    uint64_t now = sim_now_ns();
+    a->t_start_ns = now + (uint64_t)a->clear_ns;
+    a->prev_free_ns = a->t_start_ns;
+    a->cur_exp_start_ns = a->t_start_ns;
+    a->cur_bof_ns = a->t_start_ns + (uint64_t)a->exposure_ns;
+    a->cur_eof_ns = a->cur_bof_ns + (uint64_t)a->readout_ns;
     if (pthread_create(&a->thread, NULL, sim_producer_main, cam) != 0)
         return PL_ERR_INSUFFICIENT_RESOURCES;
     char name[16];

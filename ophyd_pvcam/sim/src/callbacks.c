@@ -40,25 +40,44 @@ static void invoke(const sim_handler *h, const FRAME_INFO *info)
     }
 }
 
+/* Most events one wake-up of the callback thread takes from the queue. */
+#define CB_GROUP 64
+
 static void *cb_main(void *arg)
 {
     sim_camera *cam = arg;
     sim_cbthread *t = &cam->cb;
+    struct {
+        sim_handler h;
+        FRAME_INFO info;
+    } group[CB_GROUP];
     pthread_mutex_lock(&t->mtx);
     for (;;) {
         while (!t->quit && (t->count == 0 || t->waiters > 0))
             pthread_cond_wait(&t->cond, &t->mtx);
         if (t->quit)
             break;
-        sim_event ev = t->queue[t->head];
-        t->head = (t->head + 1) % SIM_CB_QUEUE;
-        t->count--;
-        sim_handler h = t->handlers[ev.event];
-        if (h.flavor == SIM_CB_NONE)
+        /* Every queued event in one go (in order, each with the handler registered
+         * when it is taken): one lock round trip per group of events, not per event.
+         * Register/deregister wait for the whole group, as for a single callback. */
+        int taken = 0;
+        while (t->count > 0 && taken < CB_GROUP) {
+            sim_event *ev = &t->queue[t->head];
+            t->head = (t->head + 1) % SIM_CB_QUEUE;
+            t->count--;
+            sim_handler h = t->handlers[ev->event];
+            if (h.flavor == SIM_CB_NONE)
+                continue;
+            group[taken].h = h;
+            group[taken].info = ev->info;
+            taken++;
+        }
+        if (taken == 0)
             continue;
         t->in_callback = 1;
         pthread_mutex_unlock(&t->mtx);
-        invoke(&h, &ev.info);
+        for (int i = 0; i < taken; i++)
+            invoke(&group[i].h, &group[i].info);
         pthread_mutex_lock(&t->mtx);
         t->in_callback = 0;
         pthread_cond_broadcast(&t->idle_cond);

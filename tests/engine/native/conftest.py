@@ -36,6 +36,8 @@ class Acquisition:
                               frame_shape=self.settings.frame_shape, dtype=self.settings.dtype,
                               ring_frames=ring_frames,
                               overwrite_mode=mode == int(C.CIRC_OVERWRITE), **pump_options)
+        if self.pump.inplace:  # views of frames in place keep the SDK buffer alive
+            self.pump.keep(self.sdk_ring)
         self.running = False
 
     def start(self) -> None:
@@ -48,8 +50,9 @@ class Acquisition:
     def stop_sdk(self) -> int:
         """Pause the pump, stop the SDK; return the SDK's latest FrameNr."""
         self.pump.pause()
-        latest = self.lib.exp_check_cont_status_ex(self.handle)[3].frame_number
         self.lib.exp_stop_cont(self.handle, int(C.CCS_HALT))
+        latest = self.lib.exp_check_cont_status_ex(self.handle)[3].frame_number
+        self.pump.sdk_stopped(latest)
         self.running = False
         return latest
 
@@ -57,6 +60,7 @@ class Acquisition:
         """Stop (pump paused), new epoch, setup and start again, resume."""
         self.pump.pause()
         self.lib.exp_stop_cont(self.handle, int(C.CCS_HALT))
+        self.pump.sdk_stopped(self.lib.exp_check_cont_status_ex(self.handle)[3].frame_number)
         self.pump.new_epoch(offset, lost)
         self.lib.exp_setup_cont(self.handle, self.settings.regions, self.settings.exp_mode,
                                 self.settings.exposure, self.mode)
@@ -69,7 +73,8 @@ class Acquisition:
         self.pump.finish()
         self.pump.deregister_eof()
         self.pump.close()
-        self.sdk_ring.close()
+        if not self.pump.inplace:  # in place the pump's views own it (freed with the last)
+            self.sdk_ring.close()
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
  * sanitizer_pump_client.c - runs the native frame pump on the simulator,
  * both built with the same sanitizer (see test_build.py): callbacks and
  * polling, both buffer modes, a full host ring, an overrun with a restart,
- * faults (skipped FrameNrs), salvage after stop, and destruction.  Any
+ * faults (skipped FrameNrs), salvage after stop, frames in place (a block
+ * held while the camera laps the buffer, one held across stop and salvage,
+ * frames a stuck reader left copied out), and destruction.  Any
  * sanitizer report, or a nonzero exit, fails the test.
  */
 #include <stdio.h>
@@ -42,6 +44,7 @@ void pvp_resume(pvp_pump *);
 void pvp_new_epoch(pvp_pump *, int64_t, int64_t);
 int64_t pvp_salvage_frames(pvp_pump *, int64_t);
 void pvp_finish(pvp_pump *);
+void pvp_sdk_stopped(pvp_pump *, int64_t, int32_t);
 int64_t pvp_take(pvp_pump *, double, int64_t, uint64_t *);
 int pvp_release(pvp_pump *, uint64_t, uint64_t);
 int pvp_wait_event(pvp_pump *, double);
@@ -66,7 +69,7 @@ static void sleep_ms(int ms)
 
 /* One acquisition drained by a pump; returns frames taken. */
 static int64_t run(int16_t h, int mode, int callbacks, uint64_t sdk_frames, uint64_t ring_frames,
-                   int hold_ms, int restart, int zero_copy)
+                   int hold_ms, int restart, int zero_copy, int inplace)
 {
     rgn_type roi = {0, 63, 1, 0, 31, 1};
     uint32_t fb = 0;
@@ -89,6 +92,8 @@ static int64_t run(int16_t h, int mode, int callbacks, uint64_t sdk_frames, uint
     cfg.refresh_ns = 100000;
     cfg.lag_margin = 4;
     cfg.zero_copy = zero_copy;
+    cfg.inplace = inplace;
+    cfg.coalesce_ns = inplace ? 1000000 : 0;
     cfg.max_frames = zero_copy ? (int64_t)sdk_frames / 2 : 0;  /* a burst that fits */
     pvp_pump *p = NULL;
     CHECK(pvp_create(&sdk, &cfg, &p) == 0);
@@ -99,9 +104,17 @@ static int64_t run(int16_t h, int mode, int callbacks, uint64_t sdk_frames, uint
     CHECK(pl_exp_start_cont(h, sdk_buffer, (uint32_t)(sdk_frames * fb)));
     CHECK(pvp_start(p) == 0);
     int64_t taken = 0;
+    uint64_t held_seq = 0;
+    int64_t held = 0;
     for (int i = 0; i < 200; i++) {
         uint64_t seq;
         int64_t n = pvp_take(p, 0.01, 7, &seq);
+        if (n > 0 && inplace && held == 0) {
+            held_seq = seq;  /* kept across everything below, released after the stop */
+            held = n;
+            taken += n;
+            continue;
+        }
         if (n > 0) {
             if (hold_ms && i == 5)
                 sleep_ms(hold_ms);  /* the ring fills, the SDK buffer wraps */
@@ -127,8 +140,22 @@ static int64_t run(int16_t h, int mode, int callbacks, uint64_t sdk_frames, uint
     memset(&info, 0, sizeof info);
     CHECK(pl_exp_check_cont_status_ex(h, &st, &b, &c, &info));
     CHECK(pl_exp_stop_cont(h, 0));
+    pvp_sdk_stopped(p, info.frame_nr, 1);
     pvp_salvage_frames(p, info.frame_nr);
     pvp_finish(p);
+    if (held) {
+        /* the held frames, read where they are (the SDK buffer, or the host ring
+         * when the pump copied them out for a stuck reader) */
+        int64_t s0 = p->ring.sdk_seq[held_seq % p->ring.frames];
+        const uint8_t *pixels = s0 >= 0 ? sdk_buffer + (uint64_t)s0 % sdk_frames * fb
+                                        : p->ring.data + held_seq % p->ring.frames * fb;
+        unsigned sum = 0;
+        for (uint64_t k = 0; k < (uint64_t)held * fb; k++)
+            sum += pixels[k];
+        CHECK(sum > 0);
+        CHECK(pvp_release(p, held_seq, (uint64_t)held) == 0);
+        CHECK(pvp_release(p, held_seq, (uint64_t)held) != 0);  /* twice: refused */
+    }
     for (;;) {
         uint64_t seq;
         int64_t n = pvp_take(p, 0.5, 0, &seq);
@@ -157,16 +184,21 @@ int main(void)
     CHECK(pl_pvcam_init());
     CHECK(pl_cam_get_name(0, name));
     CHECK(pl_cam_open(name, &h, 0));
-    CHECK(run(h, 1, 1, 64, 256, 0, 0, 0) > 0);
-    CHECK(run(h, 1, 0, 64, 256, 0, 0, 0) > 0);
-    CHECK(run(h, 1, 1, 16, 4, 100, 0, 0) > 0);   /* full ring, overwritten frames */
-    CHECK(run(h, 2, 1, 8, 2, 100, 1, 0) > 0);    /* overrun and restart */
-    CHECK(run(h, 2, 0, 8, 2, 100, 1, 0) > 0);
-    CHECK(run(h, 1, 1, 4096, 1, 0, 0, 1) > 0);   /* zero-copy burst */
-    CHECK(run(h, 1, 1, 64, 4096, 0, 0, 0) > 0);  /* a ring that wraps early */
+    CHECK(run(h, 1, 1, 64, 256, 0, 0, 0, 0) > 0);
+    CHECK(run(h, 1, 0, 64, 256, 0, 0, 0, 0) > 0);
+    CHECK(run(h, 1, 1, 16, 4, 100, 0, 0, 0) > 0);   /* full ring, overwritten frames */
+    CHECK(run(h, 2, 1, 8, 2, 100, 1, 0, 0) > 0);    /* overrun and restart */
+    CHECK(run(h, 2, 0, 8, 2, 100, 1, 0, 0) > 0);
+    CHECK(run(h, 1, 1, 4096, 1, 0, 0, 1, 0) > 0);   /* zero-copy burst */
+    CHECK(run(h, 1, 1, 64, 4096, 0, 0, 0, 0) > 0);  /* a ring that wraps early */
+    CHECK(run(h, 1, 1, 256, 4096, 0, 0, 0, 1) > 0); /* in place, a block held to the end */
+    CHECK(run(h, 1, 0, 256, 4096, 0, 0, 0, 1) > 0); /* in place, polling */
+    CHECK(run(h, 1, 1, 32, 4096, 100, 0, 0, 1) > 0); /* in place: laps while held, rescues */
+    CHECK(run(h, 2, 1, 16, 8, 100, 1, 0, 1) > 0);   /* in place: overrun, restart */
     CHECK(pvcam_sim_set_faults("drop_every=3"));
-    CHECK(run(h, 1, 1, 64, 256, 0, 0, 0) > 0);   /* gaps */
-    CHECK(run(h, 1, 1, 4096, 1, 0, 0, 1) > 0);   /* gaps in a zero-copy burst */
+    CHECK(run(h, 1, 1, 64, 256, 0, 0, 0, 0) > 0);   /* gaps */
+    CHECK(run(h, 1, 1, 4096, 1, 0, 0, 1, 0) > 0);   /* gaps in a zero-copy burst */
+    CHECK(run(h, 1, 1, 64, 4096, 0, 0, 0, 1) > 0);  /* gaps in place */
     CHECK(pvcam_sim_set_faults(""));
     CHECK(pl_cam_close(h));
     CHECK(pl_pvcam_uninit());

@@ -19,7 +19,7 @@
 
 #include "pump.h"
 
-#define PVP_VERSION 1
+#define PVP_VERSION 2
 
 PVP_EXPORT int pvp_version(void)
 {
@@ -87,7 +87,7 @@ PVP_EXPORT int pvp_create(const pvp_sdk *sdk, const pvp_config *cfg, pvp_pump **
     p->pending_reason = 255;
     if (cfg->sdk_buffer != NULL) {
         int rc = pvp_attach(p, cfg->sdk_buffer, cfg->sdk_frames, cfg->frame_bytes,
-                            cfg->ring_frames, cfg->zero_copy);
+                            cfg->ring_frames, cfg->zero_copy ? 1 : cfg->inplace ? 2 : 0);
         if (rc) {
             pvp_destroy(p);
             return rc;
@@ -98,7 +98,9 @@ PVP_EXPORT int pvp_create(const pvp_sdk *sdk, const pvp_config *cfg, pvp_pump **
 }
 
 /* Give the pump its SDK buffer and host ring (before pvp_start; again only
- * while stopped, e.g. when a buffer-mode fallback changed the frame size). */
+ * while stopped, e.g. when a buffer-mode fallback changed the frame size).
+ * mode: 0 copy every frame into the host ring; 1 zero copy (a burst: the SDK
+ * buffer is the ring); 2 in place (continuous zero copy, see inplace.c). */
 PVP_EXPORT int pvp_attach(pvp_pump *p, uint8_t *sdk_buffer, uint64_t sdk_frames,
                           uint64_t frame_bytes, uint64_t ring_frames, int32_t zero_copy)
 {
@@ -113,7 +115,8 @@ PVP_EXPORT int pvp_attach(pvp_pump *p, uint8_t *sdk_buffer, uint64_t sdk_frames,
     p->cfg.sdk_frames = sdk_frames;
     p->cfg.frame_bytes = frame_bytes;
     p->cfg.ring_frames = ring_frames;
-    p->cfg.zero_copy = zero_copy ? 1 : 0;
+    p->cfg.zero_copy = zero_copy == 1;
+    p->cfg.inplace = zero_copy == 2;
     if (p->cfg.zero_copy)
         ring_frames = sdk_frames;  /* the SDK buffer is the ring */
     p->cfg.ring_frames = ring_frames;
@@ -125,6 +128,10 @@ PVP_EXPORT int pvp_attach(pvp_pump *p, uint8_t *sdk_buffer, uint64_t sdk_frames,
     if (rc)
         return rc;
     p->ring.limit = ring_frames;
+    p->ring.sdk_frames = sdk_frames;
+    p->ip_scan = 0;
+    p->rescue_scan = 0;
+    pvp_inplace_reset(p);
     rc = pvp_cbinfo_open(p, sdk_frames);
     if (rc) {
         pvp_ring_close(&p->ring);
@@ -184,6 +191,8 @@ PVP_EXPORT void pvp_request_stop(pvp_pump *p)
     pthread_mutex_lock(&p->mtx);
     __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
     p->events |= PVP_EV_STOP;
+    if (p->deferred_count > 0)  /* never silent: unknown position, counted lost */
+        pvp_check_deferred_locked(p, pvp_camera_seq_locked(p));
     pthread_cond_broadcast(&p->work_cond);
     pthread_cond_broadcast(&p->event_cond);
     pthread_cond_broadcast(&p->data_cond);
@@ -217,9 +226,10 @@ PVP_EXPORT int pvp_pause(pvp_pump *p, double timeout_s)
     __atomic_store_n(&p->pause, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->work_cond);
     int rc = 0;
-    while (p->thread_started && !p->parked && rc == 0)
+    /* parked, and no reader inside an SDK status call (inplace.c) */
+    while (((p->thread_started && !p->parked) || p->sdk_users > 0) && rc == 0)
         rc = pthread_cond_timedwait(&p->event_cond, &p->mtx, &ts);
-    int parked = !p->thread_started || p->parked;
+    int parked = (!p->thread_started || p->parked) && p->sdk_users == 0;
     pthread_mutex_unlock(&p->mtx);
     return parked ? 0 : ETIMEDOUT;
 }
@@ -233,7 +243,25 @@ PVP_EXPORT void pvp_resume(pvp_pump *p)
     p->error_code = 0;
     p->error_call = 0;
     p->events &= ~(PVP_EV_OVERRUN | PVP_EV_ERROR | PVP_EV_REMOVED | PVP_EV_COMPLETE);
+    p->stopped_known = 0;
+    if (p->deferred_count > 0)  /* paused without a stop: the camera's position now */
+        pvp_check_deferred_locked(p, pvp_camera_seq_locked(p));
     pthread_cond_broadcast(&p->work_cond);
+    pthread_cond_broadcast(&p->event_cond);  /* readers waiting to read the SDK's status */
+    pthread_mutex_unlock(&p->mtx);
+}
+
+/* The SDK is stopped (pump paused); latest is its last FrameNr (known: 1), or
+ * unknown (0: frames held in place are then counted lost at release, as they
+ * cannot be proven intact).  Wakes readers that wait to check frames in place. */
+PVP_EXPORT void pvp_sdk_stopped(pvp_pump *p, int64_t latest, int32_t known)
+{
+    pthread_mutex_lock(&p->mtx);
+    p->stopped_known = 1;
+    p->stopped_latest = known ? latest : INT64_MAX / 4;
+    if (p->deferred_count > 0)
+        pvp_check_deferred_locked(p, pvp_camera_seq_locked(p));
+    pthread_cond_broadcast(&p->event_cond);
     pthread_mutex_unlock(&p->mtx);
 }
 
@@ -247,6 +275,8 @@ PVP_EXPORT void pvp_new_epoch(pvp_pump *p, int64_t offset, int64_t lost)
     __atomic_store_n(&p->c, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&p->polled_latest, 0, __ATOMIC_RELEASE);
     p->status_ns = 0;
+    if (p->cfg.inplace)
+        pvp_inplace_new_epoch(p);
     p->offset = offset;
     /* zero copy: the next epoch's FrameNr 1 is written into slot 0 again */
     p->epoch_seq = (p->ring.head / (p->ring.frames ? p->ring.frames : 1) + 1) * p->ring.frames;
@@ -295,7 +325,10 @@ PVP_EXPORT void pvp_finish(pvp_pump *p)
 {
     pthread_mutex_lock(&p->mtx);
     p->ended = 1;
+    if (p->deferred_count > 0)
+        pvp_check_deferred_locked(p, pvp_camera_seq_locked(p));
     pthread_cond_broadcast(&p->data_cond);
+    pthread_cond_broadcast(&p->event_cond);
     pthread_mutex_unlock(&p->mtx);
 }
 
@@ -310,9 +343,19 @@ PVP_EXPORT int64_t pvp_take(pvp_pump *p, double timeout_s, int64_t max_frames,
         abs_deadline(&ts, timeout_s);
     pthread_mutex_lock(&p->mtx);
     uint64_t start = 0;
-    uint64_t avail = pvp_ring_available(&p->ring, &start);
+    uint64_t avail = 0;
     int rc = 0;
-    while (avail == 0) {
+    for (;;) {
+        avail = pvp_ring_available(&p->ring, &start);
+        if (avail > 0 && p->cfg.inplace && p->ring.sdk_seq[start % p->ring.frames] >= 0) {
+            if (max_frames > 0 && avail > (uint64_t)max_frames)
+                avail = (uint64_t)max_frames;
+            /* frames the camera reached before they were taken are dropped, counted */
+            if (!pvp_take_validate_locked(p, start, &avail))
+                continue;
+        }
+        if (avail > 0)
+            break;
         if (p->ended || rc == ETIMEDOUT) {
             int ended = p->ended;
             pthread_mutex_unlock(&p->mtx);
@@ -324,10 +367,12 @@ PVP_EXPORT int64_t pvp_take(pvp_pump *p, double timeout_s, int64_t max_frames,
         else
             pthread_cond_wait(&p->data_cond, &p->mtx);
         p->readers_waiting--;
-        avail = pvp_ring_available(&p->ring, &start);
+        p->data_signalled = 0;
     }
     if (max_frames > 0 && avail > (uint64_t)max_frames)
         avail = (uint64_t)max_frames;
+    for (uint64_t i = 0; i < avail; i++)  /* delivery index: frames dropped before never count */
+        p->ring.index[(start + i) % p->ring.frames] = p->taken_index++;
     pvp_ring_take(&p->ring, avail);
     pthread_mutex_unlock(&p->mtx);
     *start_seq = start;
@@ -339,9 +384,19 @@ PVP_EXPORT int64_t pvp_take(pvp_pump *p, double timeout_s, int64_t max_frames,
 PVP_EXPORT int pvp_release(pvp_pump *p, uint64_t start_seq, uint64_t count)
 {
     pthread_mutex_lock(&p->mtx);
-    int rc = pvp_ring_release(&p->ring, start_seq, count);
-    if (rc == 0)
-        pthread_cond_broadcast(&p->work_cond);
+    pvp_ring *r = &p->ring;
+    int rc = -1;
+    int valid = count > 0 && start_seq >= r->tail && start_seq + count <= r->taken;
+    for (uint64_t i = 0; valid && i < count; i++)
+        valid = !r->released[(start_seq + i) % r->frames];
+    if (valid) {
+        /* in place: frames the camera reached while they were held are counted lost */
+        pvp_release_validate_locked(p, start_seq, count);
+        int was_full = pvp_ring_full(r);
+        rc = pvp_ring_release(r, start_seq, count);
+        if (rc == 0 && (p->room_waiting || (was_full && p->pump_waiting)))
+            pthread_cond_broadcast(&p->work_cond);  /* the pump waits for a free slot */
+    }
     pthread_mutex_unlock(&p->mtx);
     return rc;
 }
@@ -406,6 +461,10 @@ PVP_EXPORT void pvp_get_counters(pvp_pump *p, pvp_counters *out)
     out->drain_ns_total = p->drain_ns_total;
     out->pending_lost = p->pending_lost;
     out->exhausted = p->exhausted;
+    out->frames_inplace = p->frames_inplace;
+    out->frames_copied = p->frames_copied;
+    out->held_overwritten = p->held_overwritten;
+    out->untaken_overwritten = p->untaken_overwritten;
     pthread_mutex_unlock(&p->mtx);
 }
 
@@ -425,8 +484,10 @@ PVP_EXPORT void pvp_get_histograms(pvp_pump *p, pvp_histograms *out)
 PVP_EXPORT void pvp_ring_columns(pvp_pump *p, void **data, int64_t **frame_numbers,
                                  int64_t **timestamp_bof, int64_t **timestamp_eof,
                                  int64_t **readout_time, double **host_time,
-                                 int64_t **lost_before, int64_t **index, uint8_t **reason)
+                                 int64_t **lost_before, int64_t **index, uint8_t **reason,
+                                 int64_t **sdk_seq)
 {
+    *sdk_seq = p->ring.sdk_seq;
     *data = p->ring.data;
     *frame_numbers = p->ring.frame_numbers;
     *timestamp_bof = p->ring.timestamp_bof;

@@ -132,15 +132,16 @@ static int metadata_says(pvp_pump *p, const uint8_t *frame, int64_t n)
     return signature == 5328208u && (int64_t)nr == n;
 }
 
-/* Under mtx: write slot's ledger row and publish it. Returns 1 when complete. */
+/* Under mtx: write slot's ledger row and publish it.  seq >= 0: the frame stays
+ * in place in the SDK buffer (sequence seq, see inplace.c).  Returns 1 when complete. */
 static int publish_locked(pvp_pump *p, uint64_t slot, int64_t n, const pvp_cbinfo *info,
-                          int64_t t_ns)
+                          int64_t t_ns, int64_t seq)
 {
     pvp_ring *r = &p->ring;
-    uint64_t seq = 0;
+    uint64_t zseq = 0;
     if (p->cfg.zero_copy) {
-        seq = p->epoch_seq + (uint64_t)(n - 1);
-        slot = seq % r->frames;
+        zseq = p->epoch_seq + (uint64_t)(n - 1);
+        slot = zseq % r->frames;
     }
     r->frame_numbers[slot] = p->offset + n;
     r->timestamp_bof[slot] = info ? info->bof : 0;
@@ -150,16 +151,21 @@ static int publish_locked(pvp_pump *p, uint64_t slot, int64_t n, const pvp_cbinf
     r->lost_before[slot] = p->pending_lost;
     r->reason[slot] = p->pending_lost ? (uint8_t)p->pending_reason : 255;
     r->index[slot] = p->frames_delivered;
+    r->sdk_seq[slot] = seq;
     p->pending_lost = 0;
     if (p->cfg.zero_copy)
-        pvp_ring_publish_at(r, seq);
+        pvp_ring_publish_at(r, zseq);
     else
         pvp_ring_publish(r);
     p->frames_delivered++;
+    if (seq >= 0)
+        p->frames_inplace++;
     p->last_frame_ns = t_ns;
-    if (p->readers_waiting)
-        pthread_cond_broadcast(&p->data_cond);
+    /* readers are woken once per batch of frames, not per frame */
+    if (++p->unsignalled >= 128)
+        pvp_signal_readers_locked(p);
     if (p->cfg.max_frames > 0 && p->frames_delivered >= p->cfg.max_frames) {
+        pvp_signal_readers_locked(p);
         p->halted = 1;
         p->events |= PVP_EV_COMPLETE;
         pthread_cond_broadcast(&p->event_cond);
@@ -205,6 +211,8 @@ static int64_t drain(pvp_pump *p)
     while (p->c < limit && !flag(&p->stop) && !flag(&p->pause)) {
         int64_t n = p->c + 1;
         pthread_mutex_lock(&p->mtx);
+        if (p->cfg.inplace)
+            pvp_inplace_rescue_locked(p, newest);  /* a reader stuck: copy what ages */
         int full = !p->cfg.zero_copy && pvp_ring_full(&p->ring);
         int queue_full = p->loss_count >= PVP_LOSS_QUEUE - 1;
         /* No room: wait for the reader within this drain (the SDK buffer holds
@@ -217,7 +225,10 @@ static int64_t drain(pvp_pump *p)
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
             }
+            pvp_signal_readers_locked(p);  /* what is in the ring is theirs meanwhile */
+            p->room_waiting = 1;
             pthread_cond_timedwait(&p->work_cond, &p->mtx, &ts);
+            p->room_waiting = 0;
             full = !p->cfg.zero_copy && pvp_ring_full(&p->ring);
             queue_full = p->loss_count >= PVP_LOSS_QUEUE - 1;
         }
@@ -325,16 +336,28 @@ static int64_t drain(pvp_pump *p)
             continue;
         }
         uint64_t slot = 0;
-        if (!p->cfg.zero_copy) {
+        int64_t seq = -1;  /* >= 0: the frame stays in place (inplace.c) */
+        int copy = !p->cfg.zero_copy;
+        if (copy) {
             pthread_mutex_lock(&p->mtx);
+            if (p->cfg.inplace) {
+                int64_t s = pvp_inplace_seq(p, n);
+                if (pvp_inplace_choose(p, s)) {
+                    seq = s;
+                    copy = 0;
+                } else {
+                    p->frames_copied++;
+                }
+            }
             slot = pvp_ring_next_slot(&p->ring);
             pthread_mutex_unlock(&p->mtx);
         }
         int64_t t1 = pvp_now_ns();
-        if (!p->cfg.zero_copy)
-            memcpy(p->ring.data + slot * fb, src, fb);  /* zero copy: the frame stays put */
+        if (copy)
+            memcpy(p->ring.data + slot * fb, src, fb);  /* in place: the frame stays put */
         int64_t t2 = pvp_now_ns();
-        bump(&p->copy_ns_total, t2 - t1);
+        if (copy)
+            bump(&p->copy_ns_total, t2 - t1);
         if (!p->sdk.unlock_oldest_frame(p->cfg.hcam)) {
             halt(p, sdk_code(p), CALL_UNLOCK);
             break;
@@ -365,9 +388,10 @@ static int64_t drain(pvp_pump *p)
         pthread_mutex_lock(&p->mtx);
         if (batch == 1)
             pvp_hist_record(&p->hist, PVP_H_WAKE_TO_RETRIEVED, t1 - p->wake_ns);
-        pvp_hist_record(&p->hist, PVP_H_COPY, t2 - t1);
+        if (copy)
+            pvp_hist_record(&p->hist, PVP_H_COPY, t2 - t1);
         pvp_hist_record(&p->hist, PVP_H_UNLOCK, t3 - t2);
-        int complete = publish_locked(p, slot, n, have_info ? &info : NULL, t2);
+        int complete = publish_locked(p, slot, n, have_info ? &info : NULL, t2, seq);
         pthread_mutex_unlock(&p->mtx);
         if (complete)
             break;
@@ -376,11 +400,13 @@ static int64_t drain(pvp_pump *p)
     }
     pthread_mutex_lock(&p->mtx);
     p->drain_ns_total += pvp_now_ns() - t_start;
+    pvp_signal_readers_locked(p);
     if (batch) {
         p->wakeups++;
         if (batch > p->max_batch)
             p->max_batch = batch;
-        pthread_cond_broadcast(&p->event_cond);  /* progress, for a waiting pvp_pause */
+        if (p->pause)
+            pthread_cond_broadcast(&p->event_cond);  /* progress, for a waiting pvp_pause */
     }
     pthread_mutex_unlock(&p->mtx);
     return batch;
@@ -469,8 +495,17 @@ void *pvp_thread_main(void *arg)
             p->cb_seen_ns = last_cb;
         }
         pthread_mutex_unlock(&p->mtx);
-        drain(p);
+        int64_t got = drain(p);
         pthread_mutex_lock(&p->mtx);
+        if (got > 0 && p->cfg.use_callbacks && p->cfg.coalesce_ns > 0) {
+            /* Gather frames for one batch: callbacks do not wake the pump meanwhile
+             * (pump_waiting stays 0), so a frame costs no wake-up of its own. */
+            struct timespec ts;
+            deadline_after(&ts, p->cfg.coalesce_ns);
+            while (!p->stop && !p->pause && !p->halted
+                   && pthread_cond_timedwait(&p->work_cond, &p->mtx, &ts) != ETIMEDOUT)
+                ;
+        }
     }
     p->parked = 1;
     pthread_cond_broadcast(&p->event_cond);
@@ -512,17 +547,24 @@ int64_t pvp_salvage(pvp_pump *p, int64_t newest)
             if (pvp_ring_full_hard(&p->ring))
                 break;
             uint64_t slot = 0;
+            int64_t seq = -1;
             if (!p->cfg.zero_copy) {
+                if (p->cfg.inplace && pvp_inplace_choose(p, pvp_inplace_seq(p, n)))
+                    seq = pvp_inplace_seq(p, n);  /* stopped: nothing overwrites it now */
                 slot = pvp_ring_next_slot(&p->ring);
-                memcpy(p->ring.data + slot * fb, src, fb);
+                if (seq < 0)
+                    memcpy(p->ring.data + slot * fb, src, fb);
+                if (seq < 0 && p->cfg.inplace)
+                    p->frames_copied++;
             }
             set_c(p, n);
             bump(&p->frames_retrieved, 1);
             salvaged++;
-            publish_locked(p, slot, n, have_info ? &info : NULL, pvp_now_ns());
+            publish_locked(p, slot, n, have_info ? &info : NULL, pvp_now_ns(), seq);
         }
         n = p->c + 1;
     }
+    pvp_signal_readers_locked(p);
     /* completion here is the supervisor's business, not an event to act on */
     p->events &= ~PVP_EV_COMPLETE;
     pthread_mutex_unlock(&p->mtx);

@@ -141,7 +141,8 @@ int pvp_pop_losses_locked(pvp_pump *p, pvp_loss *out, int max)
     }
     if (p->loss_count == 0)
         p->events &= ~PVP_EV_LOSS;
-    pthread_cond_broadcast(&p->work_cond);  /* a pump waiting for queue room */
+    if (p->room_waiting)
+        pthread_cond_broadcast(&p->work_cond);  /* a pump waiting for queue room */
     return n;
 }
 

@@ -6,14 +6,19 @@
  * thread ("pvcam-pump") takes every available frame out of the SDK's
  * circular buffer (get oldest -> copy into the host ring -> unlock) and
  * writes one ledger row per frame.  Python takes contiguous runs of ring
- * slots in one call that waits without the GIL.
+ * slots in one call that waits without the GIL.  In place (inplace.c) a
+ * frame is not copied at all while the consumer keeps up: its ledger row
+ * points at the SDK buffer slot the camera wrote, proven intact at take and
+ * at release.  Wake-ups are per batch: the pump gathers frames for
+ * coalesce_ns after a drain, readers are woken once per batch.
  *
  * The library never links libpvcam: every SDK function is a pointer the
  * caller passes in (taken from the caller's own handle on the library), so
  * the same build works on the vendor's library and on the simulator.
  *
  * Files by concern: ring.c (host ring + ledger storage), ledger.c (callback
- * table, loss records), drain.c (the pump thread), api.c (exported calls).
+ * table, loss records), drain.c (the pump thread), inplace.c (continuous zero
+ * copy), api.c (exported calls).
  */
 #ifndef OPHYD_PVCAM_PUMP_H
 #define OPHYD_PVCAM_PUMP_H
@@ -72,6 +77,11 @@ typedef struct pvp_config {
     int32_t metadata_frame_nr;   /* 1: frames start with a PVCAM md_frame_header */
     int32_t zero_copy;           /* 1: the SDK buffer is the ring (a burst that never wraps):
                                   * frame n is published in place, slot (n - 1) % sdk_frames */
+    int32_t inplace;             /* 1: continuous zero copy: a frame is handed out where the
+                                  * camera wrote it while the consumer keeps up (see inplace.c),
+                                  * copied into the host ring otherwise */
+    int64_t coalesce_ns;         /* callbacks: after a drain that took frames, gather this long
+                                  * before the next (one wake-up per batch, not per frame) */
 } pvp_config;
 
 /* Loss reasons (index into lost_by_reason). */
@@ -126,6 +136,12 @@ typedef struct pvp_counters {
     int64_t drain_ns_total;      /* time spent draining (SDK calls + copies) */
     int64_t pending_lost;        /* losses not yet attached to a delivered frame */
     int64_t exhausted;           /* zero copy: the burst buffer was used up before max_frames */
+    int64_t frames_inplace;      /* in place: frames published in the SDK buffer, not copied */
+    int64_t frames_copied;       /* in place: frames copied into the host ring (consumer behind) */
+    int64_t held_overwritten;    /* in place: frames the camera overwrote after they were handed
+                                  * out, before their release (counted lost, "overwritten") */
+    int64_t untaken_overwritten; /* in place: published frames overwritten before a reader took
+                                  * them (never handed out; counted lost, "overwritten") */
 } pvp_counters;
 
 /* Timing histograms, binned like ophyd_pvcam.engine.stats.LogHistogram:
@@ -141,6 +157,21 @@ typedef struct pvp_histograms {
 
 /* ---- internal ---- */
 #define PVP_LOSS_QUEUE 4096
+#define PVP_EPOCHS 16
+
+/* A run released while the pump was paused, checked once the SDK's position is known. */
+#define PVP_DEFERRED 1024
+typedef struct pvp_deferred {
+    int64_t first_seq;     /* SDK sequence of its first frame */
+    int64_t first_number;  /* stream number of its first frame (consecutive) */
+    int64_t count;
+} pvp_deferred;
+
+/* One acquisition epoch (start to stop) in SDK sequence numbers. */
+typedef struct pvp_epoch {
+    int64_t start;   /* sequence of FrameNr 1 (a multiple of sdk_frames) */
+    int64_t end;     /* the sequence the camera was writing when it stopped (open: INT64_MAX) */
+} pvp_epoch;
 
 typedef struct pvp_cbinfo {
     int64_t frame_nr;   /* written last (release); readers check it first and after */
@@ -156,9 +187,12 @@ typedef struct pvp_ring {
     int64_t *frame_numbers, *timestamp_bof, *timestamp_eof, *readout_time;
     double *host_time;
     int64_t *lost_before, *index;
+    int64_t *sdk_seq;         /* in place: the frame's SDK sequence (slot = seq % sdk_frames);
+                               * -1: its pixels are in this ring's own slot */
     uint8_t *reason;          /* why lost_before > 0 (first reason seen), or 255 */
     uint8_t *released;        /* per slot: 1 once given back, until the tail passes it */
     uint64_t frames, frame_bytes;
+    uint64_t sdk_frames;      /* in place: the SDK buffer's capacity (runs never wrap it) */
     uint64_t limit;           /* slots the drain may fill; the rest are for salvage at stop */
     uint64_t head;            /* slots written (monotonic) */
     uint64_t taken;           /* slots handed to Python (monotonic) */
@@ -214,6 +248,26 @@ typedef struct pvp_pump {
     int64_t cb_seen_ns;          /* the callback time already counted in callback_to_wake */
     uint64_t epoch_seq;          /* zero copy: ring sequence of FrameNr 1 in this epoch */
     int exhausted;               /* zero copy: the burst buffer is used up (halted) */
+
+    /* in place (inplace.c): SDK sequence numbers.  FrameNr n of the current
+     * epoch is sequence sdk_epoch + n - 1 (sdk_epoch a multiple of sdk_frames,
+     * so the slot is (n - 1) % sdk_frames); the camera writing FrameNr m means
+     * sequence sdk_epoch + m - 1 is being overwritten into its slot. */
+    pvp_epoch epochs[PVP_EPOCHS]; /* the last epochs, [start, end] sequences written */
+    int epoch_count;             /* epochs recorded (the current one is the last) */
+    int64_t sdk_users;           /* readers inside an SDK status call (pause waits for 0) */
+    int stopped_known;           /* the SDK is stopped and stopped_latest is its last FrameNr */
+    int64_t stopped_latest;
+    uint64_t ip_scan;            /* ring sequence of the oldest unreleased in-place frame */
+    uint64_t rescue_scan;        /* ring sequence where the rescue of untaken frames looks */
+    int room_waiting;            /* the pump waits for a released slot */
+    int data_signalled;          /* readers were woken and did not run yet */
+    int64_t unsignalled;         /* frames published since readers were last woken */
+    int64_t frames_inplace, frames_copied, held_overwritten, untaken_overwritten;
+    int64_t taken_index;         /* delivery index of the next frame a reader takes */
+    pvp_deferred deferred[PVP_DEFERRED];  /* released while paused (never waits: a release
+                                            * may run in a finalizer on any thread) */
+    int deferred_count;
 } pvp_pump;
 
 /* ring.c */
@@ -239,6 +293,20 @@ int pvp_pop_losses_locked(pvp_pump *p, pvp_loss *out, int max);
 int64_t pvp_now_ns(void);
 void pvp_hist_record(pvp_histograms *h, int which, int64_t value);
 double pvp_wall_time(void);
+
+/* inplace.c */
+void pvp_inplace_reset(pvp_pump *p);
+void pvp_inplace_new_epoch(pvp_pump *p);
+int64_t pvp_inplace_seq(const pvp_pump *p, int64_t frame_nr);
+int pvp_inplace_choose(pvp_pump *p, int64_t seq);                 /* under mtx */
+int64_t pvp_camera_seq_locked(pvp_pump *p);                        /* under mtx; may unlock */
+uint64_t pvp_overwritten_prefix(const pvp_pump *p, int64_t first_seq, uint64_t count,
+                                int64_t camera_seq);
+int pvp_take_validate_locked(pvp_pump *p, uint64_t start, uint64_t *count);
+void pvp_inplace_rescue_locked(pvp_pump *p, int64_t newest);
+void pvp_release_validate_locked(pvp_pump *p, uint64_t start, uint64_t count);
+void pvp_signal_readers_locked(pvp_pump *p);
+void pvp_check_deferred_locked(pvp_pump *p, int64_t camera_seq);
 
 /* drain.c */
 void *pvp_thread_main(void *arg);

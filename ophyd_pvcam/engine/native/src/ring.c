@@ -40,8 +40,8 @@ int pvp_ring_open(pvp_ring *r, uint64_t frames, uint64_t frame_bytes, uint8_t *e
     r->data = external != NULL ? external : map_lazy(r->data_bytes);
     if (r->data == NULL)
         return errno ? errno : ENOMEM;
-    /* 7 eight-byte columns and 2 one-byte columns per slot */
-    r->ledger_bytes = (size_t)frames * (7 * 8 + 2);
+    /* 8 eight-byte columns and 2 one-byte columns per slot */
+    r->ledger_bytes = (size_t)frames * (8 * 8 + 2);
     r->ledger_map = map_lazy(r->ledger_bytes);
     if (r->ledger_map == NULL) {
         int err = errno ? errno : ENOMEM;
@@ -58,6 +58,7 @@ int pvp_ring_open(pvp_ring *r, uint64_t frames, uint64_t frame_bytes, uint8_t *e
     r->host_time = (double *)p;       p += frames * 8;
     r->lost_before = (int64_t *)p;    p += frames * 8;
     r->index = (int64_t *)p;          p += frames * 8;
+    r->sdk_seq = (int64_t *)p;        p += frames * 8;
     r->reason = p;                    p += frames;
     r->released = p;
     return 0;
@@ -107,6 +108,7 @@ uint64_t pvp_ring_next_slot(pvp_ring *r)
         while (r->head < next) {
             uint64_t skipped = r->head % r->frames;
             r->frame_numbers[skipped] = -1;
+            r->sdk_seq[skipped] = -1;
             r->released[skipped] = 1;
             r->head++;
         }
@@ -131,6 +133,7 @@ void pvp_ring_publish_at(pvp_ring *r, uint64_t seq)
     while (r->head < seq) {
         uint64_t slot = r->head % r->frames;
         r->frame_numbers[slot] = -1;
+        r->sdk_seq[slot] = -1;
         r->released[slot] = 1;
         r->head++;
     }
@@ -152,11 +155,20 @@ uint64_t pvp_ring_available(pvp_ring *r, uint64_t *start)
     uint64_t to_end = r->frames - r->taken % r->frames;
     if (count > to_end)
         count = to_end;
-    for (uint64_t i = 1; i < count; i++)
-            if (r->frame_numbers[(r->taken + i) % r->frames] < 0) {
-                count = i;
-                break;
-            }
+    /* One run is one memory: frames of this ring, or consecutive frames in place
+     * in the SDK buffer that do not wrap its end (see inplace.c). */
+    const uint64_t first = r->taken % r->frames;
+    const int64_t seq0 = r->sdk_seq[first];
+    for (uint64_t i = 1; i < count; i++) {
+        uint64_t slot = (r->taken + i) % r->frames;
+        int64_t seq = r->sdk_seq[slot];
+        if (r->frame_numbers[slot] < 0 || (seq < 0) != (seq0 < 0)
+                || (seq0 >= 0 && (seq != seq0 + (int64_t)i
+                                  || (uint64_t)seq % r->sdk_frames == 0))) {
+            count = i;
+            break;
+        }
+    }
     *start = r->taken;
     return count;
 }
