@@ -275,9 +275,12 @@ def _in_ring(loop, block) -> bool:
     return loop.ring.address <= address < loop.ring.address + loop.ring.nbytes
 
 
+@pytest.mark.parametrize("metadata", [False, True], ids=["pixels", "metadata"])
 @pytest.mark.parametrize("use_callbacks", [True, False], ids=["callbacks", "polling"])
-def test_a_continuous_stream_hands_frames_out_in_place(camera, use_callbacks, slow_in_place):
-    stream = Stream(camera, pump="native", use_callbacks=use_callbacks, buffer_seconds=1.0)
+def test_a_continuous_stream_hands_frames_out_in_place(camera, use_callbacks, metadata,
+                                                       slow_in_place):
+    stream = Stream(camera, pump="native", use_callbacks=use_callbacks, buffer_seconds=1.0,
+                    metadata=metadata)
     stream.start()
     try:
         loop = stream._run.loop
@@ -286,7 +289,12 @@ def test_a_continuous_stream_hands_frames_out_in_place(camera, use_callbacks, sl
         while len(numbers) < 300:
             block = stream.get_block(GENEROUS)
             assert _in_ring(loop, block)
-            assert block.data.ctypes.data == loop.ring.slot_address(int(block.frame_numbers[0]))
+            # With metadata the slot starts with the frame and region headers
+            # (one region, no extended metadata): the pixels follow them.
+            headers = loop.ring.frame_bytes - block.data[0].nbytes
+            assert headers == (80 if metadata else 0)
+            assert block.data.ctypes.data == (loop.ring.slot_address(int(block.frame_numbers[0]))
+                                              + headers)
             numbers.extend(block.frame_numbers.tolist())
             block.release()
     finally:
