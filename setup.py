@@ -4,7 +4,7 @@ native frame pump ``libpvcam_pump.so``.
 Everything else about the package lives in ``setup.cfg``. Both are plain C
 shared libraries (not Python extensions), so they are built by a ``build_ext``
 subclass that calls :mod:`ophyd_pvcam.sim.build` and
-:mod:`ophyd_pvcam.engine.native.build`, each loaded from its file so that
+:mod:`ophyd_pvcam.engine.stream.native.build`, each loaded from its file so that
 building never imports the package itself.
 """
 import importlib.util
@@ -28,12 +28,12 @@ def _load_builder(name, *parts):
 
 class BuildSimulator(build_ext):
     """Compile ``ophyd_pvcam/sim/src/*.c`` into ``ophyd_pvcam/sim/lib/libpvcam.so.2``
-    and ``ophyd_pvcam/engine/native/src/*.c`` into
-    ``ophyd_pvcam/engine/native/lib/libpvcam_pump.so``."""
+    and ``ophyd_pvcam/engine/stream/native/src/*.c`` into
+    ``ophyd_pvcam/engine/stream/native/lib/libpvcam_pump.so``."""
 
     def run(self):
         for name, parts in (("_ophyd_pvcam_sim_build", ("sim",)),
-                            ("_ophyd_pvcam_pump_build", ("engine", "native"))):
+                            ("_ophyd_pvcam_pump_build", ("engine", "stream", "native"))):
             builder = _load_builder(name, *parts)
             if self.inplace or getattr(self, "editable_mode", False):
                 out_dir = os.path.join(HERE, "ophyd_pvcam", *parts, "lib")

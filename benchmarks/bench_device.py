@@ -92,7 +92,7 @@ class SequenceRun:
     """
 
     def __init__(self, camera: Any, max_frames: int, timeout: float) -> None:
-        from ophyd_pvcam.engine.stream import StreamState
+        from ophyd_pvcam.engine.stream.stream import StreamState
 
         self.camera = camera
         self.max_frames = int(max_frames)
@@ -115,7 +115,7 @@ class SequenceRun:
 
     def start(self) -> None:
         """Start the sequence thread."""
-        from ophyd_pvcam.engine.stream import StreamState
+        from ophyd_pvcam.engine.stream.stream import StreamState
 
         self.state = StreamState.RUNNING
         self._thread = threading.Thread(target=self._run, name=f"pvcam-seq-{self.camera.name}",
@@ -131,8 +131,8 @@ class SequenceRun:
 
     def _run(self) -> None:
         from ophyd_pvcam.engine.errors import AcquisitionTimeoutError, StallError
-        from ophyd_pvcam.engine.sequence import acquire_sequence
-        from ophyd_pvcam.engine.stream import StreamState
+        from ophyd_pvcam.engine.camera.sequence import acquire_sequence
+        from ophyd_pvcam.engine.stream.stream import StreamState
 
         try:
             acquire_sequence(self.camera, self.max_frames, timeout=self.timeout,
@@ -176,7 +176,7 @@ def sequence_factory(camera: Any, *, buffer_mode: str = "auto",
     The per-frame timeout is ``stall_timeout x stall_count`` (the time after
     which a stream declares a stall); ``buffer_mode`` has no meaning here.
     """
-    from ophyd_pvcam.engine.health import default_stall_timeout
+    from ophyd_pvcam.engine.stream.health import default_stall_timeout
 
     def make(max_frames: Optional[int]) -> SequenceRun:
         period = camera.acquisition_settings().frame_period_s
@@ -209,7 +209,7 @@ def use_mechanism(det: Any, name: str) -> None:
 # ---------------------------------------------------------------------------- measurements
 def frame_period(camera: Any, frames: int = 60) -> float:
     """The camera's real frame period [s]: mean EOF-timestamp gap of a free-running stream."""
-    from ophyd_pvcam.engine.stream import Stream
+    from ophyd_pvcam.engine.stream.stream import Stream
 
     stamps: list[int] = []
     with Stream(camera, max_frames=frames) as stream:
@@ -419,9 +419,9 @@ def _software_trigger(camera: Any) -> None:
 def bench_engine(args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
     """Per point without RunEngine/device: N frames into an HDF5FrameWriter + flush."""
     from ophyd_pvcam.device.streams import fitted_ring_frames
-    from ophyd_pvcam.engine.camera import Camera
-    from ophyd_pvcam.engine.sequence import acquire_sequence
-    from ophyd_pvcam.engine.stream import Stream
+    from ophyd_pvcam.engine.camera.camera import Camera
+    from ophyd_pvcam.engine.camera.sequence import acquire_sequence
+    from ophyd_pvcam.engine.stream.stream import Stream
     from ophyd_pvcam.sdk import load
     from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
 
@@ -479,7 +479,7 @@ def bench_engine(args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]
 
 def _software_points(camera: Any, writer: Any, per_trigger: int, points: int) -> list[float]:
     """Points of a stream started once in software_edge mode, ``per_trigger`` triggers each."""
-    from ophyd_pvcam.engine.stream import Stream
+    from ophyd_pvcam.engine.stream.stream import Stream
 
     arrived = threading.Semaphore(0)
 

@@ -41,8 +41,8 @@ def worker(spec: dict) -> dict:
 
     import numpy as np
 
-    from ophyd_pvcam.engine.camera import Camera
-    from ophyd_pvcam.engine.stream import Stream
+    from ophyd_pvcam.engine.camera.camera import Camera
+    from ophyd_pvcam.engine.stream.stream import Stream
     from ophyd_pvcam.sdk import load
 
     stop = threading.Event()

@@ -30,10 +30,10 @@ import time
 import numpy as np
 
 from ophyd_pvcam import sim
-from ophyd_pvcam.engine.camera import Camera
+from ophyd_pvcam.engine.camera.camera import Camera
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.metadata import MetadataDecoder, decode_block
-from ophyd_pvcam.engine.stream import Stream
+from ophyd_pvcam.engine.stream.stream import Stream
 from ophyd_pvcam.sdk import decode_frame_metadata
 
 

@@ -111,8 +111,8 @@ def worker_ours(spec: dict) -> dict:
     """Stream for spec["seconds"] with the native pump; report rate, loss, CPU."""
     import numpy as np
 
-    from ophyd_pvcam.engine.camera import Camera
-    from ophyd_pvcam.engine.stream import Stream
+    from ophyd_pvcam.engine.camera.camera import Camera
+    from ophyd_pvcam.engine.stream.stream import Stream
     from ophyd_pvcam.sdk import load
 
     with Camera.open(library=load(simulated=True)) as camera:
@@ -196,8 +196,8 @@ def worker_burst(spec: dict) -> dict:
     import numpy as np
 
     from ophyd_pvcam.engine.budget import host_memory_budget
-    from ophyd_pvcam.engine.camera import Camera
-    from ophyd_pvcam.engine.stream import Stream, StreamState
+    from ophyd_pvcam.engine.camera.camera import Camera
+    from ophyd_pvcam.engine.stream.stream import Stream, StreamState
     from ophyd_pvcam.sdk import load
 
     rss_before = _peak_rss()
@@ -237,8 +237,8 @@ def worker_copy(spec: dict) -> dict:
     """Engine copy bandwidth on full frames vs numpy copyto in the same process."""
     import numpy as np
 
-    from ophyd_pvcam.engine.camera import Camera
-    from ophyd_pvcam.engine.stream import Stream
+    from ophyd_pvcam.engine.camera.camera import Camera
+    from ophyd_pvcam.engine.stream.stream import Stream
     from ophyd_pvcam.sdk import load
 
     with Camera.open(library=load(simulated=True)) as camera:
@@ -266,8 +266,8 @@ def worker_copy(spec: dict) -> dict:
 
 def worker_stop(spec: dict) -> dict:
     """stop() latency over spec["cycles"] start/stop cycles, and the camera's frame period."""
-    from ophyd_pvcam.engine.camera import Camera
-    from ophyd_pvcam.engine.stream import Stream
+    from ophyd_pvcam.engine.camera.camera import Camera
+    from ophyd_pvcam.engine.stream.stream import Stream
     from ophyd_pvcam.sdk import load
 
     with Camera.open(library=load(simulated=True)) as camera:
@@ -320,8 +320,8 @@ def run_worker(kind: str, spec: dict, model: str, env_extra: Optional[dict] = No
 def readout_seconds(model: str, port: str, roi: tuple) -> tuple[float, int]:
     """The camera's fastest frame period for this ROI, and our ring size at that rate."""
     code = ("import json; from ophyd_pvcam.sdk import load; "
-            "from ophyd_pvcam.engine.camera import Camera; "
-            "from ophyd_pvcam.engine.buffers import plan_buffer_frames\n"
+            "from ophyd_pvcam.engine.camera.camera import Camera; "
+            "from ophyd_pvcam.engine.stream.buffers import plan_buffer_frames\n"
             "with Camera.open(library=load(simulated=True)) as c:\n"
             f"    c.readout_port = {port!r}; c.roi = {tuple(roi)!r}; c.exposure_time = 0.0\n"
             "    s = c.acquisition_settings()\n"
@@ -349,7 +349,7 @@ CONSUMERS = (("ours", "native", True, "ours-native"), ("pyvcam", None, None, "py
 
 def bench_rates(args: argparse.Namespace) -> None:
     """Zero loss at the camera's maximum and CPU per frame, native pump vs PyVCAM."""
-    from ophyd_pvcam.engine.buffers import plan_buffer_frames
+    from ophyd_pvcam.engine.stream.buffers import plan_buffer_frames
 
     rois = RATE_ROIS[::3] + RATE_ROIS[2:3] if args.quick else RATE_ROIS
     print(f"\nrates: Kinetix 'Speed' port (8-bit) at its maximum rate (exposure 0), "

@@ -1,7 +1,7 @@
 """Compile a folder's ``src/*.c`` into one C shared library: what both builders share.
 
 Pure standard library and no package-relative import: ``setup.py`` loads the
-builders (``ophyd_pvcam/sim/build.py``, ``ophyd_pvcam/engine/native/build.py``)
+builders (``ophyd_pvcam/sim/build.py``, ``ophyd_pvcam/engine/stream/native/build.py``)
 by file path before the package is importable, and each builder loads this
 file the same way, once per process (``sys.modules["_ophyd_pvcam_cbuild"]``).
 It is never imported as ``ophyd_pvcam._cbuild``. Each builder keeps its own

@@ -52,8 +52,8 @@ def simulator_isolation(library) -> Iterator[None]:
     Test folders that drive cameras use it autouse (``tests/engine``, ``tests/device``).
     """
     from ophyd_pvcam import sim
-    from ophyd_pvcam.engine import discovery
-    from ophyd_pvcam.engine.session import session_count
+    from ophyd_pvcam.engine.camera import discovery
+    from ophyd_pvcam.engine.camera.session import session_count
 
     assert session_count(library) == 0, "a previous test left the SDK initialised"
     sim.set_cameras("prime-bsi")

@@ -29,8 +29,8 @@ PRIVATE_IMPORT_EXCEPTIONS: frozenset[tuple[str, str, str]] = frozenset()
 def own_package(module: str, packages: set[str]) -> str:
     """The package a module belongs to: itself for a package, else its parent.
 
-    The private rule is strict: ``engine.native``'s private ``_abi`` is for
-    ``engine.native`` only, not for the rest of ``engine``.
+    The private rule is strict: ``engine.stream.native``'s private ``_abi`` is for
+    ``engine.stream.native`` only, not for the rest of ``engine``.
     """
     return module if module in packages else module.rpartition(".")[0]
 

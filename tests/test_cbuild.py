@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from ophyd_pvcam.engine.native import build as pump_build
+from ophyd_pvcam.engine.stream.native import build as pump_build
 from ophyd_pvcam.sim import build as sim_build
 
 cbuild = sys.modules["_ophyd_pvcam_cbuild"]   # loaded by path by the builders above

@@ -13,7 +13,7 @@ from bluesky.utils import FailedStatus, RunEngineInterrupted
 
 from ophyd_pvcam import catalog, sim
 from ophyd_pvcam.device.detector import PVCAMDetector
-from ophyd_pvcam.engine import discovery
+from ophyd_pvcam.engine.camera import discovery
 from ophyd_pvcam.engine.errors import StallError
 from ophyd_pvcam.plans import SUMMARY_STREAM, fly_stream, loss_reason, preflight, report_losses
 from ophyd_pvcam.storage.handler import read_frame_metadata

@@ -142,7 +142,7 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def room(module: str) -> str:
-    """The top-level room of a module: ``ophyd_pvcam.engine.camera`` -> ``engine``."""
+    """The top-level room of a module: ``ophyd_pvcam.engine.camera.camera`` -> ``engine``."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else parts[0]
 

@@ -22,7 +22,7 @@ _STALL_SHARE = 0.8
 
 
 class PVCAMAcquireLogic(DetectorAcquireLogic):
-    """Start, watch and stop engine :class:`~ophyd_pvcam.engine.stream.Stream` runs.
+    """Start, watch and stop engine :class:`~ophyd_pvcam.engine.stream.stream.Stream` runs.
 
     Each ``start_acquiring`` starts one stream of ``plan.frames`` frames (or
     until stopped) whose frames go to ``plan.sink``. ``exposure_timeout`` is

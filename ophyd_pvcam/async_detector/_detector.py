@@ -15,8 +15,7 @@ from ophyd_async.core import (
     soft_signal_r_and_setter,
 )
 
-from ophyd_pvcam.engine.camera import Camera
-from ophyd_pvcam.engine.discovery import resolve_library
+from ophyd_pvcam.engine.camera import Camera, resolve_library
 
 from ._acquire_logic import PVCAMAcquireLogic
 from ._arm_plan import ArmPlan
@@ -31,7 +30,7 @@ _RECHECK_S = 0.05
 class PVCAMAsyncDetector(StandardDetector):
     """A PVCAM camera as an ophyd-async ``StandardDetector``, in this process (no EPICS).
 
-    The camera is an engine :class:`~ophyd_pvcam.engine.camera.Camera`; frames
+    The camera is an engine :class:`~ophyd_pvcam.engine.camera.camera.Camera`; frames
     go through engine streams (every frame delivered or its loss counted,
     stalls diagnosed) into :class:`~ophyd_pvcam.storage.hdf5.HDF5FrameWriter`
     files, the same files :class:`~ophyd_pvcam.device.detector.PVCAMDetector`
@@ -55,7 +54,7 @@ class PVCAMAsyncDetector(StandardDetector):
         An open camera to use instead of opening one (the detector then does
         not close it).
     library : PVCAMLibrary, path-like, "sim" or None
-        See :func:`ophyd_pvcam.engine.discovery.resolve_library`.
+        See :func:`ophyd_pvcam.engine.camera.discovery.resolve_library`.
     name : str
         Device name: the data key of the frames.
     edge_mode, level_mode : str

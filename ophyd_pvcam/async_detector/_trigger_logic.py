@@ -16,7 +16,7 @@ _DEADTIME_TOLERANCE = 0.01
 
 
 class PVCAMTriggerLogic(DetectorTriggerLogic):
-    """ophyd-async trigger logic on an engine :class:`~ophyd_pvcam.engine.camera.Camera`.
+    """ophyd-async trigger logic on an engine :class:`~ophyd_pvcam.engine.camera.camera.Camera`.
 
     ``DetectorTrigger.INTERNAL`` runs the camera's ``internal`` (timed) mode,
     ``EXTERNAL_EDGE`` and ``EXTERNAL_LEVEL`` the exposure modes given here

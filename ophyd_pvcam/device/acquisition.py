@@ -1,7 +1,7 @@
 """One :class:`Acquisition` per trigger or fly: engine streams into the file, ending a status.
 
 An :class:`Acquisition` feeds the frames of one or more engine
-:class:`~ophyd_pvcam.engine.stream.Stream` runs (more than one only across a
+:class:`~ophyd_pvcam.engine.stream.stream.Stream` runs (more than one only across a
 pause/resume) into the detector's :class:`~ophyd_pvcam.device.writer.AssetWriter`,
 and ends a :class:`~ophyd_pvcam.device.status.FrameProgressStatus`:
 
@@ -22,7 +22,7 @@ a plan can still register them.
 
 Each stream run sets the camera up afresh (``pl_exp_setup_cont`` with the
 settings current at its start, buffers allocated, EOF callback registered
-once) and undoes all of it when it ends; see :mod:`ophyd_pvcam.engine.stream`.
+once) and undoes all of it when it ends; see :mod:`ophyd_pvcam.engine.stream.stream`.
 
 Step scans: one stream per trigger, ring fitted to the trigger. Measured
 with ``benchmarks/bench_device.py`` (RunEngine ``count``, simulated Prime
@@ -108,7 +108,7 @@ class Acquisition:
         Device name (thread names, messages).
     factory : callable
         ``factory(max_frames)`` returns a new, not yet started engine
-        :class:`~ophyd_pvcam.engine.stream.Stream` that completes after
+        :class:`~ophyd_pvcam.engine.stream.stream.Stream` that completes after
         ``max_frames`` frames (``None``: runs until stopped).
     writer : AssetWriter
         The open file.

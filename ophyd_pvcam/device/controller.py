@@ -3,7 +3,7 @@
 :class:`CameraController` is the ophyd-free half of the detector that talks to
 the engine (in the ophyd-async sense of a *controller*; the file and the
 documents are the *writer*'s, :mod:`.writer`). It opens the
-:class:`~ophyd_pvcam.engine.camera.Camera`, snapshots the acquisition
+:class:`~ophyd_pvcam.engine.camera.camera.Camera`, snapshots the acquisition
 settings when armed (the frame shape and pixel type of the staging's file),
 refuses to acquire when they changed, and starts
 :class:`~ophyd_pvcam.device.acquisition.Acquisition` objects that drive
@@ -14,11 +14,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Optional
 
-from ophyd_pvcam.engine.camera import Camera
-from ophyd_pvcam.engine.discovery import resolve_library
+from ophyd_pvcam.engine.camera import Camera, resolve_library
 from ophyd_pvcam.engine.errors import AcquisitionError, CameraRemovedError, ValidationError
-from ophyd_pvcam.engine.roi import Region
-from ophyd_pvcam.engine.settings import AcquisitionSettings
+from ophyd_pvcam.engine.camera import AcquisitionSettings, Region
 from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError
 
 from .acquisition import Acquisition
@@ -55,7 +53,7 @@ class CameraController:
     camera_name : str, optional
         SDK camera name; the first camera when omitted.
     library : PVCAMLibrary, path-like, "sim" or None
-        See :func:`ophyd_pvcam.engine.discovery.resolve_library`.
+        See :func:`ophyd_pvcam.engine.camera.discovery.resolve_library`.
     """
 
     def __init__(self, name: str, camera_name: Optional[str] = None, library: Any = None):
@@ -112,7 +110,7 @@ class CameraController:
         Parameters
         ----------
         attr : str
-            The :class:`~ophyd_pvcam.engine.camera.Camera` attribute.
+            The :class:`~ophyd_pvcam.engine.camera.camera.Camera` attribute.
         value : object
             The value handed to it.
         """

@@ -146,7 +146,7 @@ class PVCAMDetector(AssetDetectorMixin, DetectorSignals):
     # -- camera ---------------------------------------------------------------
     @property
     def camera(self) -> Camera:
-        """The open engine :class:`~ophyd_pvcam.engine.camera.Camera`."""
+        """The open engine :class:`~ophyd_pvcam.engine.camera.camera.Camera`."""
         if self._controller is None:
             raise AcquisitionError(f"{self.name}: the camera is closed", None, "camera")
         return self._controller.camera

@@ -2,7 +2,7 @@
 
 :class:`CameraSignal`
     A setting or readback that lives on the engine's
-    :class:`~ophyd_pvcam.engine.camera.Camera` (``exposure_time``, ``roi``,
+    :class:`~ophyd_pvcam.engine.camera.camera.Camera` (``exposure_time``, ``roi``,
     ``temperature``, ...). ``get()`` asks the camera, ``put()`` hands the value
     to the camera's validating setter, so a refused value raises
     :class:`~ophyd_pvcam.engine.errors.ValidationError` and nothing is clamped.
@@ -33,10 +33,9 @@ from ophyd.signal import Signal
 from ophyd.status import Status
 from ophyd.utils.errors import ReadOnlyError
 
-from ophyd_pvcam.engine.framestats import frame_statistics
-from ophyd_pvcam.engine.bufmode import BUFFER_MODE_NAMES
+from ophyd_pvcam.engine.stream import BUFFER_MODE_NAMES, frame_statistics
 from ophyd_pvcam.engine.errors import ValidationError
-from ophyd_pvcam.engine.health import STALL_COUNT_RANGE, STALL_TIMEOUT_RANGE
+from ophyd_pvcam.engine.stream import STALL_COUNT_RANGE, STALL_TIMEOUT_RANGE
 
 from .losspolicy import LOSS_POLICIES, PREDICTED_LOSS_POLICIES
 from .writer import ASSET_MODES
@@ -255,7 +254,7 @@ class CameraSignal(Signal):
     """A setting or readback held by the engine camera.
 
     The owning device must provide ``_camera_for(signal)`` returning the open
-    :class:`~ophyd_pvcam.engine.camera.Camera` (or ``None`` when closed; the
+    :class:`~ophyd_pvcam.engine.camera.camera.Camera` (or ``None`` when closed; the
     signal then reports its last value).
 
     Parameters

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Optional
 
-from ophyd_pvcam.engine.buffers import plan_buffer_frames
+from ophyd_pvcam.engine.stream import plan_buffer_frames
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.stream import Stream
 

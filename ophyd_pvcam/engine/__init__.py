@@ -1,5 +1,17 @@
 """The acquisition engine: cameras, parameters, sequences and streams (no ophyd).
 
+Subpackages
+-----------
+:mod:`ophyd_pvcam.engine.camera`
+    One camera: opening it, its parameters and settings, finite sequences.
+:mod:`ophyd_pvcam.engine.stream`
+    Continuous acquisition, with the native frame pump (``stream.native``) beside it.
+
+The modules at this level are what both use or what joins them: ``errors``,
+``frame``, ``frameblock`` and ``metadata`` (what a consumer receives, and the
+frame headers decoded a block at a time), ``budget`` (the host memory budget)
+and ``preflight`` (the loss prediction before a run).
+
 Public names
 ------------
 :func:`list_cameras`, :class:`CameraInfo`
@@ -22,8 +34,7 @@ Errors: :class:`ValidationError`, :class:`CameraNotFoundError`,
 :class:`StallError`, :class:`CameraRemovedError`,
 :class:`PredictedLossError`, :class:`FramesLostError`.
 """
-from ophyd_pvcam.engine.camera import Camera
-from ophyd_pvcam.engine.discovery import CameraInfo, list_cameras
+from ophyd_pvcam.engine.camera import Camera, CameraInfo, list_cameras
 from ophyd_pvcam.engine.errors import (
     AcquisitionError,
     AcquisitionTimeoutError,
@@ -37,10 +48,8 @@ from ophyd_pvcam.engine.errors import (
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.engine.preflight import Prediction, predict
-from ophyd_pvcam.engine.roi import Region
-from ophyd_pvcam.engine.sequence import acquire_sequence
-from ophyd_pvcam.engine.stats import StreamStats
-from ophyd_pvcam.engine.stream import Stream, StreamState
+from ophyd_pvcam.engine.camera import acquire_sequence, Region
+from ophyd_pvcam.engine.stream import Stream, StreamState, StreamStats
 
 __all__ = [
     "Camera",

@@ -22,7 +22,7 @@ camera's settings, the measured sink rate and the free disk space
 (:mod:`ophyd_pvcam.storage.sink`).
 
 The frame rate is the settings' estimate, exposure + readout
-(:attr:`~ophyd_pvcam.engine.settings.AcquisitionSettings.frame_period_s`),
+(:attr:`~ophyd_pvcam.engine.camera.settings.AcquisitionSettings.frame_period_s`),
 the rate of a free-running camera; an external trigger can only be slower.
 The host's CPU is not in the model: a pipeline that cannot keep up with the
 camera loses frames even with a fast disk.
@@ -38,7 +38,7 @@ import numpy as np
 from ophyd_pvcam.engine.budget import ENV_VAR as MEMORY_BUDGET_ENV
 from ophyd_pvcam.engine.budget import physical_memory
 from ophyd_pvcam.engine.errors import ValidationError
-from ophyd_pvcam.engine.settings import AcquisitionSettings
+from ophyd_pvcam.engine.camera import AcquisitionSettings
 
 __all__ = ["Prediction", "predict", "format_bytes"]
 

@@ -19,8 +19,8 @@ from typing import Any, Optional, Union
 from ophyd_pvcam.engine.budget import host_memory_budget
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.preflight import Prediction, predict
-from ophyd_pvcam.engine.settings import AcquisitionSettings
-from ophyd_pvcam.engine.buffers import plan_buffer_frames
+from ophyd_pvcam.engine.camera import AcquisitionSettings
+from ophyd_pvcam.engine.stream import plan_buffer_frames
 from ophyd_pvcam.storage.sink import free_disk_bytes, note_frame_path_rate, sink_rate
 
 __all__ = ["PREDICTED_LOSS_POLICIES", "LOSS_POLICIES", "HOST_LOSS_REASONS", "predict_run",
@@ -90,7 +90,7 @@ def note_run(destination: Union[str, os.PathLike], stats: Any) -> None:
     destination : path-like
         Where its frames went.
     stats : StreamStats
-        The run's :class:`~ophyd_pvcam.engine.stats.StreamStats`.
+        The run's :class:`~ophyd_pvcam.engine.stream.stats.StreamStats`.
     """
     reasons = dict(getattr(stats, "lost_by_reason", None) or {})
     host_lost = sum(int(reasons.get(reason, 0)) for reason in HOST_LOSS_REASONS)

@@ -16,10 +16,10 @@ from ophyd_pvcam.device.streams import (
 )
 from ophyd_pvcam.device.status import FrameProgressStatus
 from ophyd_pvcam.device.writer import AssetWriter
-from ophyd_pvcam.engine.buffers import plan_buffer_frames
-from ophyd_pvcam.engine.camera import Camera
+from ophyd_pvcam.engine.stream.buffers import plan_buffer_frames
+from ophyd_pvcam.engine.camera.camera import Camera
 from ophyd_pvcam.engine.errors import AcquisitionError, StallError
-from ophyd_pvcam.engine.stream import StreamState
+from ophyd_pvcam.engine.stream.stream import StreamState
 from ophyd_pvcam.storage.handler import read_frame_metadata
 
 FRAME_512 = 512 * 512 * 2

@@ -6,9 +6,9 @@ import pytest
 from ophyd_pvcam import sdk
 from ophyd_pvcam.device.streams import stream_factory
 from ophyd_pvcam.device.controller import CameraController, roi_tuple
-from ophyd_pvcam.engine.buffers import plan_buffer_frames
+from ophyd_pvcam.engine.stream.buffers import plan_buffer_frames
 from ophyd_pvcam.engine.errors import ValidationError
-from ophyd_pvcam.engine.roi import Region
+from ophyd_pvcam.engine.camera.roi import Region
 
 
 def test_controller_opens_the_camera_from_the_word_sim(library):

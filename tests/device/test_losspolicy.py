@@ -15,7 +15,7 @@ from ophyd_pvcam.device.losspolicy import (LOSS_POLICIES, PREDICTED_LOSS_POLICIE
 from ophyd_pvcam.engine.errors import FramesLostError, PredictedLossError, ValidationError
 from ophyd_pvcam.plans import fly_stream
 from ophyd_pvcam.storage.handler import read_frame_metadata
-from ophyd_pvcam.engine.stats import StreamStats
+from ophyd_pvcam.engine.stream.stats import StreamStats
 from ophyd_pvcam.storage.sink import cache_path, filesystem_root, forget_sink_rates, free_disk_bytes
 
 GIB = 1024 ** 3

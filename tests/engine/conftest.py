@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ophyd_pvcam import sim
-from ophyd_pvcam.engine.camera import Camera
+from ophyd_pvcam.engine.camera.camera import Camera
 
 #: A small region so acquisitions stay light on a 2-core machine.
 SMALL_ROI = (0, 0, 64, 32)

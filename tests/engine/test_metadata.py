@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from ophyd_pvcam import sim
-from ophyd_pvcam.engine.camera import Camera
+from ophyd_pvcam.engine.camera.camera import Camera
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frameblock import FrameBlock
 from ophyd_pvcam.engine.metadata import (BlockMetadata, FrameLayout, MetadataBlock,
                                          MetadataDecoder, decode_block, header_frame_number,
                                          stack_frames, validate_layout)
-from ophyd_pvcam.engine.sequence import acquire_sequence
-from ophyd_pvcam.engine.stream import Stream, StreamState
+from ophyd_pvcam.engine.camera.sequence import acquire_sequence
+from ophyd_pvcam.engine.stream.stream import Stream, StreamState
 
 SIGNATURE = 5328208
 GENEROUS = 30.0

@@ -7,7 +7,7 @@ import pytest
 from ophyd_pvcam.engine.budget import ENV_VAR as MEMORY_BUDGET_ENV
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.preflight import Prediction, format_bytes, predict
-from ophyd_pvcam.engine.settings import AcquisitionSettings
+from ophyd_pvcam.engine.camera.settings import AcquisitionSettings
 
 MIB, GIB = 1024 ** 2, 1024 ** 3
 #: Prime BSI, 16-bit port: 2048 rows x 10.5 us per line.

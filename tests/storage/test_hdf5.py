@@ -411,8 +411,8 @@ def test_unknown_compression_is_refused_before_anything_is_created(tmp_path):
 _STREAMING_CHILD = """
 import sys, time
 from ophyd_pvcam import sdk, sim
-from ophyd_pvcam.engine.camera import Camera
-from ophyd_pvcam.engine.stream import Stream
+from ophyd_pvcam.engine.camera.camera import Camera
+from ophyd_pvcam.engine.stream.stream import Stream
 from ophyd_pvcam.storage.hdf5 import HDF5FrameWriter
 
 sim.set_frame_stamp(True)   # the parent judges the pixels by the FrameNr stamp

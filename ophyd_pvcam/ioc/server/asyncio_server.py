@@ -34,8 +34,8 @@ from caproto.asyncio.server import Context
 from caproto.server import SubGroup
 
 from ophyd_pvcam import sdk
-from ophyd_pvcam.engine.discovery import camera_names, resolve_library
-from ophyd_pvcam.engine.session import session
+from ophyd_pvcam.engine.camera import camera_names, resolve_library
+from ophyd_pvcam.engine.camera.session import session
 from ophyd_pvcam.storage.paths import default_root
 
 from .cam import CamGroup

@@ -3,7 +3,7 @@
 :class:`CameraDriver` knows nothing of EPICS. The record groups
 (:mod:`ophyd_pvcam.ioc.server.cam`, :mod:`~ophyd_pvcam.ioc.server.hdf`, :mod:`~ophyd_pvcam.ioc.server.image`) call it from executor threads and
 poll its :meth:`~CameraDriver.status` snapshot; it drives the engine directly
-(:class:`~ophyd_pvcam.engine.camera.Camera`, :class:`~ophyd_pvcam.engine.stream.Stream`)
+(:class:`~ophyd_pvcam.engine.camera.camera.Camera`, :class:`~ophyd_pvcam.engine.stream.stream.Stream`)
 and hands frames to a :class:`~.capture.CaptureFile` and a :class:`PreviewSlot`.
 
 Settings
@@ -50,8 +50,8 @@ from ophyd_pvcam.engine.errors import (
     StallError,
 )
 from ophyd_pvcam.engine.frame import Frame
-from ophyd_pvcam.engine.framestats import frame_statistics
-from ophyd_pvcam.engine.settings import AcquisitionSettings
+from ophyd_pvcam.engine.stream import frame_statistics
+from ophyd_pvcam.engine.camera import AcquisitionSettings
 from ophyd_pvcam.engine.stream import Stream, StreamState
 from ophyd_pvcam.sdk.errors import DeviceRemovedError, PVCAMError
 from ophyd_pvcam.storage.preflight import predict_run

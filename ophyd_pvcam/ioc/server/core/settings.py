@@ -16,8 +16,8 @@ import numpy as np
 
 from ophyd_pvcam.engine.camera import Camera
 from ophyd_pvcam.engine.errors import ValidationError
-from ophyd_pvcam.engine.health import STALL_COUNT_RANGE, STALL_TIMEOUT_RANGE
-from ophyd_pvcam.engine.roi import Region
+from ophyd_pvcam.engine.stream import STALL_COUNT_RANGE, STALL_TIMEOUT_RANGE
+from ophyd_pvcam.engine.camera import Region
 
 from ophyd_pvcam.storage.preflight import LOSS_POLICIES, PREDICTED_LOSS_POLICIES
 
