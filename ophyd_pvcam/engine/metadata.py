@@ -526,8 +526,15 @@ class MetadataDecoder:
                 self._templates = tuple((at, row[at:at + ROI_HEADER_DTYPE.itemsize]
                                          [_ROI_STATIC].tobytes()) for at in layout.roi_offsets)
         offsets = np.asarray(tuple(self._epoch_offsets()), dtype=np.int64)
-        expected = valid.copy()
         numbers = np.asarray(block.frame_numbers, dtype=np.int64)
+        if len(meta) == len(block) and len(rois) and all(len(parts) == 1 for parts in rois):
+            # The common case, checked in a few array operations: every slot
+            # holds the frame expected there, all of one epoch.
+            shift = numbers - meta.camera_frame_numbers
+            if shift[0] == shift[-1] and bool(np.any(offsets == shift[0])) \
+                    and not np.any(shift != shift[0]):
+                return self._whole(block, meta, [parts[0] for parts in rois])
+        expected = valid.copy()
         if len(meta):
             expected[valid] = np.isin(numbers[valid] - meta.camera_frame_numbers, offsets)
         if not expected.all():
@@ -551,6 +558,20 @@ class MetadataDecoder:
         ledger = {name: getattr(block, name)[kept] for name, _ in LEDGER_FIELDS}
         ledger["lost_before"] = lost
         return MetadataBlock(pixels[0], metadata=meta, rois=pixels, first_index=block.first_index, release=block.release, **ledger)
+
+    def _whole(self, block: FrameBlock, meta: BlockMetadata,
+               pixels: list[np.ndarray]) -> MetadataBlock:
+        """The decoded block when every row is its expected frame (nothing removed)."""
+        lost = block.lost_before
+        if self._carry:
+            lost = lost.copy()
+            lost[0] += self._carry
+            self._carry = 0
+        return MetadataBlock(pixels[0], metadata=meta, rois=pixels, first_index=block.first_index,
+                             release=block.release, frame_numbers=block.frame_numbers,
+                             timestamp_bof=block.timestamp_bof, timestamp_eof=block.timestamp_eof,
+                             readout_time=block.readout_time, host_time=block.host_time,
+                             lost_before=lost)
 
     def frame(self, frame: Frame) -> Optional[Frame]:
         """Decode one raw frame in place: ``data`` becomes the first region's pixels.
