@@ -518,6 +518,9 @@ class MetadataDecoder:
             None when no frame of the block is a frame (the raw block is then
             released).
         """
+        # Removed slots are lost, not delivered: later frames' delivery indices
+        # close up over them (the pump and the frame loop counted them).
+        first_index = block.first_index - self.frames_skipped
         with self._lock:
             valid, meta, rois, layout = decode_block(block.data, self.dtype, self.layout)
             if len(meta) and layout is not self.layout:
@@ -533,7 +536,7 @@ class MetadataDecoder:
             shift = numbers - meta.camera_frame_numbers
             if shift[0] == shift[-1] and bool(np.any(offsets == shift[0])) \
                     and not np.any(shift != shift[0]):
-                return self._whole(block, meta, [parts[0] for parts in rois])
+                return self._whole(block, meta, [parts[0] for parts in rois], first_index)
         expected = valid.copy()
         if len(meta):
             expected[valid] = np.isin(numbers[valid] - meta.camera_frame_numbers, offsets)
@@ -557,17 +560,18 @@ class MetadataDecoder:
         pixels = [parts[0] if len(parts) == 1 else np.concatenate(parts) for parts in rois]
         ledger = {name: getattr(block, name)[kept] for name, _ in LEDGER_FIELDS}
         ledger["lost_before"] = lost
-        return MetadataBlock(pixels[0], metadata=meta, rois=pixels, first_index=block.first_index, release=block.release, **ledger)
+        return MetadataBlock(pixels[0], metadata=meta, rois=pixels, first_index=first_index,
+                             release=block.release, **ledger)
 
-    def _whole(self, block: FrameBlock, meta: BlockMetadata,
-               pixels: list[np.ndarray]) -> MetadataBlock:
+    def _whole(self, block: FrameBlock, meta: BlockMetadata, pixels: list[np.ndarray],
+               first_index: int) -> MetadataBlock:
         """The decoded block when every row is its expected frame (nothing removed)."""
         lost = block.lost_before
         if self._carry:
             lost = lost.copy()
             lost[0] += self._carry
             self._carry = 0
-        return MetadataBlock(pixels[0], metadata=meta, rois=pixels, first_index=block.first_index,
+        return MetadataBlock(pixels[0], metadata=meta, rois=pixels, first_index=first_index,
                              release=block.release, frame_numbers=block.frame_numbers,
                              timestamp_bof=block.timestamp_bof, timestamp_eof=block.timestamp_eof,
                              readout_time=block.readout_time, host_time=block.host_time,
@@ -594,6 +598,7 @@ class MetadataDecoder:
         if decoded is None:
             return None
         frame.lost_before = int(decoded.lost_before[0])
+        frame.index = decoded.first_index
         frame.data = decoded.data[0]
         frame.metadata = decoded.metadata  # type: ignore[attr-defined]
         frame.rois = tuple(r[0] for r in decoded.rois)  # type: ignore[attr-defined]
@@ -629,6 +634,7 @@ class MetadataDecoder:
         frame.rois = tuple(own[at:at + size].view(dtype).reshape(shape) for at, size, shape
                            in zip(layout.data_offsets, layout.data_sizes, layout.shapes))
         frame.data = frame.rois[0]
+        frame.index -= self.frames_skipped
         if self._carry:
             frame.lost_before += self._carry
             self._carry = 0
@@ -673,6 +679,7 @@ class MetadataDecoder:
         numbers = np.fromiter((f.frame_number for f in frames), dtype=np.int64, count=n)
         offsets = np.asarray(tuple(self._epoch_offsets()), dtype=np.int64)
         expected = np.isin(numbers - meta.camera_frame_numbers, offsets)
+        removed = self.frames_skipped  # before this batch; grows as rows of it are removed
         if not expected.all():
             self._skipped(numbers, meta.camera_frame_numbers, np.ones(n, dtype=bool), expected,
                           offsets)
@@ -682,7 +689,9 @@ class MetadataDecoder:
         for i, frame in enumerate(frames):
             if not expected[i]:
                 self._carry += 1 + frame.lost_before
+                removed += 1
                 continue
+            frame.index -= removed
             own = frame.data.reshape(-1).view(np.uint8)
             rois = tuple(own[at:at + size].view(dtype).reshape(shape)
                          for at, size, shape in places)

@@ -14,6 +14,7 @@ from ophyd_pvcam.engine.metadata import (BlockMetadata, FrameLayout, MetadataBlo
                                          MetadataDecoder, decode_block, header_frame_number,
                                          stack_frames, validate_layout)
 from ophyd_pvcam.engine.camera.sequence import acquire_sequence
+from ophyd_pvcam.engine.stream.delivery import END
 from ophyd_pvcam.engine.stream.stream import Stream, StreamState
 
 SIGNATURE = 5328208
@@ -135,12 +136,17 @@ def test_the_decoder_drops_stale_slots_counts_them_and_carries_the_loss_forward(
     assert list(decoded.frame_numbers) == [17, 18, 20] and list(decoded.lost_before) == [0, 0, 1]
     assert skipped == [([19], "gap")] and decoder.frames_skipped == 1
     # a block that ends on a stale slot hands its loss to the next block's first frame
+    # (first_index: where the pump put each block among the slots it took)
     tail = decoder.decode(FrameBlock(block_of([frame_v2(21, REGIONS), frame_v2(6, REGIONS)]),
-                                     frame_numbers=[21, 22]))
-    nxt = decoder.decode(FrameBlock(block_of([frame_v2(23, REGIONS)]), frame_numbers=[23]))
+                                     frame_numbers=[21, 22], first_index=4))
+    nxt = decoder.decode(FrameBlock(block_of([frame_v2(23, REGIONS)]), frame_numbers=[23],
+                                    first_index=6))
     assert list(tail.lost_before) == [0] and list(nxt.lost_before) == [1]
+    # removed slots are not delivered: the delivery indices close up over them
+    assert (list(decoded.indices), list(tail.indices), list(nxt.indices)) == ([0, 1, 2], [3], [4])
     # a slot that already holds a later frame (n + 16): overwritten before it was read
-    decoder.decode(FrameBlock(block_of([frame_v2(40, REGIONS)]), frame_numbers=[24]))
+    decoder.decode(FrameBlock(block_of([frame_v2(40, REGIONS)]), frame_numbers=[24],
+                              first_index=7))
     assert skipped[-1] == ([24], "overwritten")
     assert decoded.data.shape == (3, 4, 8) and decoded.rois[1].shape == (3, 2, 4)
     assert decoded.regions == REGIONS
@@ -259,6 +265,25 @@ def test_polling_reports_the_framenrs_the_camera_skipped(camera, faults, pump):
     assert all(f.lost_before == (1 if f.frame_number % 7 == 1 and f.frame_number > 7 else 0)
                for f in frames)
     assert stats.frames_delivered == len(frames)
+
+
+@pytest.mark.parametrize("pump", ["native", "python"])
+def test_blocks_stay_consecutive_in_delivery_index_when_skipped_framenrs_are_removed(
+        camera, faults, pump):
+    # A removed slot is lost, not delivered: the frames after it take the next
+    # delivery index, so blocks (get_block) stack without a hole.
+    faults("drop_every=7")
+    camera.exposure_time = 0.005
+    with Stream(camera, max_frames=60, pump=pump, use_callbacks=False, buffer_seconds=0,
+                min_buffer_frames=16) as stream:
+        indices, numbers = [], []
+        while (block := stream.get_block(GENEROUS)) is not None and block is not END:
+            indices.extend(block.indices.tolist())
+            numbers.extend(block.frame_numbers.tolist())
+            block.release()
+    assert numbers == [n for n in range(1, numbers[-1] + 1) if n % 7]
+    assert indices == list(range(len(numbers)))
+    assert stream.stats().frames_delivered == len(numbers)
 
 
 def test_sequences_turn_metadata_off_and_refuse_several_regions(camera):
