@@ -36,6 +36,7 @@ import h5py
 import numpy as np
 
 __all__ = ["ChunkCodec", "RawChunks", "BitshuffleLZ4Chunks", "BloscChunks", "chunk_codec",
+           "frames_contiguous",
            "BSHUF_FILTER_ID", "BLOSC_FILTER_ID"]
 
 logger = logging.getLogger(__name__)
@@ -89,21 +90,35 @@ class RawChunks(ChunkCodec):
 
     def encode(self, frames: "np.ndarray | Sequence[np.ndarray]") -> list:
         """Return one contiguous view per frame (no copy)."""
-        if isinstance(frames, np.ndarray):
+        if isinstance(frames, np.ndarray) and not frames_contiguous(frames):
             return list(np.ascontiguousarray(frames))
         return [np.ascontiguousarray(frame) for frame in frames]
+
+
+def frames_contiguous(frames: np.ndarray) -> bool:
+    """True when every frame of a ``(k, H, W)`` array is contiguous bytes.
+
+    The frames themselves may lie apart: frames read in place from the SDK's
+    buffer with metadata are separated by their headers, and each is still
+    one chunk's bytes as it is (no copy needed).
+    """
+    item = frames.itemsize
+    return (frames.ndim == 3 and frames.strides[2] == item
+            and (frames.shape[1] <= 1 or frames.strides[1] == frames.shape[2] * item))
 
 
 def _frame_addresses(frames: "np.ndarray | Sequence[np.ndarray]") -> tuple[list[int], list]:
     """Start address of each frame's bytes, and the arrays that keep them alive.
 
     A ``(k, H, W)`` array costs one address computation per frame; a list of
-    frames (the per-frame submit path) is not stacked into a copy.
+    frames (the per-frame submit path) is not stacked into a copy, nor is an
+    array whose frames are each contiguous (:func:`frames_contiguous`).
     """
     if isinstance(frames, np.ndarray):
-        frames = np.ascontiguousarray(frames)
-        base, size = frames.ctypes.data, (frames[0].nbytes if len(frames) else 0)
-        return [base + i * size for i in range(len(frames))], [frames]
+        if not frames_contiguous(frames):
+            frames = np.ascontiguousarray(frames)
+        base, step = frames.ctypes.data, frames.strides[0]
+        return [base + i * step for i in range(len(frames))], [frames]
     kept = [np.ascontiguousarray(frame) for frame in frames]
     return [frame.ctypes.data for frame in kept], kept
 

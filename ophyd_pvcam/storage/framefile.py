@@ -40,7 +40,7 @@ import numpy as np
 from ophyd_pvcam.engine.frame import Frame
 from ophyd_pvcam.engine.frameblock import FrameBlock
 
-from .chunks import ChunkCodec, RawChunks, chunk_codec
+from .chunks import ChunkCodec, RawChunks, chunk_codec, frames_contiguous
 from .errors import FrameMismatchError
 from .layout import METADATA_FIELD_DEFAULTS, PER_FRAME_FIELDS, compression_options, create_layout
 
@@ -311,11 +311,14 @@ class FrameFile:
         EncodedFrames
         """
         codec = self._codec
+        if not isinstance(rows, list) and not frames_contiguous(rows):
+            # A chunk must be contiguous bytes: a view with strided frames is
+            # copied once here (frames that are each contiguous, e.g. read in
+            # place between their metadata headers, are written as they lie).
+            rows = np.ascontiguousarray(rows)
         if codec is None or isinstance(codec, RawChunks):
-            # A chunk must be contiguous bytes; a strided view is copied once here.
-            return EncodedFrames(len(rows), rows=rows if isinstance(rows, list)
-                                 else np.ascontiguousarray(rows))
-        frames = rows if isinstance(rows, list) else np.ascontiguousarray(rows)
+            return EncodedFrames(len(rows), rows=rows)
+        frames = rows
         slices = self._slices(len(frames))
         if self._encoder is None:
             return EncodedFrames(len(frames), rows=frames, chunks=[codec.encode(frames)])

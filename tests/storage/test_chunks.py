@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ophyd_pvcam.storage.chunks import (BitshuffleLZ4Chunks, BloscChunks, RawChunks,
-                                        chunk_codec)
+                                        chunk_codec, frames_contiguous)
 
 SHAPE = (48, 64)
 
@@ -91,6 +91,33 @@ def test_raw_chunks_are_the_frames_without_a_copy():
     chunks = RawChunks().encode(frames)
     assert len(chunks) == 3
     assert all(np.shares_memory(chunk, frames) for chunk in chunks)
+
+
+def _frames_between_headers(frames: np.ndarray, header_bytes: int = 80) -> np.ndarray:
+    """The frames as a view that skips a header before each (frames read in place with metadata)."""
+    count, frame_bytes = len(frames), frames[0].nbytes
+    raw = np.zeros((count, header_bytes + frame_bytes), dtype=np.uint8)
+    raw[:, header_bytes:] = frames.reshape(count, -1).view(np.uint8)
+    return raw[:, header_bytes:].view(frames.dtype).reshape(frames.shape)
+
+
+def test_frames_that_are_each_contiguous_are_chunks_where_they_lie():
+    frames = _frames(3)
+    apart = _frames_between_headers(frames)
+    assert not apart.flags.c_contiguous and frames_contiguous(apart)
+    assert not frames_contiguous(frames[:, :, ::2])
+    chunks = RawChunks().encode(apart)
+    assert all(np.shares_memory(chunk, apart) for chunk in chunks)
+    np.testing.assert_array_equal(np.stack(chunks), frames)
+
+
+@pytest.mark.parametrize("name", sorted(FILTERS))
+def test_compressed_chunks_of_frames_between_headers_are_those_of_the_frames(tmp_path, name):
+    frames = _frames(4)
+    with h5py.File(tmp_path / "chunks.h5", "w") as h5file:
+        codec = chunk_codec(_dataset(h5file, "ours", **FILTERS[name]()))
+        assert [bytes(c) for c in codec.encode(_frames_between_headers(frames))] == [
+            bytes(c) for c in codec.encode(frames)]
 
 
 @pytest.mark.parametrize("name", ["bitshuffle-lz4", "blosc-lz4-shuffle"])
