@@ -159,6 +159,7 @@ class NativeFrameLoop(FrameLoop):
         self._sync_lock = threading.Lock()
         self._retrieved_seen = 0
         self._signalled = 0
+        self._restart_counters: Any = None  # the pump's counters, synced as a restart stops
         self._eof_registered = False
         self.zero_copy = False
         self.pump = self._new_pump()
@@ -407,41 +408,26 @@ class NativeFrameLoop(FrameLoop):
             return max(self._signalled, self._polled_latest, self.signal.removed_at)
         return max(self._polled_latest, self.signal.removed_at)
 
-    def _restart(self, reason: str) -> None:
-        """Stop, setup, start again with the pump parked; numbering continues."""
-        camera, lib, handle, pump = self.camera, self.lib, self.handle, self.pump
-        pump.pause(_PAUSE_TIMEOUT)
-        counters = self.sync()
-        with camera.lock:
-            lib.exp_stop_cont(handle, int(C.CCS_HALT))
-            self._running = False
-            last = max(counters.consumed, counters.signalled_latest, counters.polled_latest)
-            try:
-                last = max(last, lib.exp_check_cont_status_ex(handle)[3].frame_number)
-            except SDKError as exc:
-                logger.debug("%s: no status after stop (%s)", camera.name, exc)
-            pump.sdk_stopped(last)
-            record = self.health.restart(reason, last, _monotonic())
-            self.stats.restarts += 1
-            pump.new_epoch(self.health.offset, record.frames_lost)
-            self.signal.reset_epoch()
-            self._c = 0
-            self._polled_latest = 0
-            self._signalled = 0
-            frame_bytes = lib.exp_setup_cont(handle, self.settings.regions, self.settings.exp_mode,
-                                             self.settings.exposure, self.mode)
-            if frame_bytes != self.ring.frame_bytes:
-                raise ValidationError(f"frame size changed from {self.ring.frame_bytes} to "
-                                      f"{frame_bytes} bytes on restart", None, "stream")
-            lib.exp_start_cont(handle, self.ring.address, self.ring.nbytes)
-            self._running = True
-        now = _monotonic()
-        self.health.start(now)
-        self._next_safety = now + self._safety_interval
-        pump.resume()
-        logger.warning("%s: acquisition restarted after %s; %d frame(s) lost, numbering "
-                       "continues at %d", camera.name, reason, record.frames_lost,
-                       record.first_frame)
+    # ------------------------------------------------------------------ restart hooks
+    # RunControl._restart stops, sets up and starts the SDK again; the pump is
+    # parked around it and told where the old epoch ended.
+    def _restart_pausing(self) -> None:
+        self.pump.pause(_PAUSE_TIMEOUT)
+        self._restart_counters = self.sync()
+
+    def _restart_last_seen(self) -> int:
+        counters = self._restart_counters
+        return max(counters.consumed, counters.signalled_latest, counters.polled_latest)
+
+    def _restart_stopped(self, last: int) -> None:
+        self.pump.sdk_stopped(last)
+
+    def _restart_epoch(self, record: Any) -> None:
+        self.pump.new_epoch(self.health.offset, record.frames_lost)
+        self._signalled = 0
+
+    def _restart_resuming(self) -> None:
+        self.pump.resume()
 
     def _stop_and_salvage(self) -> None:
         pump = self.pump

@@ -299,18 +299,25 @@ class RunControl:
 
     # ------------------------------------------------------------------ restart
     def _restart(self, reason: str) -> None:
-        """Stop, setup, start again (same mode, same ring); FrameNr restarts at 1."""
+        """Stop, setup, start again (same mode, same ring); FrameNr restarts at 1.
+
+        Both frame paths restart the same way; the native one parks its pump
+        around it through the ``_restart_*`` hooks.
+        """
         camera, lib, handle = self.camera, self.lib, self.handle
+        self._restart_pausing()
         with camera.lock:
             lib.exp_stop_cont(handle, int(C.CCS_HALT))
             self._running = False
-            last = max(self.signal.latest, self._polled_latest, self._c)
+            last = self._restart_last_seen()
             try:
                 last = max(last, lib.exp_check_cont_status_ex(handle)[3].frame_number)
             except SDKError as exc:
                 logger.debug("%s: no status after stop (%s)", camera.name, exc)
+            self._restart_stopped(last)
             record = self.health.restart(reason, last, _monotonic())
             self.stats.restarts += 1
+            self._restart_epoch(record)
             self.signal.reset_epoch()
             self._c = 0
             self._polled_latest = 0
@@ -324,9 +331,26 @@ class RunControl:
         now = _monotonic()
         self.health.start(now)
         self._next_safety = now + self._safety_interval
+        self._restart_resuming()
         logger.warning("%s: acquisition restarted after %s; %d frame(s) lost, numbering "
                        "continues at %d", camera.name, reason, record.frames_lost,
                        record.first_frame)
+
+    def _restart_pausing(self) -> None:
+        """Before a restart stops the SDK (nothing here; the native pump parks)."""
+
+    def _restart_last_seen(self) -> int:
+        """The newest FrameNr this path saw before the restart's stop."""
+        return max(self.signal.latest, self._polled_latest, self._c)
+
+    def _restart_stopped(self, last: int) -> None:
+        """The restart's stop ended the epoch at FrameNr ``last`` (camera lock held)."""
+
+    def _restart_epoch(self, record: Any) -> None:
+        """A new epoch began (``record``: the health monitor's; camera lock held)."""
+
+    def _restart_resuming(self) -> None:
+        """After the SDK started again (nothing here; the native pump resumes)."""
 
     # ------------------------------------------------------------------ end
     def teardown(self) -> Optional[BaseException]:
