@@ -94,6 +94,10 @@ def test_each_points_frame_statistics_are_those_of_its_last_frame_in_the_file(RE
         assert event["data"]["rcam_frame_mean"] == pytest.approx(float(last.mean()))
 
 
+#: Configuration of the in-process detector that the EPICS server does not serve (yet).
+IN_PROCESS_ONLY_SETTINGS = {"metadata", "rois", "smart_stream_exposures"}
+
+
 def test_documents_are_those_of_the_in_process_detector(RE, det, tmp_path):
     from ophyd_pvcam.device.detector import PVCAMDetector
 
@@ -107,7 +111,17 @@ def test_documents_are_those_of_the_in_process_detector(RE, det, tmp_path):
         RE(bp.count([local], 2))
     finally:
         local.close()
-    assert remote_docs == _shape_of_documents(RE.docs, "rcam")
+    local_docs = _shape_of_documents(RE.docs, "rcam")
+    # The in-process detector's frame-metadata, several-region and smart-streaming
+    # settings (issue 10) have no records on the server yet: they are the one
+    # difference, in the descriptor's configuration, and nothing else may differ.
+    for index, doc in enumerate(local_docs):
+        if doc[0] == "descriptor":
+            kind, keys, config = doc
+            assert set(config) - set(remote_docs[index][2]) == IN_PROCESS_ONLY_SETTINGS
+            local_docs[index] = (kind, keys, {k: v for k, v in config.items()
+                                              if k not in IN_PROCESS_ONLY_SETTINGS})
+    assert remote_docs == local_docs
 
 
 def test_fly_stream_of_a_fixed_length_registers_every_frame(RE, det):
