@@ -196,6 +196,21 @@ static int skip(pvp_pump *p, int64_t first, int64_t last, int reason)
     return 0;
 }
 
+/* Raise *bound to the newest FrameNr the SDK reports; nonzero when the SDK
+ * failed (the pump is then halted and the caller stops draining). */
+static int raise_to_latest(pvp_pump *p, int64_t *bound)
+{
+    int64_t q;
+    int code = sdk_latest(p, &q);
+    if (code) {
+        halt(p, code, CALL_STATUS);
+        return 1;
+    }
+    if (q > *bound)
+        *bound = q;
+    return 0;
+}
+
 /* Take every available frame; returns frames retrieved. */
 static int64_t drain(pvp_pump *p)
 {
@@ -247,28 +262,16 @@ static int64_t drain(pvp_pump *p)
         if (interrupted)
             break;
         if (polling && pvp_now_ns() - p->status_ns > p->cfg.refresh_ns) {
-            int64_t q;
-            int code = sdk_latest(p, &q);
-            if (code) {
-                halt(p, code, CALL_STATUS);
+            if (raise_to_latest(p, &limit))
                 break;
-            }
-            if (q > limit)
-                limit = q;
         }
         if (limit > newest)
             newest = limit;
         /* Close to a full SDK ring, ask how far the camera really is. */
         int in_zone = newest - n >= (int64_t)cap - margin;
         if (in_zone) {
-            int64_t q;
-            int code = sdk_latest(p, &q);
-            if (code) {
-                halt(p, code, CALL_STATUS);
+            if (raise_to_latest(p, &newest))
                 break;
-            }
-            if (q > newest)
-                newest = q;
             if (p->cfg.overwrite_mode && newest >= n + (int64_t)cap - 1) {
                 /* CIRC_OVERWRITE returns overwritten slots without complaint: skip
                  * them and a quarter ring more, or every following copy would be
@@ -370,14 +373,8 @@ static int64_t drain(pvp_pump *p)
         if (!polling && cb_latest(p) > newest)
             newest = cb_latest(p);
         if (in_zone || newest - n >= (int64_t)cap - margin) {
-            int64_t q;
-            int code = sdk_latest(p, &q);
-            if (code) {
-                halt(p, code, CALL_STATUS);
+            if (raise_to_latest(p, &newest))
                 break;
-            }
-            if (q > newest)
-                newest = q;
         }
         if (newest >= n + (int64_t)cap - 1) {
             loss(p, n, n, PVP_LOST_OVERWRITTEN);
