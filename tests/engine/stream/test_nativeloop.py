@@ -123,6 +123,40 @@ def test_a_block_consumer_that_raises_fails_the_stream_and_its_slots_come_back(c
     assert stream._run.loop.pump.counters().ring_used == 0
 
 
+def test_a_consumer_pausing_longer_than_the_sdk_buffer_after_keeping_up_loses_nothing(camera):
+    """The host ring, not the SDK buffer, absorbs a long pause of the consumer.
+
+    The consumer first keeps up (the ring reuses its first slots), then stops
+    for about four times what the SDK buffer holds, as a busy interpreter does. The
+    ring used to wrap early to its first slots, which left the pump only the
+    slots released before the pause: the SDK buffer overflowed (hundreds of
+    frames lost) with gigabytes of ring unused. The pages the pause walked
+    through are given back to the kernel once the consumer caught up.
+    """
+    camera.roi = (0, 0, 128, 64)  # 16 kB frames: the first 2 MiB of ring are ~127 slots
+    numbers: list[int] = []
+
+    def consume(frame) -> None:
+        numbers.append(frame.frame_number)
+        if len(numbers) == 100:
+            time.sleep(2.0)  # ~1,200 frames against an SDK buffer of ~300
+
+    stream = Stream(camera, max_frames=2000, buffer_seconds=0.5)
+    stream.add_consumer(consume)
+    stream.start()
+    try:
+        stream.wait(GENEROUS)
+        stats = stream.stats()
+        counters = stream._run.loop.pump.counters()
+    finally:
+        stream.stop()
+    assert stats.buffer_frames * 3 < 1200
+    assert stats.frames_lost == 0 and stats.frames_dropped == 0
+    assert numbers == list(range(1, 2001))
+    assert counters.ring_peak > stats.buffer_frames  # the ring held what the SDK buffer could not
+    assert counters.ring_trimmed_bytes > 0
+
+
 def test_a_full_host_ring_pauses_the_drain_and_loss_is_counted_by_framenr(camera):
     """A consumer holding every slot: the SDK buffer wraps, its overwritten frames are lost."""
     stream = Stream(camera, pump="native", queue_size=4, buffer_seconds=0, min_buffer_frames=16)

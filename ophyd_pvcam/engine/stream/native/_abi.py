@@ -16,7 +16,7 @@ from ophyd_pvcam.engine.errors import AcquisitionError
 
 LIBRARY_NAME = "libpvcam_pump.so"
 #: The ABI version this wrapper speaks (``pvp_version()``).
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 #: Loss reasons, by the index the C ledger uses.
 REASONS = ("gap", "overwritten", "dropped")
@@ -69,7 +69,7 @@ class Counters(Structure):
         "wakeups", "max_batch", "last_frame_ns", "ring_used", "ring_peak", "ring_frames",
         "ring_touched_bytes", "error_code", "error_call", "halted", "ended", "copy_ns_total",
         "drain_ns_total", "pending_lost", "exhausted", "frames_inplace", "frames_copied",
-        "held_overwritten", "untaken_overwritten")]
+        "held_overwritten", "untaken_overwritten", "ring_trimmed_bytes")]
 
 
 HIST_BINS = 160

@@ -55,7 +55,11 @@ class PumpCounters:
         ``time.monotonic()`` of the last retrieved frame.
     ring_used, ring_peak, ring_frames, ring_touched_bytes : int
         Host ring slots in use now / at most / in all, and the bytes of it
-        ever written (what the ring costs in resident memory at most).
+        ever written (the ring's span; what it holds resident is less once
+        pages are trimmed, see ``ring_trimmed_bytes``).
+    ring_trimmed_bytes : int
+        Ring bytes given back to the kernel behind the consumer (a consumer
+        that fell behind walks the ring; the pages it left are returned).
     error_code, error_call : int, str
         The SDK error that halted the pump and the call that failed.
     halted, ended : bool
@@ -85,7 +89,8 @@ class PumpCounters:
                  "max_batch", "last_frame_monotonic", "ring_used", "ring_peak", "ring_frames",
                  "ring_touched_bytes", "error_code", "error_call", "halted", "ended",
                  "copy_seconds", "drain_seconds", "pending_lost", "exhausted", "frames_inplace",
-                 "frames_copied", "held_overwritten", "untaken_overwritten")
+                 "frames_copied", "held_overwritten", "untaken_overwritten",
+                 "ring_trimmed_bytes")
 
     def __init__(self, raw: _abi.Counters) -> None:
         for name in ("consumed", "signalled_latest", "polled_latest", "callbacks",
@@ -93,7 +98,7 @@ class PumpCounters:
                      "frames_retrieved", "frames_delivered", "wakeups", "max_batch",
                      "ring_used", "ring_peak", "ring_frames", "ring_touched_bytes",
                      "error_code", "pending_lost", "frames_inplace", "frames_copied",
-                     "held_overwritten", "untaken_overwritten"):
+                     "held_overwritten", "untaken_overwritten", "ring_trimmed_bytes"):
             setattr(self, name, int(getattr(raw, name)))
         self.lost_by_reason = {reason: int(raw.lost_by_reason[i])
                                for i, reason in enumerate(LOSS_REASONS)}

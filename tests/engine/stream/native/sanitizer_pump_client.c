@@ -67,6 +67,11 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* Most frames one pvp_take asks for (0: all available), and the ring bytes
+ * the last run gave back to the kernel. */
+static uint64_t take_limit = 7;
+static int64_t last_trimmed;
+
 /* One acquisition drained by a pump; returns frames taken. */
 static int64_t run(int16_t h, int mode, int callbacks, uint64_t sdk_frames, uint64_t ring_frames,
                    int hold_ms, int restart, int zero_copy, int inplace)
@@ -108,7 +113,7 @@ static int64_t run(int16_t h, int mode, int callbacks, uint64_t sdk_frames, uint
     int64_t held = 0;
     for (int i = 0; i < 200; i++) {
         uint64_t seq;
-        int64_t n = pvp_take(p, 0.01, 7, &seq);
+        int64_t n = pvp_take(p, 0.01, take_limit, &seq);
         if (n > 0 && inplace && held == 0) {
             held_seq = seq;  /* kept across everything below, released after the stop */
             held = n;
@@ -167,6 +172,7 @@ static int64_t run(int16_t h, int mode, int callbacks, uint64_t sdk_frames, uint
     pvp_counters counters;
     pvp_get_counters(p, &counters);
     CHECK(counters.frames_delivered == taken);
+    last_trimmed = counters.ring_trimmed_bytes;
     if (callbacks)
         CHECK(pvp_destroy(p) != 0);  /* refused while the callback is registered */
     CHECK(pvp_deregister_eof(p, 1) == 0);
@@ -190,7 +196,11 @@ int main(void)
     CHECK(run(h, 2, 1, 8, 2, 100, 1, 0, 0) > 0);    /* overrun and restart */
     CHECK(run(h, 2, 0, 8, 2, 100, 1, 0, 0) > 0);
     CHECK(run(h, 1, 1, 4096, 1, 0, 0, 1, 0) > 0);   /* zero-copy burst */
-    CHECK(run(h, 1, 1, 64, 4096, 0, 0, 0, 0) > 0);  /* a ring that wraps early */
+    CHECK(run(h, 1, 1, 64, 4096, 0, 0, 0, 0) > 0);  /* a ring larger than the SDK buffer */
+    take_limit = 0;  /* a reader stopped 3 s walks the ring; caught up, its pages are trimmed */
+    CHECK(run(h, 1, 1, 4096, 8192, 3000, 0, 0, 0) > 0);
+    CHECK(last_trimmed > 0);
+    take_limit = 7;
     CHECK(run(h, 1, 1, 256, 4096, 0, 0, 0, 1) > 0); /* in place, a block held to the end */
     CHECK(run(h, 1, 0, 256, 4096, 0, 0, 0, 1) > 0); /* in place, polling */
     CHECK(run(h, 1, 1, 32, 4096, 100, 0, 0, 1) > 0); /* in place: laps while held, rescues */

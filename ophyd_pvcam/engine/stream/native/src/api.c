@@ -19,7 +19,7 @@
 
 #include "pump.h"
 
-#define PVP_VERSION 2
+#define PVP_VERSION 3
 
 PVP_EXPORT int pvp_version(void)
 {
@@ -465,6 +465,7 @@ PVP_EXPORT void pvp_get_counters(pvp_pump *p, pvp_counters *out)
     out->frames_copied = p->frames_copied;
     out->held_overwritten = p->held_overwritten;
     out->untaken_overwritten = p->untaken_overwritten;
+    out->ring_trimmed_bytes = (int64_t)p->ring.trimmed_bytes;
     pthread_mutex_unlock(&p->mtx);
 }
 

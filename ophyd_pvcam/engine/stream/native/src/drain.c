@@ -494,6 +494,15 @@ void *pvp_thread_main(void *arg)
         pthread_mutex_unlock(&p->mtx);
         int64_t got = drain(p);
         pthread_mutex_lock(&p->mtx);
+        /* Pages the consumer left behind go back to the kernel; this thread is
+         * the ring's only writer, so nothing writes them while it madvises. */
+        pvp_trim trim;
+        pvp_ring_trim_plan(&p->ring, &trim);
+        if (trim.count) {
+            pthread_mutex_unlock(&p->mtx);
+            pvp_ring_trim_apply(&p->ring, &trim);
+            pthread_mutex_lock(&p->mtx);
+        }
         if (got > 0 && p->cfg.use_callbacks && p->cfg.coalesce_ns > 0) {
             /* Gather frames for one batch: callbacks do not wake the pump meanwhile
              * (pump_waiting stays 0), so a frame costs no wake-up of its own. */

@@ -142,6 +142,7 @@ typedef struct pvp_counters {
                                   * out, before their release (counted lost, "overwritten") */
     int64_t untaken_overwritten; /* in place: published frames overwritten before a reader took
                                   * them (never handed out; counted lost, "overwritten") */
+    int64_t ring_trimmed_bytes;  /* ring bytes given back to the kernel behind the reader */
 } pvp_counters;
 
 /* Timing histograms, binned like ophyd_pvcam.engine.stream.stats.LogHistogram:
@@ -199,6 +200,9 @@ typedef struct pvp_ring {
     uint64_t tail;            /* slots free up to here (monotonic) */
     uint64_t peak;
     uint64_t touched;         /* highest slot ever written + 1 */
+    uint64_t resident;        /* highest slot written since it was last trimmed + 1 */
+    uint64_t trimmed_to;      /* seqs below this were given back (or reused) */
+    uint64_t trimmed_bytes;   /* bytes given back to the kernel (madvise), in all */
     int external;             /* data is the SDK buffer (zero copy): not ours to unmap */
 } pvp_ring;
 
@@ -278,6 +282,16 @@ int pvp_ring_full(const pvp_ring *r);       /* the drain's bound (limit) */
 int pvp_ring_full_hard(const pvp_ring *r);  /* every slot in use */
 #define PVP_SALVAGE_SLOTS 16
 uint64_t pvp_ring_next_slot(pvp_ring *r);  /* slot the next frame goes to (resets when empty) */
+/* Pages of released slots beyond the warm ones go back to the kernel once
+ * PVP_TRIM_BYTES of them accumulated: planned under the mutex, applied
+ * (madvise) outside it by the pump thread, the ring's only writer. */
+#define PVP_TRIM_BYTES (8u << 20)
+typedef struct pvp_trim {
+    int count;
+    uint64_t offset[2], length[2];
+} pvp_trim;
+void pvp_ring_trim_plan(pvp_ring *r, pvp_trim *t);
+void pvp_ring_trim_apply(const pvp_ring *r, const pvp_trim *t);
 void pvp_ring_publish(pvp_ring *r);
 uint64_t pvp_ring_available(pvp_ring *r, uint64_t *start_slot);
 void pvp_ring_take(pvp_ring *r, uint64_t count);

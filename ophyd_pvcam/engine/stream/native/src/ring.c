@@ -10,8 +10,16 @@
  * slot 0 again: a consumer that keeps up reuses the same few slots (and
  * pages) instead of walking the whole budget.
  *
+ * A ring that is not empty never wraps before its end: every slot of the
+ * budget stays usable for a consumer that falls behind (an early wrap to
+ * slot 0 left only the slots released before it until the consumer caught up
+ * again, so one long pause of the consumer overflowed the SDK buffer with
+ * gigabytes of ring unused).  What the walk costs in resident memory is given
+ * back behind the tail instead (pvp_ring_trim_plan / pvp_ring_trim_apply).
+ *
  * Not thread-safe by itself: the caller holds the pump's mutex, except for
- * the frame copy into a slot that only the writer owns until publish.
+ * the frame copy into a slot that only the writer owns until publish, and
+ * the madvise of slots the writer planned to trim.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -83,8 +91,8 @@ int pvp_ring_full_hard(const pvp_ring *r)
     return r->head - r->tail >= r->frames;
 }
 
-/* Slots the ring fills before it may wrap early (see pvp_ring_next_slot). */
-static uint64_t grow_first(const pvp_ring *r)
+/* Slots that stay resident: what a consumer keeping up cycles through. */
+static uint64_t warm_slots(const pvp_ring *r)
 {
     /* small enough that a consumer keeping up cycles through cache-warm memory */
     uint64_t slots = (2u << 20) / r->frame_bytes;
@@ -96,24 +104,79 @@ uint64_t pvp_ring_next_slot(pvp_ring *r)
     if (r->external)
         return r->head % r->frames;
     uint64_t slot = r->head % r->frames;
-    uint64_t next = (r->head / r->frames + 1) * r->frames;  /* sequence of the next slot 0 */
     if (r->head == r->tail && slot != 0) {
         /* empty: start over at slot 0 (keeps the resident set small) */
+        uint64_t next = (r->head / r->frames + 1) * r->frames;  /* sequence of the next slot 0 */
         r->head = r->taken = r->tail = next;
-    } else if (slot != 0 && slot >= r->touched && slot >= grow_first(r)
-               && r->tail > next - r->frames) {
-        /* At the edge of the pages written so far, with slot 0 free again: wrap
-         * now instead of walking into untouched memory (a page fault per 4 kB
-         * costs more than the copy).  The skipped slots hold no frame. */
-        while (r->head < next) {
-            uint64_t skipped = r->head % r->frames;
-            r->frame_numbers[skipped] = -1;
-            r->sdk_seq[skipped] = -1;
-            r->released[skipped] = 1;
-            r->head++;
-        }
     }
     return r->head % r->frames;
+}
+
+/* Slots [a, b) as page-aligned bytes inside them (partial pages stay). */
+static void add_range(const pvp_ring *r, pvp_trim *t, uint64_t a, uint64_t b)
+{
+    uint64_t lo = warm_slots(r), hi = r->resident;
+    if (a < lo)
+        a = lo;
+    if (b > hi)
+        b = hi;
+    if (a >= b || t->count >= 2)
+        return;
+    const uint64_t page = 4096;
+    uint64_t start = (a * r->frame_bytes + page - 1) / page * page;
+    uint64_t end = b * r->frame_bytes / page * page;
+    if (end <= start)
+        return;
+    t->offset[t->count] = start;
+    t->length[t->count] = end - start;
+    t->count++;
+}
+
+void pvp_ring_trim_plan(pvp_ring *r, pvp_trim *t)
+{
+    t->count = 0;
+    if (r->external || r->frames == 0)
+        return;
+    const uint64_t n = r->frames;
+    /* Released frames whose slots no later frame took: seqs from..to-1 (a slot
+     * of seq s is reused by seq s + n, so nothing before head - n qualifies). */
+    uint64_t from = r->trimmed_to;
+    if (r->head >= n && r->head - n > from)
+        from = r->head - n;
+    uint64_t to = r->tail;
+    if (to <= from || (to - from) * r->frame_bytes < PVP_TRIM_BYTES)
+        return;
+    r->trimmed_to = to;
+    if (to - from >= n) {
+        add_range(r, t, 0, n);
+    } else {
+        uint64_t a = from % n, b = to % n;
+        if (a < b) {
+            add_range(r, t, a, b);
+        } else {
+            add_range(r, t, a, n);
+            add_range(r, t, 0, b);
+        }
+    }
+    /* Resident now: the warm slots and the slots in use (tail..head-1). */
+    uint64_t keep = warm_slots(r);
+    if (r->head > r->tail) {
+        uint64_t first = r->tail % n, last = (r->head - 1) % n;
+        if (r->head - r->tail >= n || last < first)
+            keep = r->resident;  /* in use across the end: everything up to it stays */
+        else if (last + 1 > keep)
+            keep = last + 1;
+    }
+    if (keep < r->resident)
+        r->resident = keep;
+    for (int i = 0; i < t->count; i++)
+        r->trimmed_bytes += t->length[i];
+}
+
+void pvp_ring_trim_apply(const pvp_ring *r, const pvp_trim *t)
+{
+    for (int i = 0; i < t->count; i++)
+        madvise(r->data + t->offset[i], t->length[i], MADV_DONTNEED);
 }
 
 void pvp_ring_publish(pvp_ring *r)
@@ -121,6 +184,8 @@ void pvp_ring_publish(pvp_ring *r)
     uint64_t slot = r->head % r->frames;
     if (slot + 1 > r->touched)
         r->touched = slot + 1;
+    if (slot + 1 > r->resident)
+        r->resident = slot + 1;
     r->head++;
     if (r->head - r->tail > r->peak)
         r->peak = r->head - r->tail;
@@ -146,7 +211,7 @@ uint64_t pvp_ring_available(pvp_ring *r, uint64_t *start)
     if (r->frames == 0)
         return 0;  /* not attached */
     while (r->taken < r->head && r->frame_numbers[r->taken % r->frames] < 0)
-        r->taken++;  /* a slot without a frame (skipped: zero-copy gap or early wrap) */
+        r->taken++;  /* a slot without a frame (skipped: a zero-copy gap) */
     while (r->tail < r->taken && r->released[r->tail % r->frames]) {
         r->released[r->tail % r->frames] = 0;
         r->tail++;
