@@ -93,6 +93,8 @@ logger = logging.getLogger(__name__)
 _MAX_BATCH_BYTES = 64 * 1024 ** 2
 # How often a blocked submit/close re-checks whether the writer died.
 _POLL_S = 0.1
+# Seconds the encoder threads have to start (each waits at a barrier for the others).
+_ENCODER_START_S = 30.0
 
 
 class _Stop:
@@ -515,9 +517,7 @@ class HDF5FrameWriter:
     def _run(self) -> None:
         try:
             if self._compressed:
-                self._encoder = ThreadPoolExecutor(
-                    max_workers=self._encoder_threads,
-                    thread_name_prefix=f"pvcam-hdf5-encoder[{self._path.name}]")
+                self._encoder = self._start_encoder()
             self._file = FrameFile(self._path, self._frame_shape, self._dtype,
                                    compression=self._compression, attributes=self._attributes,
                                    encoder=self._encoder, encoder_threads=self._encoder_threads,
@@ -648,6 +648,27 @@ class HDF5FrameWriter:
                 item.done.set()
             elif isinstance(item, _Stop):
                 return
+
+    def _start_encoder(self) -> ThreadPoolExecutor:
+        """The encoder pool with every worker running before the first frame.
+
+        A ThreadPoolExecutor starts a worker per task only while none is idle,
+        so a pool whose first slice finished before the second was handed over
+        ran on fewer threads than asked; each worker here waits at a barrier
+        until all have started.
+        """
+        pool = ThreadPoolExecutor(max_workers=self._encoder_threads,
+                                  thread_name_prefix=f"pvcam-hdf5-encoder[{self._path.name}]")
+        barrier = threading.Barrier(self._encoder_threads, timeout=_ENCODER_START_S)
+        started = [pool.submit(barrier.wait) for _ in range(self._encoder_threads)]
+        try:
+            for future in started:
+                future.result()
+        except threading.BrokenBarrierError:
+            pool.shutdown(wait=True)
+            raise StorageError(f"{self._encoder_threads} encoder threads for {self._path} did "
+                               f"not start within {_ENCODER_START_S} s", call="start") from None
+        return pool
 
     def _stop_encoder(self) -> None:
         if self._encoder is not None:
