@@ -173,6 +173,8 @@ def ioc(ioc_root: Path) -> Any:
     process.stop()
     if os.environ.get("IOC_TEST_DEBUG"):
         print(process.output())
+    if os.environ.get("IOC_TEST_LOG"):  # a parent test shows it when a case failed
+        Path(os.environ["IOC_TEST_LOG"]).write_text(process.output())
 
 
 @pytest.fixture(scope="session")
