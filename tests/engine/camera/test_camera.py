@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -90,12 +91,22 @@ def test_a_close_hook_may_deregister_its_callback(library):
 
 def test_callbacks_are_registered_and_deregistered_through_the_camera(bsi):
     calls = []
-    callback = EOF_CALLBACK(lambda info, context: calls.append(info.contents.FrameNr))
+    called = threading.Event()
+
+    def on_eof(info, context) -> None:
+        calls.append(info.contents.FrameNr)
+        called.set()
+
+    callback = EOF_CALLBACK(on_eof)
     bsi.register_callback(C.PL_CALLBACK_EOF, callback)
     bsi.snap()
+    # The callback runs on the SDK's thread: snap() may return (the status says the
+    # readout is complete) just before it does.
+    assert called.wait(30), "no EOF callback"
     assert calls == [1]
     bsi.deregister_callback(C.PL_CALLBACK_EOF)
     bsi.snap()
+    time.sleep(0.2)  # room for a callback that should not come
     assert calls == [1]
 
 
