@@ -153,10 +153,13 @@ static int publish_locked(pvp_pump *p, uint64_t slot, int64_t n, const pvp_cbinf
     r->index[slot] = p->frames_delivered;
     r->sdk_seq[slot] = seq;
     p->pending_lost = 0;
-    if (p->cfg.zero_copy)
+    if (p->cfg.zero_copy) {
         pvp_ring_publish_at(r, zseq);
-    else
+    } else {
+        if (seq < 0)
+            pvp_ring_wrote(r, slot);  /* its pixels were copied into the slot */
         pvp_ring_publish(r);
+    }
     p->frames_delivered++;
     if (seq >= 0)
         p->frames_inplace++;

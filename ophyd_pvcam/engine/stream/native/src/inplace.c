@@ -258,8 +258,7 @@ void pvp_inplace_rescue_locked(pvp_pump *p, int64_t newest)
             memcpy(r->data + slot * fb, p->cfg.sdk_buffer + (uint64_t)(s % cap) * fb, fb);
             if (slot + 1 > r->touched)
                 r->touched = slot + 1;
-            if (slot + 1 > r->resident)
-                r->resident = slot + 1;
+            pvp_ring_wrote(r, slot);
         }
         t++;
     }

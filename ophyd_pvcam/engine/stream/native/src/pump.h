@@ -292,6 +292,7 @@ typedef struct pvp_trim {
 } pvp_trim;
 void pvp_ring_trim_plan(pvp_ring *r, pvp_trim *t);
 void pvp_ring_trim_apply(const pvp_ring *r, const pvp_trim *t);
+void pvp_ring_wrote(pvp_ring *r, uint64_t slot);  /* pixels copied into slot: it is resident */
 void pvp_ring_publish(pvp_ring *r);
 uint64_t pvp_ring_available(pvp_ring *r, uint64_t *start_slot);
 void pvp_ring_take(pvp_ring *r, uint64_t count);

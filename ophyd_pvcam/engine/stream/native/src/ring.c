@@ -179,13 +179,17 @@ void pvp_ring_trim_apply(const pvp_ring *r, const pvp_trim *t)
         madvise(r->data + t->offset[i], t->length[i], MADV_DONTNEED);
 }
 
+void pvp_ring_wrote(pvp_ring *r, uint64_t slot)
+{
+    if (slot + 1 > r->resident)
+        r->resident = slot + 1;
+}
+
 void pvp_ring_publish(pvp_ring *r)
 {
     uint64_t slot = r->head % r->frames;
     if (slot + 1 > r->touched)
         r->touched = slot + 1;
-    if (slot + 1 > r->resident)
-        r->resident = slot + 1;
     r->head++;
     if (r->head - r->tail > r->peak)
         r->peak = r->head - r->tail;
