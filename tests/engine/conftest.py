@@ -20,6 +20,15 @@ def clean_simulator(simulator_isolation) -> Iterator[None]:
 
 
 @pytest.fixture
+def faults() -> Callable[[str], None]:
+    """``faults("drop_every=3")``: simulator faults for acquisitions started afterwards.
+
+    ``clean_simulator`` clears them before and after every test.
+    """
+    return sim.set_faults
+
+
+@pytest.fixture
 def open_model(library) -> Iterator[Callable[[str], Camera]]:
     """Factory: ``open_model("kinetix")`` opens a simulated camera of that model."""
     opened: list[Camera] = []

@@ -6,7 +6,6 @@ import struct
 import numpy as np
 import pytest
 
-from ophyd_pvcam import sim
 from ophyd_pvcam.engine.camera.camera import Camera
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.frameblock import FrameBlock
@@ -183,13 +182,6 @@ def test_block_metadata_selects_and_concatenates():
 
 
 # ------------------------------------------------------------ streams on the simulator
-@pytest.fixture
-def faults():
-    sim.set_faults("")
-    yield sim.set_faults
-    sim.set_faults("")
-
-
 @pytest.fixture
 def camera(library, faults):
     with Camera.open(library=library) as cam:

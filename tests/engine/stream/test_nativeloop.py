@@ -16,20 +16,12 @@ import time
 import numpy as np
 import pytest
 
-from ophyd_pvcam import sim
 from ophyd_pvcam.engine.camera.camera import Camera
 from ophyd_pvcam.engine.stream.nativeloop import NativeFrameLoop, plan_ring_frames
 from ophyd_pvcam.engine.errors import ValidationError
 from ophyd_pvcam.engine.stream.stream import Stream, StreamState
 
 GENEROUS = 60.0
-
-
-@pytest.fixture
-def faults():
-    sim.set_faults("")
-    yield sim.set_faults
-    sim.set_faults("")
 
 
 @pytest.fixture

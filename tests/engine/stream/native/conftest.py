@@ -10,7 +10,6 @@ from typing import Callable, Iterator, Optional
 
 import pytest
 
-from ophyd_pvcam import sim
 from ophyd_pvcam.engine.stream.buffers import CircularBuffer
 from ophyd_pvcam.engine.camera.camera import Camera
 from ophyd_pvcam.engine.stream.native import FramePump
@@ -75,14 +74,6 @@ class Acquisition:
         self.pump.close()
         if not self.pump.inplace:  # in place the pump's views own it (freed with the last)
             self.sdk_ring.close()
-
-
-@pytest.fixture
-def faults():
-    """Set simulator faults for acquisitions started afterwards; cleared after the test."""
-    sim.set_faults("")
-    yield sim.set_faults
-    sim.set_faults("")
 
 
 @pytest.fixture
