@@ -6,7 +6,10 @@ once, when their context is created): searches, beacons and servers stay on
 127.0.0.1 and nothing is broadcast. See ../shared/caproto-remote.md §4.
 """
 import os
-from typing import Iterator
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
 
 import pytest
 
@@ -91,3 +94,47 @@ def frame_stamp(library) -> Iterator[None]:
     sim.set_frame_stamp(True)
     yield
     sim.set_frame_stamp(None)
+
+
+#: Per sanitizer: compiler flags, runtime options, and the names its reports start with.
+SANITIZERS = {
+    "address": (["-fsanitize=address", "-fno-omit-frame-pointer"],
+                {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1"},
+                ("AddressSanitizer", "LeakSanitizer")),
+    "thread": (["-fsanitize=thread"], {"TSAN_OPTIONS": "halt_on_error=1"},
+               ("ThreadSanitizer",)),
+}
+
+
+@pytest.fixture
+def sanitized_client(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """Factory: build C libraries with a sanitizer, compile a C client against them, run it.
+
+    ``sanitized_client(client_c, "address", builders=[sim_build, pump_build],
+    include_dirs=[...], libraries=["libpvcam.so.2", ...])`` calls each
+    builder's ``build_library(libdir, sanitize=...)``, links the client
+    against ``libraries``, runs it without simulator faults, and asserts that
+    the sanitizer reported nothing, the client exited 0 and counted no failure.
+    Python itself is not instrumented, hence a C client (tests/sim/test_sanitizer.py).
+    """
+    def run(client: Path, sanitize: str, *, builders: Sequence, libraries: Sequence[str],
+            include_dirs: Sequence[Path] = ()) -> subprocess.CompletedProcess:
+        flags, options, reports = SANITIZERS[sanitize]
+        libdir = tmp_path / "lib"
+        for builder in builders:
+            builder.build_library(libdir, sanitize=sanitize)
+        exe = tmp_path / "client"
+        cc = shutil.which("gcc") or shutil.which("cc")
+        subprocess.run([cc, "-g", "-O1", *flags, *(f"-I{d}" for d in include_dirs), str(client),
+                        "-o", str(exe), f"-L{libdir}", *(f"-l:{lib}" for lib in libraries),
+                        f"-Wl,-rpath,{libdir}", "-pthread"], check=True, capture_output=True,
+                       text=True)
+        env = {**os.environ, **options}
+        env.pop("PVCAM_SIM_FAULTS", None)
+        proc = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=240)
+        assert not any(name in proc.stderr for name in reports), proc.stderr[-6000:]
+        assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
+        assert "client done: 0 failures" in proc.stdout
+        return proc
+
+    return run

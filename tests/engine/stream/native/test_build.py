@@ -6,8 +6,6 @@ tests/sim/test_sanitizer.py gives: Python itself is not instrumented.
 """
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -48,36 +46,10 @@ def test_compile_errors_are_reported_with_compiler_output(tmp_path):
     assert not (tmp_path / "libpvcam_pump.so").exists()
 
 
-def _run_client(tmp_path: Path, sanitize: str, flags: list[str], env_extra: dict[str, str]):
-    libdir = tmp_path / "lib"
-    sim_build.build_library(libdir, sanitize=sanitize)
-    build.build_library(libdir, sanitize=sanitize)
-    exe = tmp_path / "client"
-    cc = shutil.which("gcc") or shutil.which("cc")
-    subprocess.run([cc, "-g", "-O1", *flags, f"-I{build.source_dir()}", str(CLIENT), "-o",
-                    str(exe), f"-L{libdir}", "-l:libpvcam.so.2", "-l:libpvcam_pump.so",
-                    f"-Wl,-rpath,{libdir}", "-pthread"], check=True, capture_output=True,
-                   text=True)
-    env = {**os.environ, **env_extra}
-    env.pop("PVCAM_SIM_FAULTS", None)
-    return subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=240)
-
-
 @pytest.mark.sanitizer
 @pytest.mark.slow
-def test_the_pump_streams_with_no_address_sanitizer_report(tmp_path):
-    proc = _run_client(tmp_path, "address", ["-fsanitize=address", "-fno-omit-frame-pointer"],
-                       {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1"})
-    assert "AddressSanitizer" not in proc.stderr and "LeakSanitizer" not in proc.stderr, \
-        proc.stderr[-4000:]
-    assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
-    assert "client done: 0 failures" in proc.stdout
-
-
-@pytest.mark.sanitizer
-@pytest.mark.slow
-def test_the_pump_streams_with_no_thread_sanitizer_report(tmp_path):
-    proc = _run_client(tmp_path, "thread", ["-fsanitize=thread"], {"TSAN_OPTIONS": "halt_on_error=1"})
-    assert "ThreadSanitizer" not in proc.stderr, proc.stderr[-6000:]
-    assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
-    assert "client done: 0 failures" in proc.stdout
+@pytest.mark.parametrize("sanitize", ["address", "thread"])
+def test_the_pump_streams_with_no_sanitizer_report(sanitized_client, sanitize):
+    sanitized_client(CLIENT, sanitize, builders=[sim_build, build],
+                     libraries=["libpvcam.so.2", "libpvcam_pump.so"],
+                     include_dirs=[build.source_dir()])
